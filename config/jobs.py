@@ -1,0 +1,42 @@
+"""Sending Celery tasks so that a broken broker never breaks a participant's page.
+
+Tasks are sent after the surrounding transaction commits, so a worker never
+looks for a row that does not exist yet. If the broker cannot be reached within
+CELERY_PUBLISH_TIMEOUT seconds, the task runs here, in-process, instead: slower
+for that one request, but nothing is lost and the participant carries on.
+"""
+import logging
+
+from celery import Task
+from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+
+def _run_here(task: Task, args: tuple) -> None:
+    try:
+        task.apply(args=args, throw=True)
+    except Exception:
+        # The request that triggered the job must still succeed; the job's owner retries it.
+        logger.exception("In-process run of %s%r failed", task.name, args)
+
+
+def run_or_send(task: Task, *args) -> None:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        _run_here(task, args)
+        return
+    try:
+        task.apply_async(
+            args=args,
+            retry=True,
+            retry_policy={"max_retries": 1, "interval_start": 0, "timeout": settings.CELERY_PUBLISH_TIMEOUT},
+        )
+    except Exception:  # kombu raises OperationalError, redis-py its own ConnectionError
+        logger.warning("Broker unreachable; running %s%r in-process", task.name, args, exc_info=True)
+        _run_here(task, args)
+
+
+def enqueue(task: Task, *args) -> None:
+    """Send ``task(*args)`` once the current transaction commits (at once outside one)."""
+    transaction.on_commit(lambda: run_or_send(task, *args))

@@ -1,0 +1,166 @@
+"""Explanation figures and sentences: numbers in, PNG bytes and plain words out.
+
+Figures are built on a bare ``Figure`` with the Agg canvas (no pyplot state),
+so rendering is safe in threads and in Celery workers. Colours come from the
+Okabe-Ito palette, which stays distinguishable with colour-vision deficiency.
+"""
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+ALIKE_COLOUR = "#0072B2"  # blue: pushes the tracks together
+DIFFERENT_COLOUR = "#D55E00"  # vermillion: pulls them apart
+DPI = 200  # 2x a 100 dpi layout, sharp on high-density screens
+
+PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
+
+#: Bar label for each feature. Thirteen MFCCs mean nothing to a listener one by one,
+#: so they form one "Timbre" bar, and the twelve chroma one "Harmony" bar; a group's
+#: contribution is the sum of its members', so the bars still add up to the score.
+FEATURE_GROUPS = {
+    "tempo": "Tempo",
+    "rms": "Loudness",
+    "spectral_centroid": "Brightness",
+    "spectral_bandwidth": "Fullness of sound",
+    "spectral_rolloff": "High-frequency content",
+    "zero_crossing_rate": "Noisiness",
+    **{f"mfcc_{i}": "Timbre (tone colour)" for i in range(1, 14)},
+    **{f"chroma_{pc}": "Harmony (notes used)" for pc in PITCH_CLASSES},
+}
+
+
+def group_of(feature: str) -> str:
+    return FEATURE_GROUPS.get(feature, feature.replace("_", " ").capitalize())
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    label: str
+    contribution: float
+    features: tuple[str, ...]
+
+
+def chart_bars(names: list[str], contributions: np.ndarray) -> list[ChartBar]:
+    """One bar per feature group, largest contribution (by size) first."""
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(names):
+        groups.setdefault(group_of(name), []).append(i)
+    bars = [
+        ChartBar(group, float(np.sum(np.asarray(contributions)[members])), tuple(names[i] for i in members))
+        for group, members in groups.items()
+    ]
+    return sorted(bars, key=lambda bar: -abs(bar.contribution))
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _phrase(bar: ChartBar) -> str:
+    return bar.label.split(" (")[0].lower()
+
+
+def sentence(bars: list[ChartBar], liked_title: str) -> str:
+    """One or two sentences naming the bars that agree most and the one that differs most.
+
+    Built from the chart's own bars, so the words cannot contradict the picture.
+    """
+    agreeing = [bar for bar in sorted(bars, key=lambda b: -b.contribution) if bar.contribution > 0][:3]
+    text = f"Recommended because it sounds like “{liked_title}”, which you liked"
+    text += f": they have a similar {_join([_phrase(b) for b in agreeing])}." if agreeing else "."
+    most_different = min(bars, key=lambda b: b.contribution)
+    if most_different.contribution < 0:
+        text += f" They differ most in {_phrase(most_different)}."
+    return text
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    FigureCanvasAgg(fig)
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def contribution_chart(bars: list[ChartBar], score: float) -> bytes:
+    """A diverging bar chart of per-feature contributions, largest at the top."""
+    fig = Figure(figsize=(6.4, 0.42 * len(bars) + 1.3), layout="constrained")
+    ax = fig.add_subplot()
+    values = np.array([bar.contribution for bar in bars])
+    y = np.arange(len(bars))[::-1]
+    colours = [ALIKE_COLOUR if v >= 0 else DIFFERENT_COLOUR for v in values]
+    ax.barh(y, values, color=colours, height=0.68)
+    ax.set_yticks(y, [bar.label for bar in bars], fontsize=10)
+    ax.axvline(0, color="#333333", linewidth=1)
+    limit = max(0.05, float(np.max(np.abs(values))) * 1.25)
+    ax.set_xlim(-limit, limit)
+    for yi, value in zip(y, values):
+        ax.text(
+            value + (0.012 * limit * 2 if value >= 0 else -0.012 * limit * 2),
+            yi,
+            f"{value:+.2f}",
+            va="center",
+            ha="left" if value >= 0 else "right",
+            fontsize=9,
+            color="#222222",
+        )
+    ax.set_xlabel("← makes them different  ·  contribution  ·  makes them alike →", fontsize=9)
+    ax.set_title(f"Similarity {score:.2f} = sum of the bars", fontsize=11, loc="left")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="y", length=0)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+    return _png(fig)
+
+
+def _mel_ticks(n_mels: int, frequencies: np.ndarray) -> tuple[list[float], list[str]]:
+    positions, labels = [], []
+    for hz in (100, 250, 500, 1000, 2000, 4000, 8000):
+        if frequencies[0] <= hz <= frequencies[-1]:
+            positions.append(float(np.interp(hz, frequencies, np.arange(n_mels))))
+            labels.append(f"{hz // 1000}k" if hz >= 1000 else str(hz))
+    return positions, labels
+
+
+def spectrogram_pair(
+    liked_mel_db: np.ndarray,
+    recommended_mel_db: np.ndarray,
+    *,
+    frequencies: np.ndarray,
+    seconds_per_frame: float,
+    liked_title: str,
+    recommended_title: str,
+) -> bytes:
+    """Two mel spectrograms side by side on one dB colour scale, time in seconds, frequency in Hz."""
+    mels = [np.asarray(liked_mel_db, dtype=np.float32), np.asarray(recommended_mel_db, dtype=np.float32)]
+    # One scale for both: the loudest cell of either at the top, 80 dB of range below it.
+    vmax = float(max(m.max() for m in mels))
+    vmin = vmax - 80.0
+    fig = Figure(figsize=(10, 3.6), layout="constrained")
+    axes = fig.subplots(1, 2, sharey=True)
+    image = None
+    for ax, mel, title in zip(axes, mels, [f"You liked: {liked_title}", f"Recommended: {recommended_title}"]):
+        duration = mel.shape[1] * seconds_per_frame
+        image = ax.imshow(
+            mel,
+            origin="lower",
+            aspect="auto",
+            cmap="magma",
+            vmin=vmin,
+            vmax=vmax,
+            extent=(0, duration, -0.5, mel.shape[0] - 0.5),
+            interpolation="nearest",
+        )
+        ax.set_title(title, fontsize=11, loc="left")
+        ax.set_xlabel("Time (s)")
+    positions, labels = _mel_ticks(mels[0].shape[0], frequencies)
+    axes[0].set_yticks(positions, labels)
+    axes[0].set_ylabel("Frequency (Hz)")
+    colourbar = fig.colorbar(image, ax=axes, shrink=0.9, pad=0.01)
+    colourbar.set_label("Loudness (dB)")
+    return _png(fig)

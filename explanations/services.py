@@ -1,0 +1,111 @@
+"""Rendering explanations once and reusing them: files are named by the hash of their inputs."""
+from __future__ import annotations
+
+import hashlib
+import json
+
+import numpy as np
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+
+from explanations import charts
+from explanations.models import Explanation
+from recommender import audio, similarity
+from recommender.models import SimilarityIndex, Track
+from recommender.services import load_index, track_mel
+
+# Bump when a figure's look changes, so cached files are rendered anew.
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 2, Explanation.Kind.SPECTROGRAM: 1}
+
+
+def _hash(kind: str, payload: dict) -> str:
+    body = json.dumps({"kind": kind, "renderer": RENDERER_VERSION[kind], **payload}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def feature_contributions(*, index: SimilarityIndex, seed_track: Track, track: Track) -> dict:
+    """The numbers behind a feature explanation: per-feature shares of the cosine, and both tracks' raw values."""
+    loaded = load_index(index.pk)
+    shares = similarity.contributions(loaded.vector(seed_track.pk), loaded.vector(track.pk))
+    return {
+        "features": list(index.feature_names),
+        "contributions": [round(float(v), 6) for v in shares],
+        "score": float(shares.sum()),
+        "seed_values": [seed_track.analysis.features[n] for n in index.feature_names],
+        "track_values": [track.analysis.features[n] for n in index.feature_names],
+    }
+
+
+def _render_features(index: SimilarityIndex, seed_track: Track, track: Track) -> tuple[str, dict, callable]:
+    numbers = feature_contributions(index=index, seed_track=seed_track, track=track)
+    payload = {"index": index.pk, "seed": seed_track.pk, "track": track.pk, "seed_title": seed_track.title, **numbers}
+
+    def render():
+        shares = np.array(numbers["contributions"])
+        bars = charts.chart_bars(numbers["features"], shares)
+        text = charts.sentence(bars, seed_track.title)
+        alt = "Bar chart of what makes the tracks alike. " + "; ".join(
+            f"{bar.label}: {bar.contribution:+.2f}" for bar in bars
+        )
+        return charts.contribution_chart(bars, numbers["score"]), text, alt
+
+    return _hash(Explanation.Kind.FEATURES, payload), numbers, render
+
+
+def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, dict, callable]:
+    payload = {
+        "seed_audio": seed_track.analysis.audio_sha256,
+        "track_audio": track.analysis.audio_sha256,
+        "seed_title": seed_track.title,
+        "track_title": track.title,
+    }
+
+    def render():
+        png = charts.spectrogram_pair(
+            track_mel(seed_track),
+            track_mel(track),
+            frequencies=audio.mel_frequencies(),
+            seconds_per_frame=audio.frame_seconds(),
+            liked_title=seed_track.title,
+            recommended_title=track.title,
+        )
+        text = "Brighter colours mean louder sound at that pitch and moment; compare the two patterns."
+        alt = (
+            f"Two spectrograms side by side: “{seed_track.title}”, which you liked, and the recommended "
+            f"“{track.title}”, showing how loud each pitch range is over time."
+        )
+        return png, text, alt
+
+    return _hash(Explanation.Kind.SPECTROGRAM, payload), {}, render
+
+
+def explanation_get_or_render(*, kind: str, seed_track: Track, track: Track, index: SimilarityIndex) -> Explanation:
+    """The explanation for this pair, rendered only if no identical one exists yet."""
+    if kind == Explanation.Kind.FEATURES:
+        content_hash, data, render = _render_features(index, seed_track, track)
+    elif kind == Explanation.Kind.SPECTROGRAM:
+        content_hash, data, render = _render_spectrogram(seed_track, track)
+    else:
+        raise ValueError(f"unknown explanation kind {kind!r}")
+
+    existing = Explanation.objects.filter(content_hash=content_hash).first()
+    if existing and existing.image and existing.image.storage.exists(existing.image.name):
+        return existing
+    png, text, alt = render()
+    if existing:
+        # The row outlived its file (media wiped or moved): draw it again under the same name.
+        existing.image.save(f"{content_hash}.png", ContentFile(png), save=True)
+        return existing
+    explanation = Explanation(
+        kind=kind, seed_track=seed_track, track=track, index=index,
+        content_hash=content_hash, text=text, alt_text=alt, data=data,
+    )
+    explanation.image.save(f"{content_hash}.png", ContentFile(png), save=False)
+    try:
+        with transaction.atomic():
+            explanation.save()
+    except IntegrityError:
+        # Another worker rendered the same pair meanwhile; its row (and identical file) wins.
+        return Explanation.objects.get(content_hash=content_hash)
+    return explanation

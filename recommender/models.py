@@ -1,0 +1,94 @@
+import io
+
+import numpy as np
+from django.db import models
+from django.utils.text import slugify
+
+
+class Catalog(models.Model):
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+def audio_upload_path(track, filename):
+    return f"catalog/{track.catalog.slug}/{slugify(track.external_id)}-{filename}"
+
+
+class Track(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending analysis"
+        ANALYSED = "analysed", "Analysed"
+        FAILED = "failed", "Analysis failed"
+
+    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="tracks")
+    external_id = models.CharField(max_length=100, help_text="The catalog's own id for this track.")
+    title = models.CharField(max_length=300)
+    artist = models.CharField(max_length=300, blank=True)
+    style = models.CharField(max_length=100, blank=True, help_text="Genre or style label.")
+    audio = models.FileField(upload_to=audio_upload_path, max_length=300, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    error = models.TextField(blank=True, help_text="Why analysis failed, for a person.")
+    duration_s = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["catalog", "artist", "title"]
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "external_id"], name="unique_track_per_catalog"),
+        ]
+
+    def __str__(self):
+        return f"{self.title} – {self.artist}" if self.artist else self.title
+
+
+class AudioAnalysis(models.Model):
+    """What librosa found in one track's audio, keyed by the audio's hash so re-runs are free."""
+
+    track = models.OneToOneField(Track, on_delete=models.CASCADE, related_name="analysis")
+    audio_sha256 = models.CharField(max_length=64)
+    features = models.JSONField(help_text="Feature name → value, in recommender.audio.FEATURE_NAMES order.")
+    mel = models.FileField(upload_to="mel/", max_length=200, help_text="float16 dB mel spectrogram (.npz).")
+    analysed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "audio analyses"
+
+    def __str__(self):
+        return f"Analysis of {self.track}"
+
+
+class SimilarityIndex(models.Model):
+    """One immutable build of a catalog's feature index; recommendations point at the build they came from."""
+
+    catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="indexes")
+    version = models.PositiveIntegerField()
+    feature_names = models.JSONField()
+    track_ids = models.JSONField(help_text="Track primary keys, in the row order of the matrix.")
+    mean = models.JSONField()
+    std = models.JSONField()
+    vectors = models.BinaryField(help_text="Unit-length standardised rows, float32 .npy.")
+    source_sha256 = models.CharField(
+        max_length=64, help_text="Hash of the track ids and raw features it was built from."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["catalog", "-version"]
+        get_latest_by = "version"
+        verbose_name_plural = "similarity indexes"
+        constraints = [
+            models.UniqueConstraint(fields=["catalog", "version"], name="unique_index_version"),
+        ]
+
+    def __str__(self):
+        return f"{self.catalog} index v{self.version} ({len(self.track_ids)} tracks)"
+
+    def matrix(self) -> np.ndarray:
+        return np.load(io.BytesIO(bytes(self.vectors)), allow_pickle=False)

@@ -1,0 +1,113 @@
+from django.contrib import admin
+from django.db.models import Count, Q
+from django.http import HttpResponse
+
+from study.export import write_long_csv
+from study.models import Assignment, Condition, Item, Participant, Recommendation, Response, Study
+
+
+class ConditionInline(admin.TabularInline):
+    model = Condition
+    extra = 0
+    fields = ["slug", "name", "explanation", "is_active", "n_assigned"]
+    readonly_fields = ["n_assigned"]
+
+    @admin.display(description="Assigned")
+    def n_assigned(self, condition):
+        return condition.assignments.count() if condition.pk else 0
+
+
+class ItemInline(admin.TabularInline):
+    model = Item
+    extra = 0
+    fields = ["order", "section", "code", "construct", "text", "scale_min", "scale_max", "label_min", "label_max"]
+
+
+@admin.action(description="Export answers as CSV (one row per answer)")
+def export_responses_csv(modeladmin, request, queryset):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    slugs = "-".join(queryset.values_list("slug", flat=True))
+    response["Content-Disposition"] = f'attachment; filename="responses-{slugs}.csv"'
+    for i, study in enumerate(queryset.order_by("slug")):
+        if i:
+            response.write("\n")
+        write_long_csv(study, response)
+    return response
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    list_display = ["title", "slug", "is_open", "n_participants", "n_completed", "balance", "created_at"]
+    list_filter = ["is_open"]
+    search_fields = ["title", "slug"]
+    inlines = [ConditionInline, ItemInline]
+    actions = [export_responses_csv]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(
+            n_participants=Count("participants", distinct=True),
+            n_completed=Count("participants", filter=Q(participants__completed_at__isnull=False), distinct=True),
+        )
+
+    @admin.display(description="Participants", ordering="n_participants")
+    def n_participants(self, study):
+        return study.n_participants
+
+    @admin.display(description="Completed", ordering="n_completed")
+    def n_completed(self, study):
+        return study.n_completed
+
+    @admin.display(description="Assigned per condition")
+    def balance(self, study):
+        counts = study.conditions.annotate(n=Count("assignments")).values_list("slug", "n")
+        return ", ".join(f"{slug}: {n}" for slug, n in counts)
+
+
+class AssignmentInline(admin.StackedInline):
+    model = Assignment
+    extra = 0
+    readonly_fields = ["condition", "method", "assigned_at"]
+    can_delete = False
+
+
+class ResponseInline(admin.TabularInline):
+    model = Response
+    extra = 0
+    fields = ["item", "recommendation", "value", "answered_at"]
+    readonly_fields = fields
+    can_delete = False
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "study", "condition_slug", "page", "prolific_pid", "started_at", "completed_at"]
+    list_filter = ["study", "page", "assignment__condition"]
+    search_fields = ["prolific_pid", "completion_code"]
+    readonly_fields = [
+        "study", "prolific_pid", "prolific_study_id", "prolific_session_id", "page", "consent_version",
+        "consented_at", "liked_tracks", "recommendations_requested_at", "completion_code", "started_at", "completed_at",
+    ]
+    exclude = ["token"]
+    inlines = [AssignmentInline, ResponseInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("study", "assignment__condition")
+
+    @admin.display(description="Condition", ordering="assignment__condition__slug")
+    def condition_slug(self, participant):
+        condition = participant.condition
+        return condition.slug if condition else "–"
+
+
+@admin.register(Recommendation)
+class RecommendationAdmin(admin.ModelAdmin):
+    list_display = ["participant", "rank", "track", "seed_track", "score", "index"]
+    list_filter = ["participant__study"]
+    raw_id_fields = ["participant", "track", "seed_track", "index", "feature_explanation", "spectrogram_explanation"]
+
+
+@admin.register(Response)
+class ResponseAdmin(admin.ModelAdmin):
+    list_display = ["participant", "item", "recommendation", "value", "answered_at"]
+    list_filter = ["participant__study", "item__section", "item__code"]
+    raw_id_fields = ["participant", "recommendation"]

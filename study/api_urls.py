@@ -1,0 +1,8 @@
+from django.urls import path
+
+from study import api
+
+urlpatterns = [
+    path("studies/", api.StudyList.as_view(), name="api-studies"),
+    path("studies/<slug:slug>/responses/", api.StudyResponses.as_view(), name="api-study-responses"),
+]

@@ -1,0 +1,212 @@
+import secrets
+
+from django.db import models
+from django.db.models import Q
+
+from explanations.models import Explanation
+from recommender.models import Catalog, SimilarityIndex, Track
+
+
+class Study(models.Model):
+    slug = models.SlugField(unique=True, help_text="Participants enter at /s/<slug>/.")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, help_text="Shown to participants above the consent form.")
+    catalog = models.ForeignKey(Catalog, on_delete=models.PROTECT, related_name="studies")
+    is_open = models.BooleanField(default=True, help_text="Closed studies accept no new participants.")
+    consent_text = models.TextField()
+    consent_version = models.CharField(max_length=20, default="1")
+    min_liked = models.PositiveSmallIntegerField(default=1)
+    max_liked = models.PositiveSmallIntegerField(default=3)
+    n_recommendations = models.PositiveSmallIntegerField(default=5)
+    prolific_completion_code = models.CharField(
+        max_length=40, blank=True, help_text="When set, finishing redirects to Prolific with this code."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "studies"
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def prolific_completion_url(self) -> str:
+        if not self.prolific_completion_code:
+            return ""
+        return f"https://app.prolific.com/submissions/complete?cc={self.prolific_completion_code}"
+
+
+class Condition(models.Model):
+    class Explanation(models.TextChoices):
+        NONE = "none", "No explanation (control)"
+        FEATURES = "features", "Feature contributions"
+        SPECTROGRAM = "spectrogram", "Spectrograms"
+        BOTH = "both", "Features and spectrograms"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
+    slug = models.SlugField()
+    name = models.CharField(max_length=100)
+    explanation = models.CharField(max_length=20, choices=Explanation.choices)
+    is_active = models.BooleanField(default=True, help_text="Inactive conditions receive no new participants.")
+
+    class Meta:
+        ordering = ["study", "pk"]
+        constraints = [models.UniqueConstraint(fields=["study", "slug"], name="unique_condition_slug")]
+
+    def __str__(self):
+        return f"{self.study.slug}/{self.slug}"
+
+    @property
+    def explanation_kinds(self) -> list[str]:
+        return {
+            self.Explanation.NONE: [],
+            self.Explanation.FEATURES: [Explanation.Kind.FEATURES],
+            self.Explanation.SPECTROGRAM: [Explanation.Kind.SPECTROGRAM],
+            self.Explanation.BOTH: [Explanation.Kind.FEATURES, Explanation.Kind.SPECTROGRAM],
+        }[self.explanation]
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Participant(models.Model):
+    class Page(models.TextChoices):
+        CONSENT = "consent", "Consent"
+        CHOOSE = "choose", "Choosing liked tracks"
+        WAIT = "wait", "Waiting for recommendations"
+        RATE = "rate", "Rating recommendations"
+        QUESTIONNAIRE = "questionnaire", "Questionnaire"
+        DONE = "done", "Finished"
+        DECLINED = "declined", "Declined consent"
+
+    #: The order participants move through; DECLINED is an exit, not a step.
+    FLOW = [Page.CONSENT, Page.CHOOSE, Page.WAIT, Page.RATE, Page.QUESTIONNAIRE, Page.DONE]
+
+    study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
+    token = models.CharField(max_length=40, unique=True, default=new_token, editable=False)
+    prolific_pid = models.CharField(max_length=64, blank=True, db_index=True)
+    prolific_study_id = models.CharField(max_length=64, blank=True)
+    prolific_session_id = models.CharField(max_length=64, blank=True)
+    page = models.CharField(max_length=20, choices=Page.choices, default=Page.CONSENT)
+    consent_version = models.CharField(max_length=20, blank=True)
+    consented_at = models.DateTimeField(null=True, blank=True)
+    liked_tracks = models.ManyToManyField(Track, blank=True, related_name="+")
+    recommendations_requested_at = models.DateTimeField(null=True, blank=True)
+    completion_code = models.CharField(max_length=40, blank=True)
+    started_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # One participation per Prolific participant and study, whatever the race.
+            models.UniqueConstraint(
+                fields=["study", "prolific_pid"], condition=~Q(prolific_pid=""), name="one_participation_per_pid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"P{self.pk}" + (f" ({self.prolific_pid})" if self.prolific_pid else "")
+
+    @property
+    def condition(self) -> Condition | None:
+        assignment = getattr(self, "assignment", None)
+        return assignment.condition if assignment else None
+
+
+class Assignment(models.Model):
+    """The condition a participant was randomised to: written once, never changed."""
+
+    participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="assignment")
+    condition = models.ForeignKey(Condition, on_delete=models.PROTECT, related_name="assignments")
+    method = models.CharField(max_length=40, help_text="How the condition was chosen.")
+    assigned_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"{self.participant} → {self.condition.slug}"
+
+
+class Item(models.Model):
+    """One question with a numeric scale, asked once per recommendation or once per participant."""
+
+    class Section(models.TextChoices):
+        RATING = "rating", "Per recommendation"
+        QUESTIONNAIRE = "questionnaire", "Post-questionnaire"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="items")
+    code = models.SlugField(max_length=40, help_text="Column name in exports.")
+    section = models.CharField(max_length=20, choices=Section.choices)
+    construct = models.CharField(max_length=60, blank=True, help_text="Scale this item belongs to, e.g. trust.")
+    text = models.TextField()
+    source = models.CharField(max_length=200, blank=True)
+    scale_min = models.SmallIntegerField(default=1)
+    scale_max = models.SmallIntegerField(default=7)
+    label_min = models.CharField(max_length=60, default="Strongly disagree")
+    label_max = models.CharField(max_length=60, default="Strongly agree")
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["study", "section", "order", "pk"]
+        constraints = [models.UniqueConstraint(fields=["study", "code"], name="unique_item_code")]
+
+    def __str__(self):
+        return self.code
+
+    @property
+    def scale(self) -> range:
+        return range(self.scale_min, self.scale_max + 1)
+
+
+class Recommendation(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="recommendations")
+    rank = models.PositiveSmallIntegerField()
+    track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="+")
+    seed_track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="+")
+    score = models.FloatField()
+    index = models.ForeignKey(SimilarityIndex, on_delete=models.PROTECT, related_name="+")
+    feature_explanation = models.ForeignKey(
+        Explanation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    spectrogram_explanation = models.ForeignKey(
+        Explanation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["participant", "rank"]
+        constraints = [models.UniqueConstraint(fields=["participant", "rank"], name="unique_recommendation_rank")]
+
+    def __str__(self):
+        return f"{self.participant} #{self.rank}: {self.track}"
+
+
+class Response(models.Model):
+    """One answer; saving the same question again overwrites it, so reloads never duplicate."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="responses")
+    item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="responses")
+    recommendation = models.ForeignKey(
+        Recommendation, on_delete=models.CASCADE, null=True, blank=True, related_name="responses"
+    )
+    value = models.SmallIntegerField()
+    first_answered_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["participant", "item", "recommendation"]
+        constraints = [
+            # NULL recommendations never collide in a plain unique index, so each case gets its own.
+            models.UniqueConstraint(
+                fields=["participant", "item"], condition=Q(recommendation=None), name="one_answer_per_item"
+            ),
+            models.UniqueConstraint(
+                fields=["participant", "item", "recommendation"],
+                condition=~Q(recommendation=None),
+                name="one_answer_per_item_and_recommendation",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.participant} {self.item.code}={self.value}"

@@ -1,0 +1,11 @@
+"""Celery doorways to study.services."""
+from celery import shared_task
+
+from study import services
+from study.models import Participant
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+def recommend_for_participant(participant_id: int) -> list[int]:
+    participant = Participant.objects.select_related("study__catalog", "assignment__condition").get(pk=participant_id)
+    return [r.pk for r in services.participant_recommend(participant=participant)]

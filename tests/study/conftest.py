@@ -1,0 +1,76 @@
+import pytest
+from django.test import Client
+
+from study.models import Item, Participant
+from tests.factories import make_study
+
+
+class ParticipantBrowser:
+    """One participant's browser: a test client that follows the study's own redirects."""
+
+    def __init__(self, study, client=None):
+        self.study = study
+        self.client = client or Client()
+
+    def url(self, page):
+        return f"/s/{self.study.slug}/{page}/" if page else f"/s/{self.study.slug}/"
+
+    def get(self, page="", **params):
+        return self.client.get(self.url(page), params, follow=True)
+
+    def post(self, page, data):
+        return self.client.post(self.url(page), data, follow=True)
+
+    @property
+    def participant(self) -> Participant:
+        token = self.client.session[f"participant:{self.study.pk}"]
+        return Participant.objects.get(token=token)
+
+    def page(self):
+        return self.participant.page
+
+    def consent(self):
+        return self.post("consent", {"consent": "yes"})
+
+    def like(self, *tracks):
+        for track in tracks:
+            self.post("choose", {"action": "like", "track": track.pk})
+
+    def get_recommendations(self, *tracks):
+        self.like(*tracks)
+        return self.post("choose", {"action": "continue"})
+
+    def rating_answers(self, value=5):
+        participant = self.participant
+        items = Item.objects.filter(study=self.study, section="rating")
+        return {
+            f"{item.code}__{rec.pk}": value for rec in participant.recommendations.all() for item in items
+        }
+
+    def questionnaire_answers(self, value=6):
+        return {item.code: value for item in Item.objects.filter(study=self.study, section="questionnaire")}
+
+    def complete(self, liked):
+        self.get()
+        self.consent()
+        self.get_recommendations(*liked)
+        self.post("rate", self.rating_answers())
+        return self.post("questionnaire", self.questionnaire_answers())
+
+
+@pytest.fixture
+def study(demo_catalog):
+    return make_study(
+        demo_catalog,
+        conditions=[("features", "features"), ("spectrogram", "spectrogram"), ("both", "both"), ("control", "none")],
+    )
+
+
+@pytest.fixture
+def browser(study):
+    return ParticipantBrowser(study)
+
+
+@pytest.fixture
+def liked(demo_catalog):
+    return list(demo_catalog.tracks.filter(style="Rock")[:2])
