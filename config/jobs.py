@@ -2,7 +2,7 @@
 
 Tasks are sent after the surrounding transaction commits, so a worker never
 looks for a row that does not exist yet. If the broker cannot be reached within
-CELERY_PUBLISH_TIMEOUT seconds, the task runs here, in-process, instead: slower
+CELERY_PUBLISH_TIMEOUT seconds (the connect timeout) and one quick retry, the task runs here, in-process, instead: slower
 for that one request, but nothing is lost and the participant carries on.
 """
 import logging
@@ -30,7 +30,7 @@ def run_or_send(task: Task, *args) -> None:
         task.apply_async(
             args=args,
             retry=True,
-            retry_policy={"max_retries": 1, "interval_start": 0, "timeout": settings.CELERY_PUBLISH_TIMEOUT},
+            retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5},
         )
     except Exception:  # kombu raises OperationalError, redis-py its own ConnectionError
         logger.warning("Broker unreachable; running %s%r in-process", task.name, args, exc_info=True)

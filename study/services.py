@@ -224,6 +224,8 @@ def participant_poll_recommendations(*, participant: Participant) -> bool:
     )
     if resent:
         enqueue(recommend_for_participant, participant.pk)
+        # Outside a transaction (or with the broker down) the job has already run.
+        return participant.recommendations.exists()
     return False
 
 

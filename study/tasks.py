@@ -5,7 +5,8 @@ from study import services
 from study.models import Participant
 
 
-@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
+# Its result lives in the database; ignoring it keeps the result store off the web's path.
+@shared_task(acks_late=True, ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=3)
 def recommend_for_participant(participant_id: int) -> list[int]:
     participant = Participant.objects.select_related("study__catalog", "assignment__condition").get(pk=participant_id)
     return [r.pk for r in services.participant_recommend(participant=participant)]

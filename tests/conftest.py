@@ -1,9 +1,13 @@
+import functools
+import hashlib
 import os
+from pathlib import Path
 
 import pytest
 from django.conf import settings as django_settings
 
 from config.celery import app as celery_app
+from recommender import audio, demo
 from recommender import services as recommender_services
 
 
@@ -44,8 +48,30 @@ def pytest_runtest_setup(item):
             _require_integration("CELERY_BROKER_URL is not set")
 
 
+@pytest.fixture(scope="session")
+def memoised_audio_work():
+    """Synthesise and analyse each distinct clip once per test run, not once per test.
+
+    Every test still writes, reads and hashes real files; only the pure, deterministic
+    number crunching is shared.
+    """
+    analyse_file = audio.analyse_file
+
+    @functools.cache
+    def analyse_bytes(digest: str, path: str):
+        return analyse_file(path)
+
+    def analyse_file_once(path):
+        return analyse_bytes(hashlib.sha256(Path(path).read_bytes()).hexdigest(), str(path))
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(demo, "synthesise_clip", functools.cache(demo.synthesise_clip))
+        patch.setattr(audio, "analyse_file", analyse_file_once)
+        yield
+
+
 @pytest.fixture
-def demo_catalog(db):
+def demo_catalog(db, memoised_audio_work):
     """Twelve short synthesised clips, two per style, analysed and indexed."""
     catalog, _ = recommender_services.catalog_create_demo(slug="demo", per_style=2, seconds=4, seed=7)
     recommender_services.catalog_analyse(catalog=catalog)

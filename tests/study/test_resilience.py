@@ -1,0 +1,65 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from study.models import Participant
+from tests.study.conftest import ParticipantBrowser
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def broker_down(settings):
+    """A configured broker that refuses connections, as when Redis has crashed."""
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    conf = celery_app.conf
+    saved = conf.broker_url, conf.task_always_eager
+    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    forget_connections()
+    yield
+    conf.broker_url, conf.task_always_eager = saved
+    forget_connections()
+
+
+def forget_connections():
+    """Drop pooled connections and producers, which remember the broker they were made for."""
+    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
+
+
+def test_with_the_broker_down_recommendations_are_computed_in_process(study, liked, broker_down):
+    browser = ParticipantBrowser(study)
+    browser.get()
+    browser.consent()
+    started = timezone.now()
+    page = browser.get_recommendations(*liked)
+    assert page.redirect_chain[-1][0] == browser.url("rate")
+    assert browser.participant.recommendations.count() == 5
+    assert timezone.now() - started < timedelta(seconds=15)
+
+
+def test_a_lost_recommendation_job_is_sent_again_when_the_participant_waits_too_long(browser, liked, monkeypatch):
+    browser.get()
+    browser.consent()
+    monkeypatch.setattr("study.services.enqueue", lambda task, *args: None)  # the job vanishes with its worker
+    browser.get_recommendations(*liked)
+    assert browser.page() == Participant.Page.WAIT
+    assert browser.client.get(browser.url("status")).json()["ready"] is False
+
+    monkeypatch.undo()
+    Participant.objects.update(recommendations_requested_at=timezone.now() - timedelta(minutes=2))
+    assert browser.client.get(browser.url("status")).json()["ready"] is True
+    assert browser.participant.recommendations.count() == 5
+
+
+def test_running_the_recommendation_job_twice_changes_nothing(browser, liked):
+    from study.tasks import recommend_for_participant
+
+    browser.get()
+    browser.consent()
+    browser.get_recommendations(*liked)
+    before = list(browser.participant.recommendations.values_list("pk", "track_id", "score"))
+    recommend_for_participant.apply(args=[browser.participant.pk])
+    assert list(browser.participant.recommendations.values_list("pk", "track_id", "score")) == before

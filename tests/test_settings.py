@@ -1,0 +1,60 @@
+"""Start-up behaviour of config.settings in fresh processes, as operators meet it."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def read_env_example() -> dict[str, str]:
+    pairs = {}
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            key, _, value = line.partition("=")
+            pairs[key.strip()] = value.strip()
+    return pairs
+
+
+def manage(*args, **env):
+    base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"DEBUG": "false", "ALLOWED_HOSTS": "x.org"}, "SECRET_KEY is not set"),
+        ({"DEBUG": "false", "SECRET_KEY": "k" * 60}, "ALLOWED_HOSTS is not set"),
+        ({"DEBUG": "perhaps"}, "DEBUG='perhaps' is not a boolean"),
+    ],
+)
+def test_production_start_up_fails_clearly_without_required_settings(env, message):
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_check_deploy_is_clean_with_the_production_variables_from_env_example(tmp_path):
+    env = read_env_example()
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", MEDIA_ROOT=str(tmp_path), STATIC_ROOT=str(tmp_path))
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_the_embedded_default_uses_sqlite_and_eager_tasks():
+    result = manage("shell", "-c", "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)")
+    assert result.stdout.splitlines()[-1].split() == ["django.db.backends.sqlite3", "True"]
+
+
+def test_database_and_broker_urls_switch_to_postgres_and_a_real_worker():
+    result = manage(
+        "shell", "-c", "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER)",
+        DATABASE_URL="postgres://u:p@db.invalid:5432/x", CELERY_BROKER_URL="redis://redis.invalid:6379/0",
+    )
+    assert result.stdout.splitlines()[-1].split() == ["django.db.backends.postgresql", "False"]
