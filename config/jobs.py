@@ -8,7 +8,6 @@ for that one request, but nothing is lost and the participant carries on.
 import logging
 
 from celery import Task
-from django.conf import settings
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -23,7 +22,7 @@ def _run_here(task: Task, args: tuple) -> None:
 
 
 def run_or_send(task: Task, *args) -> None:
-    if settings.CELERY_TASK_ALWAYS_EAGER:
+    if task.app.conf.task_always_eager:
         _run_here(task, args)
         return
     try:

@@ -21,6 +21,7 @@ from study.models import Item, Participant, Study
 from study.templatetags.study_tags import answer_field
 
 Page = Participant.Page
+HIGHLIGHT_MISSING = "highlight-missing"
 
 
 def _session_key(study: Study) -> str:
@@ -179,14 +180,21 @@ def _answer_page(request, study, participant, section, template, extra):
             _save_posted_answers(request, participant, section)
             services.participant_finish_page(participant=participant)
         except services.FlowError as error:
+            # Outline the unanswered questions, but only after an attempt to move on.
+            request.session[HIGHLIGHT_MISSING] = True
             return _flow_error(request, error, participant)
         return redirect(_page_url(participant))
+    highlight = request.session.pop(HIGHLIGHT_MISSING, False)
     context = {
         "study": study,
         "participant": participant,
         "items": list(Item.objects.filter(study=study, section=section)),
         "answers": _answers(participant),
-        "missing": {answer_field(code, rid) for rid, code in services.missing_answers(participant, section)},
+        "missing": (
+            {answer_field(code, rid) for rid, code in services.missing_answers(participant, section)}
+            if highlight
+            else set()
+        ),
         **extra,
     }
     return render(request, template, context)

@@ -12,21 +12,24 @@ from recommender import services as recommender_services
 
 
 @pytest.fixture(autouse=True)
-def isolated_media(settings, tmp_path):
-    """Every test writes media to its own folder, never to the project's."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+def isolated_media(request, settings, tmp_path):
+    """Every test writes media to its own folder, never to the project's.
+
+    Tests with a real worker share the MEDIA_ROOT the worker was started with instead.
+    """
+    if not request.node.get_closest_marker("worker"):
+        settings.MEDIA_ROOT = tmp_path / "media"
     recommender_services.load_index.cache_clear()
     yield
     recommender_services.load_index.cache_clear()
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(request, settings):
+def eager_celery(request):
     """Tasks run in-process except in tests that exercise the real worker."""
     if request.node.get_closest_marker("worker"):
         yield
         return
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     yield

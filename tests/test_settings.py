@@ -1,5 +1,6 @@
 """Start-up behaviour of config.settings in fresh processes, as operators meet it."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,23 @@ def test_database_and_broker_urls_switch_to_postgres_and_a_real_worker():
         DATABASE_URL="postgres://u:p@db.invalid:5432/x", CELERY_BROKER_URL="redis://redis.invalid:6379/0",
     )
     assert result.stdout.splitlines()[-1].split() == ["django.db.backends.postgresql", "False"]
+
+
+@pytest.mark.django_db
+def test_the_health_endpoint_answers_plain_http_from_any_host(client, settings):
+    settings.ALLOWED_HOSTS = ["study.example.org"]
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get("/healthz/", HTTP_HOST="127.0.0.1:8000")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+def test_docker_compose_file_is_valid_with_the_example_environment():
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.skip("docker-compose is not installed (Debian package docker-compose)")
+    result = subprocess.run(
+        [compose, "--env-file", ".env.example", "config", "--services"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert set(result.stdout.split()) == {"web", "worker", "postgres", "redis"}

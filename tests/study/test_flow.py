@@ -27,6 +27,7 @@ def test_a_participant_completes_the_study_in_each_condition(
     assert page.content.count(b"explanation-features") == feature_figures
     assert page.content.count(b"explanation-spectrogram") == spectrogram_figures
     assert page.content.count(b"<audio") == 5
+    assert b"likert missing" not in page.content  # nothing outlined before an attempt to move on
 
     page = browser.post("rate", browser.rating_answers())
     assert b"A few questions" in page.content
@@ -58,6 +59,7 @@ def test_reloading_and_going_back_keep_answers_and_the_page(browser, liked):
     page = browser.post("rate", first_half)  # incomplete: stays on the page, keeps what was given
     assert page.redirect_chain[-1][0] == browser.url("rate")
     assert b"Please answer every question" in page.content
+    assert page.content.count(b'class="likert missing"') == 5 * 2 - 4
     assert browser.participant.responses.count() == 4
 
     page = browser.get("rate")  # reload

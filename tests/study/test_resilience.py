@@ -11,15 +11,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def broker_down(settings):
+def broker_down():
     """A configured broker that refuses connections, as when Redis has crashed."""
-    settings.CELERY_TASK_ALWAYS_EAGER = False
     conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager
-    conf.broker_url, conf.task_always_eager = "redis://127.0.0.1:1/0", False
+    names = ["broker_url", "broker_read_url", "broker_write_url", "task_always_eager"]
+    saved = {name: conf[name] for name in names}
+    conf.update(dict.fromkeys(names[:3], "redis://127.0.0.1:1/0"), task_always_eager=False)
     forget_connections()
     yield
-    conf.broker_url, conf.task_always_eager = saved
+    conf.update(saved)
     forget_connections()
 
 

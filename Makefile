@@ -1,0 +1,50 @@
+# Two commands for a newcomer: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test install install-dev migrate demo-data serve worker bench clean
+
+# The virtual environment is rebuilt only when a requirements file changes.
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(PY) manage.py migrate --noinput
+
+# The demo catalog (48 synthesised clips, analysed and indexed) and the demo study.
+demo-data: migrate
+	$(PY) manage.py make_demo_catalog
+	$(PY) manage.py create_demo_study --host http://$(HOST):$(PORT)
+
+serve: install
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## Set everything up and run the demo study on the embedded default (SQLite, eager tasks).
+demo: demo-data serve
+
+## Run the whole test suite (integration tests too, when DATABASE_URL and CELERY_BROKER_URL are set).
+test: install-dev
+	$(PY) -m pytest
+
+## A Celery worker for a deployment with CELERY_BROKER_URL set.
+worker: install
+	$(VENV)/bin/celery -A config worker --loglevel INFO
+
+bench: install-dev
+	for script in bench/*.py; do $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts
