@@ -16,7 +16,7 @@ from recommender.models import SimilarityIndex, Track
 from recommender.services import load_index, track_mel
 
 # Bump when a figure's look changes, so cached files are rendered anew.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 3, Explanation.Kind.SPECTROGRAM: 2}
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 3, Explanation.Kind.SPECTROGRAM: 3}
 
 
 def _hash(kind: str, payload: dict) -> str:

@@ -80,16 +80,19 @@ def analyse_signal(y: np.ndarray, sr: int = SAMPLE_RATE) -> Analysis:
     onset_env = librosa.onset.onset_strength(S=mel_db, sr=sr)
     tempo = float(np.atleast_1d(librosa.feature.tempo(onset_envelope=onset_env, sr=sr))[0])
     mfcc = librosa.feature.mfcc(S=mel_db, n_mfcc=N_MFCC)
-    chroma = librosa.feature.chroma_stft(S=power, sr=sr)
+    # Tuning is taken as A440: estimating it (a pitch track over the whole clip) would
+    # double the cost of chroma, and commercial recordings are within a few cents of it.
+    chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
+    centroid, bandwidth = _centroid_and_bandwidth(stft_mag, sr)
 
     values = (
         [
             tempo,
             float(librosa.feature.rms(S=stft_mag, frame_length=N_FFT).mean()),
-            float(librosa.feature.spectral_centroid(S=stft_mag, sr=sr).mean()),
-            float(librosa.feature.spectral_bandwidth(S=stft_mag, sr=sr).mean()),
+            float(centroid.mean()),
+            float(bandwidth.mean()),
             float(librosa.feature.spectral_rolloff(S=stft_mag, sr=sr).mean()),
-            float(librosa.feature.zero_crossing_rate(y, frame_length=N_FFT, hop_length=HOP_LENGTH).mean()),
+            _zero_crossing_rate(y),
         ]
         + [float(v) for v in mfcc.mean(axis=1)]
         + [float(v) for v in chroma.mean(axis=1)]
@@ -99,6 +102,26 @@ def analyse_signal(y: np.ndarray, sr: int = SAMPLE_RATE) -> Analysis:
     if bad:
         raise AudioDecodeError(f"features could not be computed: {', '.join(bad)}")
     return Analysis(features=features, mel_db=mel_db.astype(np.float16), duration_s=y.size / sr)
+
+
+def _centroid_and_bandwidth(magnitude: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame spectral centroid and (p=2) bandwidth, as librosa defines them, from three dot products.
+
+    librosa computes the centroid twice and the deviation with a full-size temporary;
+    expanding sum(S * (f - c)^2) = sum(S f^2) - 2 c sum(S f) + c^2 sum(S) needs neither.
+    """
+    frequencies = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)
+    total = magnitude.sum(axis=0)
+    total[total == 0] = 1.0
+    centroid = (frequencies @ magnitude) / total
+    second_moment = (frequencies**2 @ magnitude) / total
+    bandwidth = np.sqrt(np.maximum(second_moment - centroid**2, 0.0))
+    return centroid, bandwidth
+
+
+def _zero_crossing_rate(y: np.ndarray) -> float:
+    """Share of neighbouring samples whose sign differs: the mean of frame-wise rates without framing."""
+    return float(np.count_nonzero(np.signbit(y[1:]) != np.signbit(y[:-1])) / max(1, y.size - 1))
 
 
 def analyse_file(path: str | Path) -> Analysis:

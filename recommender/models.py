@@ -32,7 +32,16 @@ class Track(models.Model):
     external_id = models.CharField(max_length=100, help_text="The catalog's own id for this track.")
     title = models.CharField(max_length=300)
     artist = models.CharField(max_length=300, blank=True)
-    style = models.CharField(max_length=100, blank=True, help_text="Genre or style label.")
+    artists = models.JSONField(default=list, blank=True, help_text="Every credited artist, in the catalog's order.")
+    album = models.CharField(max_length=300, blank=True)
+    style = models.CharField(max_length=100, blank=True, help_text="Main genre or style label.")
+    genres = models.JSONField(default=list, blank=True, help_text="Every genre the catalog lists the track under.")
+    popularity = models.PositiveSmallIntegerField(null=True, blank=True)
+    explicit = models.BooleanField(null=True, blank=True)
+    features = models.JSONField(
+        default=dict, blank=True, help_text="Features the catalog itself provides (e.g. Spotify's energy, tempo)."
+    )
+    preview_url = models.URLField(max_length=500, blank=True, help_text="Where a 30-second clip can be fetched.")
     audio = models.FileField(upload_to=audio_upload_path, max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     error = models.TextField(blank=True, help_text="Why analysis failed, for a person.")
@@ -67,7 +76,12 @@ class AudioAnalysis(models.Model):
 class SimilarityIndex(models.Model):
     """One immutable build of a catalog's feature index; recommendations point at the build they came from."""
 
+    class FeatureSet(models.TextChoices):
+        AUDIO = "audio", "Audio analysis (librosa)"
+        CATALOG = "catalog", "Catalog-provided features (e.g. Spotify)"
+
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="indexes")
+    feature_set = models.CharField(max_length=10, choices=FeatureSet.choices, default=FeatureSet.AUDIO)
     version = models.PositiveIntegerField()
     feature_names = models.JSONField()
     track_ids = models.JSONField(help_text="Track primary keys, in the row order of the matrix.")
@@ -88,7 +102,7 @@ class SimilarityIndex(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.catalog} index v{self.version} ({len(self.track_ids)} tracks)"
+        return f"{self.catalog} {self.feature_set} index v{self.version} ({len(self.track_ids)} tracks)"
 
     def matrix(self) -> np.ndarray:
         return np.load(io.BytesIO(bytes(self.vectors)), allow_pickle=False)

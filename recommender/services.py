@@ -11,7 +11,8 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import transaction
 
-from recommender import audio, similarity
+from config.jobs import enqueue
+from recommender import audio, csv_formats, evaluation, similarity
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
 
 logger = logging.getLogger(__name__)
@@ -78,37 +79,53 @@ def track_mel(track: Track) -> np.ndarray:
         return audio.mel_from_bytes(handle.read())
 
 
-def index_build(*, catalog: Catalog) -> SimilarityIndex | None:
-    """Build the next version of a catalog's feature index from every analysed track.
+def _index_source(catalog: Catalog, feature_set: str) -> tuple[list[str], list[int], np.ndarray]:
+    """Feature names, track ids (ascending) and the raw matrix an index of this kind is built from."""
+    if feature_set == SimilarityIndex.FeatureSet.AUDIO:
+        names = audio.FEATURE_NAMES
+        rows = (
+            AudioAnalysis.objects.filter(track__catalog=catalog, track__status=Track.Status.ANALYSED)
+            .order_by("track_id")
+            .values_list("track_id", "features")
+        )
+    else:
+        names = csv_formats.SPOTIFY_SIMILARITY_FEATURES
+        rows = catalog.tracks.exclude(features={}).order_by("pk").values_list("pk", "features")
+    track_ids, matrix = [], []
+    for track_id, features in rows.iterator(chunk_size=5000):
+        if all(name in features for name in names):
+            track_ids.append(track_id)
+            matrix.append([features[name] for name in names])
+    return names, track_ids, np.array(matrix, dtype=np.float64).reshape(len(track_ids), len(names))
+
+
+def index_build(*, catalog: Catalog, feature_set: str = SimilarityIndex.FeatureSet.AUDIO) -> SimilarityIndex | None:
+    """Build the next version of a catalog's feature index, from audio analyses or catalog features.
 
     Safe to run twice: when nothing changed since the latest version, that version is returned.
-    None when fewer than two tracks are analysed, since similarity needs a pair.
+    None when fewer than two tracks have the features, since similarity needs a pair.
     """
-    analyses = list(
-        AudioAnalysis.objects.filter(track__catalog=catalog, track__status=Track.Status.ANALYSED)
-        .order_by("track_id")
-        .values_list("track_id", "features")
-    )
-    if len(analyses) < 2:
-        logger.warning("Catalog %s has %d analysed tracks; no index built", catalog.slug, len(analyses))
+    names, track_ids, raw = _index_source(catalog, feature_set)
+    if len(track_ids) < 2:
+        logger.warning("Catalog %s has %d tracks with %s features; no index built", catalog.slug, len(track_ids), feature_set)
         return None
-    track_ids = [track_id for track_id, _ in analyses]
-    raw = np.array([[features[name] for name in audio.FEATURE_NAMES] for _, features in analyses])
-    source_sha256 = hashlib.sha256(np.array(track_ids).tobytes() + raw.tobytes()).hexdigest()
+    source_sha256 = hashlib.sha256(feature_set.encode() + np.array(track_ids).tobytes() + raw.tobytes()).hexdigest()
     with transaction.atomic():
         # Lock the catalog so two builds at once cannot take the same version number.
         Catalog.objects.select_for_update().get(pk=catalog.pk)
-        latest = catalog_latest_index(catalog)
+        latest = catalog.indexes.filter(feature_set=feature_set).order_by("-version").first()
         if latest is not None and latest.source_sha256 == source_sha256:
             return latest
         index = similarity.build_index(raw)
         buffer = io.BytesIO()
         np.save(buffer, index.vectors, allow_pickle=False)
+        newest = catalog.indexes.order_by("-version").first()
         return SimilarityIndex.objects.create(
             catalog=catalog,
-            version=(latest.version if latest else 0) + 1,
+            feature_set=feature_set,
+            version=(newest.version if newest else 0) + 1,
             source_sha256=source_sha256,
-            feature_names=audio.FEATURE_NAMES,
+            feature_names=names,
             track_ids=track_ids,
             mean=index.mean.tolist(),
             std=index.std.tolist(),
@@ -118,28 +135,36 @@ def index_build(*, catalog: Catalog) -> SimilarityIndex | None:
 
 @dataclass(frozen=True)
 class LoadedIndex:
-    """An index held in memory: the matrix, and the way between rows and track ids."""
+    """An index held in memory: the matrix, and the way between rows and track ids.
+
+    Track ids are kept as a sorted array and found by binary search: a dict of
+    100,000 Python ints would take more memory than the matrix itself.
+    """
 
     index_id: int
     vectors: np.ndarray
-    track_ids: list[int]
-    row_of: dict[int, int]
+    track_ids: np.ndarray  # ascending, row order
+
+    def rows_of(self, track_ids) -> np.ndarray:
+        """Rows of the given track ids; ids not in the index are left out."""
+        ids = np.asarray(list(track_ids), dtype=np.int64)
+        rows = np.searchsorted(self.track_ids, ids)
+        found = rows < len(self.track_ids)
+        found[found] = self.track_ids[rows[found]] == ids[found]
+        return rows[found]
 
     def vector(self, track_id: int) -> np.ndarray:
-        return self.vectors[self.row_of[track_id]]
+        rows = self.rows_of([track_id])
+        if not rows.size:
+            raise KeyError(f"track {track_id} is not in index {self.index_id}")
+        return self.vectors[rows[0]]
 
 
 @lru_cache(maxsize=8)
 def load_index(index_id: int) -> LoadedIndex:
     """Indexes never change once built, so each version is read from the database once per process."""
     row = SimilarityIndex.objects.get(pk=index_id)
-    track_ids = list(row.track_ids)
-    return LoadedIndex(
-        index_id=row.pk,
-        vectors=row.matrix(),
-        track_ids=track_ids,
-        row_of={track_id: i for i, track_id in enumerate(track_ids)},
-    )
+    return LoadedIndex(index_id=row.pk, vectors=row.matrix(), track_ids=np.array(row.track_ids, dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -152,53 +177,63 @@ class Recommendation:
 def recommend(*, index: SimilarityIndex, liked_track_ids: list[int], k: int) -> list[Recommendation]:
     """Top-k tracks for a set of liked tracks, skipping the liked ones and copies of them."""
     loaded = load_index(index.pk)
-    liked_rows = [loaded.row_of[t] for t in liked_track_ids if t in loaded.row_of]
+    liked_rows = [int(row) for row in loaded.rows_of(liked_track_ids)]
     if not liked_rows:
         raise ValueError("none of the liked tracks is in the index")
     # The same song listed twice (another id, same title and artist) is no discovery.
-    liked = Track.objects.filter(pk__in=liked_track_ids).values_list("title", "artist")
-    copies = Track.objects.filter(catalog=index.catalog_id, pk__in=loaded.track_ids)
     duplicate_ids = set()
-    for title, artist in liked:
+    for title, artist in Track.objects.filter(pk__in=liked_track_ids).values_list("title", "artist"):
         duplicate_ids |= set(
-            copies.filter(title__iexact=title, artist__iexact=artist).values_list("pk", flat=True)
+            Track.objects.filter(catalog=index.catalog_id, title__iexact=title, artist__iexact=artist).values_list(
+                "pk", flat=True
+            )
         )
-    exclude = {loaded.row_of[t] for t in duplicate_ids if t in loaded.row_of}
+    exclude = {int(row) for row in loaded.rows_of(duplicate_ids)}
     matches = similarity.recommend(loaded.vectors, liked_rows, k, exclude_rows=exclude)
     return [
         Recommendation(
-            track_id=loaded.track_ids[m.row], seed_track_id=loaded.track_ids[m.seed_row], score=m.score
+            track_id=int(loaded.track_ids[m.row]), seed_track_id=int(loaded.track_ids[m.seed_row]), score=m.score
         )
         for m in matches
     ]
 
 
-def catalog_latest_index(catalog: Catalog) -> SimilarityIndex | None:
-    return catalog.indexes.order_by("-version").first()
+def catalog_latest_index(catalog: Catalog, feature_set: str | None = None) -> SimilarityIndex | None:
+    """The newest index of the catalog (of one feature set, when given)."""
+    indexes = catalog.indexes.all() if feature_set is None else catalog.indexes.filter(feature_set=feature_set)
+    return indexes.order_by("-version").first()
 
 
 ANALYSIS_CHUNK = 8
 
 
 def catalog_analyse(*, catalog: Catalog, only_pending: bool = True) -> int:
-    """Analyse a catalog's tracks in chunks on the workers, then build its index once all are done.
+    """Analyse a catalog's clips in chunks on the workers, then build its audio index once all are done.
 
+    Tracks without a clip are left alone (a metadata-only catalog is not a failure).
     Returns how many tracks were sent for analysis.
     """
     from celery import chord
 
     from recommender.tasks import analyse_tracks, build_feature_index
 
-    tracks = catalog.tracks.order_by("pk")
+    tracks = catalog.tracks.exclude(audio="").order_by("pk")
     if only_pending:
         tracks = tracks.exclude(status=Track.Status.ANALYSED)
     ids = list(tracks.values_list("pk", flat=True))
     chunks = [ids[i : i + ANALYSIS_CHUNK] for i in range(0, len(ids), ANALYSIS_CHUNK)]
     if chunks:
         chord(analyse_tracks.si(chunk) for chunk in chunks)(build_feature_index.si(catalog.pk))
-    else:
-        build_feature_index.delay(catalog.pk)
+    elif catalog.tracks.exclude(audio="").exists():
+        catalog_build_index(catalog=catalog)
     return len(ids)
+
+
+def catalog_build_index(*, catalog: Catalog, feature_set: str = SimilarityIndex.FeatureSet.AUDIO) -> None:
+    """Build the catalog's index of this feature set in a job, once the current transaction commits."""
+    from recommender.tasks import build_feature_index
+
+    enqueue(build_feature_index, catalog.pk, feature_set)
 
 
 def catalog_create_demo(*, slug: str, per_style: int, seconds: float, seed: int, progress=None) -> tuple[Catalog, int]:
@@ -229,3 +264,25 @@ def catalog_create_demo(*, slug: str, per_style: int, seconds: float, seed: int,
         if progress:
             progress()
     return catalog, created
+
+
+def catalog_evaluate(*, catalog: Catalog, k: int = 10, n_queries: int = 2000) -> tuple[list, float]:
+    """Offline quality of every recommender the catalog can have, beside the unscaled-cosine baseline.
+
+    Returns the results and the chance level of precision@k.
+    """
+    labels_of = {
+        pk: frozenset(genres or ([style] if style else []))
+        for pk, genres, style in catalog.tracks.values_list("pk", "genres", "style").iterator(chunk_size=5000)
+    }
+    results, chance = [], None
+    for feature_set, label in SimilarityIndex.FeatureSet.choices:
+        _, track_ids, raw = _index_source(catalog, feature_set)
+        if len(track_ids) <= k:
+            continue
+        labels = [labels_of[pk] for pk in track_ids]
+        short = "audio features" if feature_set == SimilarityIndex.FeatureSet.AUDIO else "catalog features"
+        results.append(evaluation.evaluate(f"standardised cosine, {short}", evaluation.standardised_vectors(raw), labels, k=k, n_queries=n_queries))
+        results.append(evaluation.evaluate(f"unscaled cosine, {short}", evaluation.unscaled_vectors(raw), labels, k=k, n_queries=n_queries))
+        chance = evaluation.chance_precision(labels) if chance is None else chance
+    return results, chance or 0.0

@@ -61,17 +61,24 @@ def recommend(vectors: np.ndarray, liked_rows: list[int], k: int, exclude_rows: 
     """
     if not liked_rows:
         raise ValueError("at least one liked track is needed")
-    scores = vectors @ vectors[liked_rows].T  # (n, n_liked)
-    best_seed = scores.argmax(axis=1)
-    best = scores[np.arange(len(vectors)), best_seed]
+    liked = vectors[liked_rows]  # (n_liked, d)
+    if len(liked_rows) == 1:
+        best = vectors @ liked[0]  # the common case: one matrix-vector product, no (n, 1) detour
+    else:
+        best = (vectors @ liked.T).max(axis=1)
     blocked = np.fromiter(set(liked_rows) | set(exclude_rows), dtype=np.int64)
     best[blocked] = -np.inf
-    k = min(k, len(vectors) - len(blocked))
+    n = len(vectors)
+    k = min(k, n - len(blocked))
     if k <= 0:
         return []
-    top = np.argpartition(-best, k - 1)[:k]
+    # Partition, then sort only the k winners: O(n) instead of sorting the catalog.
+    top = np.argpartition(best, n - k)[n - k :]
     top = top[np.argsort(-best[top], kind="stable")]
-    return [Match(row=int(r), seed_row=int(liked_rows[best_seed[r]]), score=float(best[r])) for r in top]
+    seeds = np.argmax(vectors[top] @ liked.T, axis=1)
+    return [
+        Match(row=int(r), seed_row=int(liked_rows[s]), score=float(best[r])) for r, s in zip(top, seeds)
+    ]
 
 
 def contributions(seed_vector: np.ndarray, candidate_vector: np.ndarray) -> np.ndarray:

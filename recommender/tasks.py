@@ -13,7 +13,7 @@ def analyse_tracks(track_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True)
-def build_feature_index(catalog_id: int) -> int | None:
-    index = services.index_build(catalog=Catalog.objects.get(pk=catalog_id))
+def build_feature_index(catalog_id: int, feature_set: str = "audio") -> int | None:
+    index = services.index_build(catalog=Catalog.objects.get(pk=catalog_id), feature_set=feature_set)
     return index.pk if index else None
 

@@ -34,6 +34,7 @@ def test_a_corrupt_file_fails_only_its_own_track_and_says_why():
     missing = TrackFactory(catalog=catalog, external_id="missing")
 
     services.catalog_analyse(catalog=catalog)
+    services.track_analyse(track=missing)
 
     for track in (good, corrupt, empty, missing):
         track.refresh_from_db()

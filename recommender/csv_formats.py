@@ -1,0 +1,237 @@
+"""Reading catalog CSV files into validated records: paths in, records and problems out.
+
+Every bad row is reported with its line number and the reason, then skipped, so a
+researcher can fix the file; nothing is dropped silently. No Django here.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+#: Spotify's audio features that take part in similarity: the continuous ones.
+#: key, mode and time_signature are kept with the track but are categories, not distances.
+SPOTIFY_SIMILARITY_FEATURES = [
+    "danceability",
+    "energy",
+    "loudness",
+    "speechiness",
+    "acousticness",
+    "instrumentalness",
+    "liveness",
+    "valence",
+    "tempo",
+]
+
+#: Allowed range of each numeric column (inclusive), and whether it must be a whole number.
+SPOTIFY_RANGES: dict[str, tuple[float, float, bool]] = {
+    "popularity": (0, 100, True),
+    "duration_ms": (1, 24 * 60 * 60 * 1000, True),
+    "danceability": (0, 1, False),
+    "energy": (0, 1, False),
+    "key": (-1, 11, True),
+    "loudness": (-60, 5, False),
+    "mode": (0, 1, True),
+    "speechiness": (0, 1, False),
+    "acousticness": (0, 1, False),
+    "instrumentalness": (0, 1, False),
+    "liveness": (0, 1, False),
+    "valence": (0, 1, False),
+    "tempo": (0, 300, False),
+    "time_signature": (0, 7, True),
+}
+SPOTIFY_REQUIRED = ["track_id", "artists", "track_name", *SPOTIFY_RANGES, "explicit", "track_genre"]
+_TRUE, _FALSE = {"true", "1", "yes"}, {"false", "0", "no"}
+
+
+@dataclass
+class TrackRecord:
+    """One track as a catalog file describes it, ready to be written."""
+
+    external_id: str
+    title: str
+    artists: list[str]
+    album: str = ""
+    genres: list[str] = field(default_factory=list)
+    popularity: int | None = None
+    explicit: bool | None = None
+    duration_s: float | None = None
+    features: dict[str, float] = field(default_factory=dict)
+    audio: str = ""  # a file name (generic format) or ""
+    preview_url: str = ""
+
+    @property
+    def artist(self) -> str:
+        return ", ".join(self.artists)
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None  # None for a problem that is not about one line of the file
+    reason: str
+
+    def __str__(self):
+        return f"line {self.line}: {self.reason}" if self.line else self.reason
+
+
+@dataclass
+class ParseResult:
+    records: list[TrackRecord]
+    problems: list[Problem]
+    rows: int  # data rows read, good and bad
+    fields: tuple[str, ...]  # the Track fields this format provides; an import leaves the others alone
+
+
+class RowError(ValueError):
+    pass
+
+
+def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """(line number, row) for each data row; the line is where the row starts in the file."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            return
+        # The Kaggle export starts with an unnamed index column; its name is "" or "Unnamed: 0".
+        names = [name.strip() for name in header]
+        start = reader.line_num + 1
+        for values in reader:
+            line, start = start, reader.line_num + 1
+            if not any(value.strip() for value in values):
+                continue
+            if len(values) != len(names):
+                yield line, {"__error__": f"expected {len(names)} fields, found {len(values)}"}
+                continue
+            yield line, dict(zip(names, values))
+
+
+def _header(path: Path) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        return [name.strip() for name in next(csv.reader(handle), [])]
+
+
+def _number(row: dict, name: str) -> float:
+    raw = row[name].strip()
+    if raw == "":
+        raise RowError(f"{name} is missing")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise RowError(f"{name} is not a number: {raw!r}") from None
+    low, high, whole = SPOTIFY_RANGES[name]
+    if not math.isfinite(value) or not low <= value <= high:
+        raise RowError(f"{name}={raw} is outside {low:g}..{high:g}")
+    if whole and value != int(value):
+        raise RowError(f"{name}={raw} is not a whole number")
+    return value
+
+
+def _spotify_record(row: dict) -> TrackRecord:
+    track_id = row["track_id"].strip()
+    if not track_id:
+        raise RowError("track_id is missing")
+    title = row["track_name"].strip()
+    if not title:
+        raise RowError("track_name is missing")
+    artists = [name.strip() for name in row["artists"].split(";") if name.strip()]
+    if not artists:
+        raise RowError("artists is missing")
+    explicit = row["explicit"].strip().lower()
+    if explicit not in _TRUE | _FALSE:
+        raise RowError(f"explicit is not true or false: {row['explicit']!r}")
+    numbers = {name: _number(row, name) for name in SPOTIFY_RANGES}
+    genre = row["track_genre"].strip()
+    return TrackRecord(
+        external_id=track_id,
+        title=title,
+        artists=artists,
+        album=row.get("album_name", "").strip(),
+        genres=[genre] if genre else [],
+        popularity=int(numbers.pop("popularity")),
+        explicit=explicit in _TRUE,
+        duration_s=round(numbers.pop("duration_ms") / 1000, 3),
+        features=numbers,
+    )
+
+
+def _merge(first: TrackRecord, again: TrackRecord) -> None:
+    """The same track listed under another genre: one track with both genres."""
+    for genre in again.genres:
+        if genre not in first.genres:
+            first.genres.append(genre)
+
+
+SPOTIFY_FIELDS = (
+    "title", "artist", "artists", "album", "style", "genres", "popularity", "explicit", "duration_s", "features",
+)
+GENERIC_FIELDS = ("title", "artist", "artists", "style", "genres", "preview_url")
+
+
+def _read(
+    path: Path,
+    required: list[str],
+    make: Callable[[dict], TrackRecord],
+    fields: tuple[str, ...],
+    progress: Callable[[], None] | None,
+) -> ParseResult:
+    missing = [name for name in required if name not in _header(path)]
+    if missing:
+        raise ValueError(f"{path.name} lacks the column(s) {', '.join(missing)}")
+    by_id: dict[str, TrackRecord] = {}
+    problems: list[Problem] = []
+    n = 0
+    for line, row in _rows(path):
+        n += 1
+        if progress:
+            progress()
+        if "__error__" in row:
+            problems.append(Problem(line, row["__error__"]))
+            continue
+        try:
+            record = make(row)
+        except RowError as error:
+            problems.append(Problem(line, str(error)))
+            continue
+        if record.external_id in by_id:
+            _merge(by_id[record.external_id], record)
+        else:
+            by_id[record.external_id] = record
+    return ParseResult(records=list(by_id.values()), problems=problems, rows=n, fields=fields)
+
+
+def read_spotify(path: str | Path, progress: Callable[[], None] | None = None) -> ParseResult:
+    """Read the Spotify tracks dataset's CSV (with or without its leading unnamed index column)."""
+    return _read(Path(path), SPOTIFY_REQUIRED, _spotify_record, SPOTIFY_FIELDS, progress)
+
+
+def _generic_record(row: dict) -> TrackRecord:
+    track_id = row["id"].strip()
+    if not track_id:
+        raise RowError("id is missing")
+    title = row["title"].strip()
+    if not title:
+        raise RowError("title is missing")
+    genre = (row.get("genre") or "").strip()
+    return TrackRecord(
+        external_id=track_id,
+        title=title,
+        artists=[name.strip() for name in row["artist"].split(";") if name.strip()],
+        genres=[genre] if genre else [],
+        audio=(row.get("audio") or "").strip(),
+        preview_url=(row.get("preview_url") or "").strip(),
+    )
+
+
+def read_generic(path: str | Path, progress: Callable[[], None] | None = None) -> ParseResult:
+    """Read a plain catalog: ``id,title,artist[,genre][,audio][,preview_url]``."""
+    return _read(Path(path), ["id", "title", "artist"], _generic_record, GENERIC_FIELDS, progress)
+
+
+def count_data_lines(path: str | Path) -> int:
+    """A quick upper bound on the rows, for sizing a progress bar."""
+    with open(path, "rb") as handle:
+        return max(0, sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b"")) - 1)
