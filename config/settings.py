@@ -125,6 +125,11 @@ STORAGES = {
     },
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Uploaded catalogs (CSV + zip of clips) may be large; Django's 2.5 MB form default is for forms.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Fetching preview clips from URLs: seconds to wait for a server, and the largest clip accepted.
+CLIP_FETCH_TIMEOUT = env_int("CLIP_FETCH_TIMEOUT", 15)
+CLIP_MAX_BYTES = env_int("CLIP_MAX_BYTES", 20 * 1024 * 1024)
 
 # Participants keep their place through the session cookie for the length of a study.
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14

@@ -112,14 +112,24 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _clip_path(audio_dir: Path, name: str) -> Path | None:
+    """The file a CSV's audio column names, inside ``audio_dir`` only; uploaded zips are flattened to base names."""
+    root = audio_dir.resolve()
+    for candidate in (audio_dir / name, audio_dir / PurePosixPath(name.replace("\\", "/")).name):
+        resolved = candidate.resolve()
+        if resolved.is_relative_to(root) and resolved.is_file():
+            return resolved
+    return None
+
+
 def _attach_audio(catalog: Catalog, records: list[TrackRecord], audio_dir: Path) -> tuple[int, list[Problem]]:
     """Copy each record's clip into media storage unless the same bytes are already there."""
     wanted = {record.external_id: record.audio for record in records if record.audio}
     tracks = catalog.tracks.filter(external_id__in=list(wanted))
     attached, problems = 0, []
     for track in tracks.iterator(chunk_size=500):
-        source = audio_dir / wanted[track.external_id]
-        if not source.is_file():
+        source = _clip_path(audio_dir, wanted[track.external_id])
+        if source is None:
             problems.append(Problem(None, f"track {track.external_id}: audio file {wanted[track.external_id]!r} not found"))
             continue
         if track.audio and track.audio.storage.exists(track.audio.name):

@@ -4,15 +4,20 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
+import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
+from django.conf import settings
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
+from django.utils.text import slugify
 
 from config.jobs import enqueue
-from recommender import audio, csv_formats, evaluation, similarity
+from recommender import audio, csv_formats, evaluation, fetch, similarity
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
 
 logger = logging.getLogger(__name__)
@@ -286,3 +291,48 @@ def catalog_evaluate(*, catalog: Catalog, k: int = 10, n_queries: int = 2000) ->
         results.append(evaluation.evaluate(f"unscaled cosine, {short}", evaluation.unscaled_vectors(raw), labels, k=k, n_queries=n_queries))
         chance = evaluation.chance_precision(labels) if chance is None else chance
     return results, chance or 0.0
+
+
+def track_fetch_clip(*, track: Track) -> Track:
+    """Download the track's preview clip and analyse it; a track that has its clip is left alone.
+
+    Raises fetch.TransientFetchError for the caller to retry; any other failure marks the track failed.
+    """
+    if track.audio:
+        return track
+    if not track.preview_url:
+        return _track_fail(track, "no audio file attached and no preview URL to fetch one from")
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            downloaded = fetch.download_clip(
+                track.preview_url, Path(folder), timeout=settings.CLIP_FETCH_TIMEOUT, max_bytes=settings.CLIP_MAX_BYTES
+            )
+        except fetch.TransientFetchError:
+            raise
+        except fetch.FetchError as error:
+            return _track_fail(track, f"clip download failed: {error}")
+        with open(downloaded.path, "rb") as handle:
+            track.audio.save(f"{slugify(track.external_id)}{downloaded.path.suffix}", File(handle), save=False)
+    track.status, track.error = Track.Status.PENDING, ""
+    track.save(update_fields=["audio", "status", "error"])
+    return track_analyse(track=track)
+
+
+def track_fetch_failed(*, track: Track, reason: str) -> Track:
+    """Retries are spent: say so on the track, where researchers look."""
+    return _track_fail(track, f"clip download failed after retries: {reason}")
+
+
+def catalog_fetch_clips(*, catalog: Catalog) -> int:
+    """Fetch and analyse every missing clip that has a preview URL, then rebuild the audio index.
+
+    Returns how many downloads were sent.
+    """
+    from celery import chord
+
+    from recommender.tasks import build_feature_index, fetch_clip
+
+    ids = list(catalog.tracks.filter(audio="").exclude(preview_url="").order_by("pk").values_list("pk", flat=True))
+    if ids:
+        chord(fetch_clip.si(track_id) for track_id in ids)(build_feature_index.si(catalog.pk))
+    return len(ids)

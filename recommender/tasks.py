@@ -1,7 +1,7 @@
 """Celery doorways to recommender.services: ids in, one service call, nothing clever."""
 from celery import shared_task
 
-from recommender import services
+from recommender import fetch, services
 from recommender.models import Catalog, Track
 
 
@@ -17,3 +17,19 @@ def build_feature_index(catalog_id: int, feature_set: str = "audio") -> int | No
     index = services.index_build(catalog=Catalog.objects.get(pk=catalog_id), feature_set=feature_set)
     return index.pk if index else None
 
+
+
+@shared_task(bind=True, acks_late=True, max_retries=3)
+def fetch_clip(self, track_id: int) -> int:
+    track = Track.objects.select_related("catalog").get(pk=track_id)
+    try:
+        services.track_fetch_clip(track=track)
+    except fetch.TransientFetchError as error:
+        if self.request.retries >= self.max_retries:
+            services.track_fetch_failed(track=track, reason=str(error))
+        elif self.request.is_eager:
+            # Celery re-raises an eager retry instead of running it; run the next try here.
+            return self.apply(args=[track_id], retries=self.request.retries + 1, throw=True).get()
+        else:
+            raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1))
+    return track_id

@@ -160,3 +160,15 @@ def test_a_generic_csv_with_an_audio_folder_attaches_and_analyses_the_clips(tmp_
     out = io.StringIO()
     call_command("import_catalog", str(path), "--format", "generic", "--catalog", "mine", "--audio-dir", str(folder), stdout=out, stderr=io.StringIO(), verbosity=0)
     assert "4 unchanged" in out.getvalue() and "audio files attached" not in out.getvalue()
+
+
+def test_an_audio_name_cannot_reach_outside_the_audio_folder(tmp_path):
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    (tmp_path / "secret.ogg").write_bytes(b"not for you")
+    path = tmp_path / "catalog.csv"
+    path.write_text(GENERIC.format(rows="x,Title,Artist,pop,../secret.ogg"))
+    err = io.StringIO()
+    call_command("import_catalog", str(path), "--format", "generic", "--audio-dir", str(folder), "--no-analysis", stdout=io.StringIO(), stderr=err, verbosity=0)
+    assert "audio file '../secret.ogg' not found" in err.getvalue()
+    assert not Track.objects.get(external_id="x").audio

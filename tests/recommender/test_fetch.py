@@ -1,0 +1,129 @@
+"""Fetching preview clips from a real HTTP server on 127.0.0.1."""
+import io
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pytest
+import soundfile
+
+from recommender import fetch, services
+from recommender.models import Track
+from tests.factories import CatalogFactory, TrackFactory
+
+
+def wav_bytes(seconds=2.0) -> bytes:
+    t = np.arange(int(seconds * 22050)) / 22050
+    buffer = io.BytesIO()
+    soundfile.write(buffer, 0.4 * np.sin(2 * np.pi * 330 * t), 22050, format="WAV")
+    return buffer.getvalue()
+
+
+class ClipServer(BaseHTTPRequestHandler):
+    """Paths name behaviours: /ok.wav, /page.html, /huge.wav, /liar.wav, /flaky.wav (500 twice), /slow.wav, /gone."""
+
+    calls: dict[str, int] = {}
+
+    def log_message(self, *args):
+        pass
+
+    def send(self, status, body=b"", content_type="audio/wav", length=None):
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_GET(self):
+        self.calls[self.path] = self.calls.get(self.path, 0) + 1
+        if self.path == "/ok.wav":
+            self.send(200, wav_bytes())
+        elif self.path == "/page.html":
+            self.send(200, b"<html>Sign in</html>", content_type="text/html")
+        elif self.path == "/huge.wav":
+            self.send(200, b"", length=500 * 1024 * 1024)
+        elif self.path == "/liar.wav":
+            self.send_response(200)
+            self.send_header("Content-Type", "audio/wav")
+            self.end_headers()  # no length, then far too much
+            self.wfile.write(b"\0" * 3 * 1024 * 1024)
+        elif self.path == "/flaky.wav":
+            if self.calls[self.path] <= 2:
+                self.send(500, b"busy", content_type="text/plain")
+            else:
+                self.send(200, wav_bytes())
+        elif self.path == "/slow.wav":
+            time.sleep(1)
+            self.send(200, wav_bytes())
+        else:
+            self.send(404, b"not found", content_type="text/plain")
+
+
+@pytest.fixture
+def server():
+    ClipServer.calls = {}
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ClipServer)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def download(url, tmp_path, timeout=5, max_bytes=2 * 1024 * 1024):
+    return fetch.download_clip(url, tmp_path, timeout=timeout, max_bytes=max_bytes)
+
+
+def test_an_audio_url_is_downloaded(server, tmp_path):
+    result = download(f"{server}/ok.wav", tmp_path)
+    assert result.content_type == "audio/wav" and result.path.suffix == ".wav"
+    assert result.path.read_bytes() == wav_bytes()
+
+
+@pytest.mark.parametrize(
+    "path,error,reason",
+    [
+        ("/page.html", fetch.FetchError, "sent text/html, not audio"),
+        ("/huge.wav", fetch.FetchError, "at most 2.1 MB is accepted"),
+        ("/liar.wav", fetch.FetchError, "larger than 2.1 MB"),
+        ("/gone", fetch.FetchError, "answered 404"),
+        ("/flaky.wav", fetch.TransientFetchError, "answered 500"),
+        ("/slow.wav", fetch.TransientFetchError, "no answer within 0.5 s"),
+    ],
+)
+def test_bad_urls_fail_with_a_reason_sorted_into_retry_or_not(server, tmp_path, path, error, reason):
+    with pytest.raises(error, match=reason) as raised:
+        download(f"{server}{path}", tmp_path, timeout=0.5)
+    assert (type(raised.value) is fetch.TransientFetchError) == (error is fetch.TransientFetchError)
+
+
+def test_an_unreachable_server_is_worth_retrying(tmp_path):
+    with pytest.raises(fetch.TransientFetchError, match="cannot reach"):
+        download("http://127.0.0.1:1/clip.mp3", tmp_path)
+
+
+@pytest.mark.django_db
+def test_fetching_a_catalog_retries_flaky_servers_and_marks_hopeless_urls(server, settings):
+    settings.CLIP_FETCH_TIMEOUT = 0.5
+    catalog = CatalogFactory()
+    ok = TrackFactory(catalog=catalog, preview_url=f"{server}/ok.wav")
+    flaky = TrackFactory(catalog=catalog, preview_url=f"{server}/flaky.wav")
+    html = TrackFactory(catalog=catalog, preview_url=f"{server}/page.html")
+    slow = TrackFactory(catalog=catalog, preview_url=f"{server}/slow.wav")
+    untouched = TrackFactory(catalog=catalog)
+
+    assert services.catalog_fetch_clips(catalog=catalog) == 4
+
+    for track in (ok, flaky, html, slow, untouched):
+        track.refresh_from_db()
+    assert ok.status == flaky.status == Track.Status.ANALYSED
+    assert ClipServer.calls["/flaky.wav"] == 3
+    assert html.status == Track.Status.FAILED and "text/html, not audio" in html.error
+    assert slow.status == Track.Status.FAILED and "after retries" in slow.error
+    assert ClipServer.calls["/slow.wav"] == 4  # the first try and three retries
+    assert untouched.status == Track.Status.PENDING
+
+    calls = dict(ClipServer.calls)
+    assert services.catalog_fetch_clips(catalog=catalog) == 2  # only the failed ones have no clip
+    assert ClipServer.calls["/ok.wav"] == calls["/ok.wav"]  # a fetched clip is never fetched again
