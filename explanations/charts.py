@@ -7,6 +7,7 @@ Okabe-Ito palette, which stays distinguishable with colour-vision deficiency.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,10 +16,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+from explanations.regions import Region
 
 ALIKE_COLOUR = "#0072B2"  # blue: pushes the tracks together
 DIFFERENT_COLOUR = "#D55E00"  # vermillion: pulls them apart
 DPI = 200  # 2x a 100 dpi layout, sharp on high-density screens
+REGION_COLOUR = "#56B4E9"  # sky blue: stands out on magma's dark and bright ends alike
+#: (left, bottom, width, height) of each spectrogram panel, as fractions of the figure.
+SPECTROGRAM_PANELS = {"liked": (0.065, 0.15, 0.4, 0.75), "recommended": (0.495, 0.15, 0.4, 0.75)}
 
 PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 
@@ -140,16 +147,22 @@ def spectrogram_pair(
     seconds_per_frame: float,
     liked_title: str,
     recommended_title: str,
+    regions: Sequence[Region] = (),
 ) -> bytes:
-    """Two mel spectrograms side by side on one dB colour scale, time in seconds, frequency in Hz."""
+    """Two mel spectrograms side by side on one dB colour scale, time in seconds, frequency in Hz.
+
+    Each region is outlined on both panels with its letter, so "A" on the left sounds
+    most like "A" on the right.
+    """
     mels = [np.asarray(liked_mel_db, dtype=np.float32), np.asarray(recommended_mel_db, dtype=np.float32)]
     # One scale for both: the loudest cell of either at the top, 80 dB of range below it.
     vmax = float(max(m.max() for m in mels))
     vmin = vmax - 80.0
     fig = Figure(figsize=(10, 3.6))
-    # Fixed axes positions (not constrained layout, which draws twice) keep this under 200 ms.
-    left = fig.add_axes((0.065, 0.15, 0.4, 0.75))
-    axes = [left, fig.add_axes((0.495, 0.15, 0.4, 0.75), sharey=left)]
+    # Fixed axes positions (not constrained layout, which draws twice) keep this under 200 ms;
+    # the page's play head uses the same numbers (SPECTROGRAM_PANELS) to find the time axis.
+    left = fig.add_axes(SPECTROGRAM_PANELS["liked"])
+    axes = [left, fig.add_axes(SPECTROGRAM_PANELS["recommended"], sharey=left)]
     colourbar_axes = fig.add_axes((0.91, 0.15, 0.013, 0.75))
     norm, cmap = Normalize(vmin=vmin, vmax=vmax), colormaps["magma"]
     for ax, mel, title in zip(axes, mels, [f"You liked: {liked_title}", f"Recommended: {recommended_title}"]):
@@ -165,6 +178,16 @@ def spectrogram_pair(
         )
         ax.set_title(title, fontsize=11, loc="left")
         ax.set_xlabel("Time (s)")
+    for region in regions:
+        for ax, (start, end) in zip(axes, (region.liked, region.recommended)):
+            ax.add_patch(
+                Rectangle((start, 0), end - start, mels[0].shape[0] - 1, fill=False, edgecolor=REGION_COLOUR,
+                          linewidth=2.2, linestyle=(0, (4, 2)))
+            )
+            ax.text(
+                (start + end) / 2, mels[0].shape[0] * 0.97, region.label, ha="center", va="top", fontsize=12,
+                fontweight="bold", color="black", bbox={"boxstyle": "round,pad=0.15", "facecolor": REGION_COLOUR, "linewidth": 0},
+            )
     positions, labels = _mel_ticks(mels[0].shape[0], frequencies)
     axes[0].set_yticks(positions, labels)
     axes[0].set_ylabel("Frequency (Hz)")

@@ -1,6 +1,7 @@
 """Rendering explanations once and reusing them: files are named by the hash of their inputs."""
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -9,14 +10,15 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from explanations import charts
+from config.jobs import enqueue
+from explanations import charts, regions
 from explanations.models import Explanation
 from recommender import audio, similarity
 from recommender.models import SimilarityIndex, Track
 from recommender.services import load_index, track_mel
 
 # Bump when a figure's look changes, so cached files are rendered anew.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 3, Explanation.Kind.SPECTROGRAM: 3}
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 3, Explanation.Kind.SPECTROGRAM: 4}
 
 
 def _hash(kind: str, payload: dict) -> str:
@@ -53,6 +55,13 @@ def _render_features(index: SimilarityIndex, seed_track: Track, track: Track) ->
     return _hash(Explanation.Kind.FEATURES, payload), numbers, render
 
 
+SPECTROGRAM_CAPTION = (
+    "How to read this: left is the track you liked, right the recommendation; time runs left to right, "
+    "low to high pitch bottom to top. Brighter = louder. Outlined = where the two tracks sound most alike "
+    "(A matches A, B matches B)."
+)
+
+
 def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, dict, callable]:
     payload = {
         "seed_audio": seed_track.analysis.audio_sha256,
@@ -60,24 +69,39 @@ def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, dict, cal
         "seed_title": seed_track.title,
         "track_title": track.title,
     }
+    seed_mel, track_mel_db = track_mel(seed_track), track_mel(track)
+    seconds_per_frame = audio.frame_seconds()
+    matched = regions.matching_regions(
+        seed_mel, track_mel_db, frequencies=audio.mel_frequencies(), seconds_per_frame=seconds_per_frame
+    )
+    # What the page needs for its play head, and what an audit needs to check the outlines.
+    data = {
+        "panels": charts.SPECTROGRAM_PANELS,
+        "durations": [seed_mel.shape[1] * seconds_per_frame, track_mel_db.shape[1] * seconds_per_frame],
+        "regions": [dataclasses.asdict(region) for region in matched],
+    }
 
     def render():
         png = charts.spectrogram_pair(
-            track_mel(seed_track),
-            track_mel(track),
+            seed_mel,
+            track_mel_db,
             frequencies=audio.mel_frequencies(),
-            seconds_per_frame=audio.frame_seconds(),
+            seconds_per_frame=seconds_per_frame,
             liked_title=seed_track.title,
             recommended_title=track.title,
+            regions=matched,
         )
-        text = "Brighter colours mean louder sound at that pitch and moment; compare the two patterns."
+        where = "; ".join(
+            f"{r.label}: {r.liked[0]:.0f}–{r.liked[1]:.0f} s of the liked track and "
+            f"{r.recommended[0]:.0f}–{r.recommended[1]:.0f} s of the recommendation" for r in matched
+        )
         alt = (
             f"Two spectrograms side by side: “{seed_track.title}”, which you liked, and the recommended "
-            f"“{track.title}”, showing how loud each pitch range is over time."
+            f"“{track.title}”, showing how loud each pitch range is over time. Most alike: {where}."
         )
-        return png, text, alt
+        return png, SPECTROGRAM_CAPTION, alt
 
-    return _hash(Explanation.Kind.SPECTROGRAM, payload), {}, render
+    return _hash(Explanation.Kind.SPECTROGRAM, payload), data, render
 
 
 def explanation_get_or_render(*, kind: str, seed_track: Track, track: Track, index: SimilarityIndex) -> Explanation:
@@ -109,3 +133,36 @@ def explanation_get_or_render(*, kind: str, seed_track: Track, track: Track, ind
         # Another worker rendered the same pair meanwhile; its row (and identical file) wins.
         return Explanation.objects.get(content_hash=content_hash)
     return explanation
+
+
+RENDER_CHUNK = 16
+
+
+def pool_pairs(*, index: SimilarityIndex, per_seed: int) -> list[tuple[int, int]]:
+    """(liked, recommended) track pairs a participant can be shown: each track with its nearest neighbours.
+
+    A track recommended for several liked tracks is always among the nearest of the
+    one it is explained by, unless liked tracks or their copies pushed it down the
+    list; ``per_seed`` = recommendations + most liked tracks covers that.
+    """
+    loaded = load_index(index.pk)
+    pairs = []
+    for row, seed_id in enumerate(loaded.track_ids):
+        for match in similarity.recommend(loaded.vectors, [row], per_seed):
+            pairs.append((int(seed_id), int(loaded.track_ids[match.row])))
+    return pairs
+
+
+def explanations_prerender(*, index: SimilarityIndex, kinds: list[str], per_seed: int) -> int:
+    """Render every explanation of the pool in Celery jobs, so no participant waits for a figure.
+
+    Already-rendered figures are skipped by their content hash. Returns how many pairs were sent.
+    """
+    from explanations.tasks import render_explanations
+
+    if not kinds:
+        return 0
+    pairs = pool_pairs(index=index, per_seed=per_seed)
+    for start in range(0, len(pairs), RENDER_CHUNK):
+        enqueue(render_explanations, index.pk, kinds, pairs[start : start + RENDER_CHUNK])
+    return len(pairs)

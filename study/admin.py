@@ -35,13 +35,28 @@ def export_responses_csv(modeladmin, request, queryset):
     return response
 
 
+@admin.action(description="Pre-render every explanation the study can show (background jobs)")
+def prerender_explanations(modeladmin, request, queryset):
+    from django.contrib import messages
+
+    from study.services import FlowError, study_prerender_explanations
+
+    for study in queryset:
+        try:
+            sent = study_prerender_explanations(study=study)
+        except FlowError as error:
+            modeladmin.message_user(request, f"{study}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{study}: {sent} track pairs sent for rendering.", messages.INFO)
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     list_display = ["title", "slug", "is_open", "n_participants", "n_completed", "balance", "created_at"]
     list_filter = ["is_open"]
     search_fields = ["title", "slug"]
     inlines = [ConditionInline, ItemInline]
-    actions = [export_responses_csv]
+    actions = [export_responses_csv, prerender_explanations]
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(

@@ -21,6 +21,8 @@ LONG_COLUMNS = [
     "seed_track_id",
     "similarity",
     "index_version",
+    "feature_explanation",
+    "spectrogram_explanation",
     "value",
     "scale_min",
     "scale_max",
@@ -39,6 +41,8 @@ def long_rows(study: Study) -> Iterator[dict]:
             "recommendation__track",
             "recommendation__seed_track",
             "recommendation__index",
+            "recommendation__feature_explanation",
+            "recommendation__spectrogram_explanation",
         )
         .order_by("participant_id", "item__section", "recommendation__rank", "item__order", "item_id")
     )
@@ -59,6 +63,11 @@ def long_rows(study: Study) -> Iterator[dict]:
             "seed_track_id": rec.seed_track.external_id if rec else "",
             "similarity": round(rec.score, 6) if rec else "",
             "index_version": rec.index.version if rec else "",
+            # The content hash names the exact figure file the participant saw.
+            "feature_explanation": rec.feature_explanation.content_hash if rec and rec.feature_explanation else "",
+            "spectrogram_explanation": (
+                rec.spectrogram_explanation.content_hash if rec and rec.spectrogram_explanation else ""
+            ),
             "value": response.value,
             "scale_min": item.scale_min,
             "scale_max": item.scale_max,

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from config.jobs import enqueue
 from explanations.models import Explanation
-from explanations.services import explanation_get_or_render
+from explanations.services import explanation_get_or_render, explanations_prerender
 from recommender import services as recommender_services
 from recommender.models import Catalog, Track
 from study import randomisation
@@ -290,3 +290,12 @@ def participant_finish_page(*, participant: Participant) -> Participant:
         participant.completion_code = participant.study.prolific_completion_code or secrets.token_hex(4).upper()
         participant.save(update_fields=["page", "completed_at", "completion_code"])
     return participant
+
+
+def study_prerender_explanations(*, study: Study) -> int:
+    """Render ahead of time every explanation this study's conditions can show; returns the pairs sent."""
+    index = recommender_services.catalog_latest_index(study.catalog)
+    if index is None:
+        raise FlowError(f"Catalog {study.catalog.slug!r} has no similarity index yet; analyse it first.")
+    kinds = sorted({kind for condition in study.conditions.filter(is_active=True) for kind in condition.explanation_kinds})
+    return explanations_prerender(index=index, kinds=kinds, per_seed=study.n_recommendations + study.max_liked)

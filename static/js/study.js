@@ -38,6 +38,53 @@
     });
   }
 
+  // Spectrograms: a play head follows each clip across its panel; a click seeks that clip.
+  document.querySelectorAll(".recommendation").forEach(function (card) {
+    var figure = card.querySelector(".spectrogram");
+    if (!figure) return;
+    var players = {
+      liked: card.querySelector("audio[data-role=liked]"),
+      recommended: card.querySelector("audio[data-role=recommended]"),
+    };
+    var heads = {};
+    figure.querySelectorAll(".playhead").forEach(function (head) { heads[head.dataset.for] = head; });
+
+    function place(role) {
+      var head = heads[role], audio = players[role];
+      if (!head || !audio) return;
+      var d = head.dataset, duration = Number(d.duration);
+      var share = Math.min(1, audio.currentTime / duration);
+      head.hidden = audio.currentTime === 0 && audio.paused;
+      head.style.left = (100 * (Number(d.left) + Number(d.width) * share)) + "%";
+      head.style.top = (100 * (1 - Number(d.bottom) - Number(d.height))) + "%";
+      head.style.height = (100 * Number(d.height)) + "%";
+    }
+    Object.keys(players).forEach(function (role) {
+      var audio = players[role];
+      if (!audio) return;
+      var frame = null;
+      function follow() { place(role); frame = audio.paused ? null : window.requestAnimationFrame(follow); }
+      audio.addEventListener("play", function () {
+        // One clip at a time: comparing is easier when they take turns.
+        Object.keys(players).forEach(function (other) { if (other !== role && players[other]) players[other].pause(); });
+        if (!frame) follow();
+      });
+      audio.addEventListener("seeked", function () { place(role); });
+      audio.addEventListener("pause", function () { place(role); });
+    });
+    figure.addEventListener("click", function (event) {
+      var box = figure.querySelector("img").getBoundingClientRect();
+      var x = (event.clientX - box.left) / box.width;
+      Object.keys(heads).forEach(function (role) {
+        var d = heads[role].dataset, audio = players[role];
+        var share = (x - Number(d.left)) / Number(d.width);
+        if (!audio || share < 0 || share > 1) return;
+        audio.currentTime = share * Number(d.duration);
+        audio.play();
+      });
+    });
+  });
+
   // Waiting page: ask the server every second whether the recommendations are ready.
   var waiting = document.querySelector("[data-poll]");
   if (waiting) {

@@ -26,7 +26,8 @@ def test_a_participant_completes_the_study_in_each_condition(
     assert page.redirect_chain[-1][0] == browser.url("rate")
     assert page.content.count(b"explanation-features") == feature_figures
     assert page.content.count(b"explanation-spectrogram") == spectrogram_figures
-    assert page.content.count(b"<audio") == 5
+    assert page.content.count(b'data-role="recommended"') == 5
+    assert page.content.count(b'data-role="liked"') == spectrogram_figures  # to compare with, beside its spectrogram
     assert b"likert missing" not in page.content  # nothing outlined before an attempt to move on
 
     page = browser.post("rate", browser.rating_answers())
