@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path, re_path
-from django.views.static import serve
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.media import serve_media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,10 +15,4 @@ urlpatterns = [
 
 if settings.SERVE_MEDIA:
     # django.conf.urls.static.static() is a no-op without DEBUG; participants need media always.
-    urlpatterns += [
-        re_path(
-            r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"),
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
-    ]
+    urlpatterns += [re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve_media)]

@@ -38,6 +38,15 @@
     });
   }
 
+  // A clip with preload="none" ignores a seek until it knows its length: wait for that.
+  function seek(audio, seconds) {
+    function go() { audio.currentTime = seconds; audio.play(); }
+    if (audio.readyState >= 1) return go();
+    audio.addEventListener("loadedmetadata", go, { once: true });
+    audio.preload = "auto";
+    audio.load();
+  }
+
   // Spectrograms: a play head follows each clip across its panel; a click seeks that clip.
   document.querySelectorAll(".recommendation").forEach(function (card) {
     var figure = card.querySelector(".spectrogram");
@@ -79,8 +88,7 @@
         var d = heads[role].dataset, audio = players[role];
         var share = (x - Number(d.left)) / Number(d.width);
         if (!audio || share < 0 || share > 1) return;
-        audio.currentTime = share * Number(d.duration);
-        audio.play();
+        seek(audio, share * Number(d.duration));
       });
     });
   });
