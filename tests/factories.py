@@ -1,6 +1,9 @@
 """Factories for test data; tracks come with analyses whose features are drawn at random."""
+import io
+
 import factory
 import numpy as np
+import soundfile
 
 from recommender.audio import FEATURE_NAMES
 from recommender.models import AudioAnalysis, Catalog, Track
@@ -57,3 +60,11 @@ def make_study(catalog: Catalog, conditions=(("features", "features"), ("spectro
         conditions=[(slug, slug.title(), explanation) for slug, explanation in conditions],
         **options,
     )
+
+
+def tone_bytes(seconds: float = 2.0, freq: float = 440.0, fmt: str = "WAV") -> bytes:
+    """An encoded sine tone at 22.05 kHz: real audio in any format libsndfile writes."""
+    t = np.arange(int(seconds * 22050)) / 22050
+    buffer = io.BytesIO()
+    soundfile.write(buffer, 0.4 * np.sin(2 * np.pi * freq * t), 22050, format=fmt)
+    return buffer.getvalue()

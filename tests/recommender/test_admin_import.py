@@ -1,21 +1,13 @@
 import io
 import zipfile
 
-import numpy as np
 import pytest
-import soundfile
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from recommender.models import Catalog, Track
+from tests.factories import tone_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def ogg(seconds=2.0, freq=440.0) -> bytes:
-    t = np.arange(int(seconds * 22050)) / 22050
-    buffer = io.BytesIO()
-    soundfile.write(buffer, 0.4 * np.sin(2 * np.pi * freq * t), 22050, format="OGG")
-    return buffer.getvalue()
 
 
 def zipped(files: dict[str, bytes]) -> bytes:
@@ -28,7 +20,7 @@ def zipped(files: dict[str, bytes]) -> bytes:
 
 def test_a_researcher_uploads_a_csv_and_a_zip_of_clips_in_the_admin(admin_client, django_capture_on_commit_callbacks):
     csv_text = "id,title,artist,genre,audio\na,First,Ann,pop,a.ogg\nb,Second,Bob,rock,clips/b.ogg\n,No Id,Cy,pop,\n"
-    clips = zipped({"a.ogg": ogg(freq=330), "clips/b.ogg": ogg(freq=660), "../../evil.ogg": b"x", "readme.txt": b"hi"})
+    clips = zipped({"a.ogg": tone_bytes(freq=330, fmt="OGG"), "clips/b.ogg": tone_bytes(freq=660, fmt="OGG"), "../../evil.ogg": b"x", "readme.txt": b"hi"})
     with django_capture_on_commit_callbacks(execute=True):
         response = admin_client.post(
             "/admin/recommender/catalog/import/",

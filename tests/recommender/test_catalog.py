@@ -1,23 +1,13 @@
 import numpy as np
 import pytest
-import soundfile as sf
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 from recommender import demo, services
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
-from tests.factories import AnalysedTrackFactory, CatalogFactory, TrackFactory
+from tests.factories import AnalysedTrackFactory, CatalogFactory, TrackFactory, tone_bytes
 
 pytestmark = pytest.mark.django_db
-
-
-def wav_bytes(seconds=2.0, freq=440.0) -> bytes:
-    import io
-
-    t = np.arange(int(seconds * 22050)) / 22050
-    buffer = io.BytesIO()
-    sf.write(buffer, 0.4 * np.sin(2 * np.pi * freq * t), 22050, format="WAV")
-    return buffer.getvalue()
 
 
 def track_with_audio(catalog, name, content: bytes) -> Track:
@@ -28,7 +18,7 @@ def track_with_audio(catalog, name, content: bytes) -> Track:
 
 def test_a_corrupt_file_fails_only_its_own_track_and_says_why():
     catalog = CatalogFactory()
-    good = track_with_audio(catalog, "good", wav_bytes())
+    good = track_with_audio(catalog, "good", tone_bytes())
     corrupt = track_with_audio(catalog, "corrupt", b"RIFF....WAVEnot really audio" * 10)
     empty = track_with_audio(catalog, "empty", b"")
     missing = TrackFactory(catalog=catalog, external_id="missing")
@@ -47,7 +37,7 @@ def test_a_corrupt_file_fails_only_its_own_track_and_says_why():
 
 def test_analysing_the_same_audio_twice_reuses_the_first_analysis(monkeypatch):
     catalog = CatalogFactory()
-    track = track_with_audio(catalog, "a", wav_bytes())
+    track = track_with_audio(catalog, "a", tone_bytes())
     services.track_analyse(track=track)
     first = AudioAnalysis.objects.get(track=track)
 
@@ -60,7 +50,7 @@ def test_analysing_the_same_audio_twice_reuses_the_first_analysis(monkeypatch):
 
 
 def test_the_mel_spectrogram_is_stored_and_read_back():
-    track = track_with_audio(CatalogFactory(), "a", wav_bytes(seconds=3))
+    track = track_with_audio(CatalogFactory(), "a", tone_bytes(seconds=3))
     services.track_analyse(track=track)
     mel = services.track_mel(track)
     assert mel.shape[0] == 128 and mel.dtype == np.float16

@@ -1,23 +1,13 @@
 """Fetching preview clips from a real HTTP server on 127.0.0.1."""
-import io
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import numpy as np
 import pytest
-import soundfile
 
 from recommender import fetch, services
 from recommender.models import Track
-from tests.factories import CatalogFactory, TrackFactory
-
-
-def wav_bytes(seconds=2.0) -> bytes:
-    t = np.arange(int(seconds * 22050)) / 22050
-    buffer = io.BytesIO()
-    soundfile.write(buffer, 0.4 * np.sin(2 * np.pi * 330 * t), 22050, format="WAV")
-    return buffer.getvalue()
+from tests.factories import CatalogFactory, TrackFactory, tone_bytes
 
 
 class ClipServer(BaseHTTPRequestHandler):
@@ -38,7 +28,7 @@ class ClipServer(BaseHTTPRequestHandler):
     def do_GET(self):
         self.calls[self.path] = self.calls.get(self.path, 0) + 1
         if self.path == "/ok.wav":
-            self.send(200, wav_bytes())
+            self.send(200, tone_bytes())
         elif self.path == "/page.html":
             self.send(200, b"<html>Sign in</html>", content_type="text/html")
         elif self.path == "/huge.wav":
@@ -52,10 +42,10 @@ class ClipServer(BaseHTTPRequestHandler):
             if self.calls[self.path] <= 2:
                 self.send(500, b"busy", content_type="text/plain")
             else:
-                self.send(200, wav_bytes())
+                self.send(200, tone_bytes())
         elif self.path == "/slow.wav":
             time.sleep(1)
-            self.send(200, wav_bytes())
+            self.send(200, tone_bytes())
         else:
             self.send(404, b"not found", content_type="text/plain")
 
@@ -78,7 +68,7 @@ def download(url, tmp_path, timeout=5, max_bytes=2 * 1024 * 1024):
 def test_an_audio_url_is_downloaded(server, tmp_path):
     result = download(f"{server}/ok.wav", tmp_path)
     assert result.content_type == "audio/wav" and result.path.suffix == ".wav"
-    assert result.path.read_bytes() == wav_bytes()
+    assert result.path.read_bytes() == tone_bytes()
 
 
 @pytest.mark.parametrize(
