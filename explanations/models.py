@@ -18,6 +18,9 @@ class Explanation(models.Model):
         max_length=64, unique=True, help_text="SHA-256 of the renderer version and every input."
     )
     image = models.FileField(upload_to="explanations/", max_length=200)
+    image_narrow = models.FileField(
+        upload_to="explanations/", max_length=200, blank=True, help_text="The same figure laid out for phones, if it differs."
+    )
     text = models.TextField(blank=True)
     alt_text = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True, help_text="The numbers drawn, for audit and export.")

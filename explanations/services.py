@@ -18,12 +18,17 @@ from recommender.models import SimilarityIndex, Track
 from recommender.services import load_index, track_mel
 
 # Bump when a figure's look changes, so cached files are rendered anew.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 3, Explanation.Kind.SPECTROGRAM: 4}
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 6, Explanation.Kind.SPECTROGRAM: 5}
 
 
 def _hash(kind: str, payload: dict) -> str:
     body = json.dumps({"kind": kind, "renderer": RENDERER_VERSION[kind], **payload}, sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _raw_features(index: SimilarityIndex, track: Track) -> dict[str, float]:
+    """The unscaled values the index was built from: audio analysis, or the catalog's own features."""
+    return track.analysis.features if index.feature_set == SimilarityIndex.FeatureSet.AUDIO else track.features
 
 
 def feature_contributions(*, index: SimilarityIndex, seed_track: Track, track: Track) -> dict:
@@ -34,8 +39,8 @@ def feature_contributions(*, index: SimilarityIndex, seed_track: Track, track: T
         "features": list(index.feature_names),
         "contributions": [round(float(v), 6) for v in shares],
         "score": float(shares.sum()),
-        "seed_values": [seed_track.analysis.features[n] for n in index.feature_names],
-        "track_values": [track.analysis.features[n] for n in index.feature_names],
+        "seed_values": [_raw_features(index, seed_track)[n] for n in index.feature_names],
+        "track_values": [_raw_features(index, track)[n] for n in index.feature_names],
     }
 
 
@@ -46,11 +51,18 @@ def _render_features(index: SimilarityIndex, seed_track: Track, track: Track) ->
     def render():
         shares = np.array(numbers["contributions"])
         bars = charts.chart_bars(numbers["features"], shares)
+        liked = dict(zip(numbers["features"], numbers["seed_values"]))
+        recommended = dict(zip(numbers["features"], numbers["track_values"]))
+        values = [charts.bar_values(bar, liked, recommended) for bar in bars]
         text = charts.sentence(bars, seed_track.title)
-        alt = "Bar chart of what makes the tracks alike. " + "; ".join(
-            f"{bar.label}: {bar.contribution:+.2f}" for bar in bars
+        alt = f"Bar chart of what makes the tracks alike (similarity {numbers['score']:.2f}). " + "; ".join(
+            f"{bar.label}: {bar.contribution:+.2f}" + (f" ({value})" if value else "") for bar, value in zip(bars, values)
         )
-        return charts.contribution_chart(bars, numbers["score"]), text, alt
+        images = {
+            "image": charts.contribution_chart(bars, numbers["score"], values),
+            "image_narrow": charts.contribution_chart(bars, numbers["score"], values, narrow=True),
+        }
+        return images, text, alt
 
     return _hash(Explanation.Kind.FEATURES, payload), numbers, render
 
@@ -76,21 +88,26 @@ def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, dict, cal
     )
     # What the page needs for its play head, and what an audit needs to check the outlines.
     data = {
-        "panels": charts.SPECTROGRAM_PANELS,
+        "panels": charts.WIDE.panels,
+        "panels_narrow": charts.STACKED.panels,
         "durations": [seed_mel.shape[1] * seconds_per_frame, track_mel_db.shape[1] * seconds_per_frame],
         "regions": [dataclasses.asdict(region) for region in matched],
     }
 
     def render():
-        png = charts.spectrogram_pair(
-            seed_mel,
-            track_mel_db,
-            frequencies=audio.mel_frequencies(),
-            seconds_per_frame=seconds_per_frame,
-            liked_title=seed_track.title,
-            recommended_title=track.title,
-            regions=matched,
-        )
+        images = {
+            field: charts.spectrogram_pair(
+                seed_mel,
+                track_mel_db,
+                frequencies=audio.mel_frequencies(),
+                seconds_per_frame=seconds_per_frame,
+                liked_title=seed_track.title,
+                recommended_title=track.title,
+                regions=matched,
+                layout=layout,
+            )
+            for field, layout in (("image", charts.WIDE), ("image_narrow", charts.STACKED))
+        }
         where = "; ".join(
             f"{r.label}: {r.liked[0]:.0f}–{r.liked[1]:.0f} s of the liked track and "
             f"{r.recommended[0]:.0f}–{r.recommended[1]:.0f} s of the recommendation" for r in matched
@@ -99,7 +116,7 @@ def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, dict, cal
             f"Two spectrograms side by side: “{seed_track.title}”, which you liked, and the recommended "
             f"“{track.title}”, showing how loud each pitch range is over time. Most alike: {where}."
         )
-        return png, SPECTROGRAM_CAPTION, alt
+        return images, SPECTROGRAM_CAPTION, alt
 
     return _hash(Explanation.Kind.SPECTROGRAM, payload), data, render
 
@@ -116,16 +133,18 @@ def explanation_get_or_render(*, kind: str, seed_track: Track, track: Track, ind
     existing = Explanation.objects.filter(content_hash=content_hash).first()
     if existing and existing.image and existing.image.storage.exists(existing.image.name):
         return existing
-    png, text, alt = render()
-    if existing:
-        # The row outlived its file (media wiped or moved): draw it again under the same name.
-        existing.image.save(f"{content_hash}.png", ContentFile(png), save=True)
-        return existing
-    explanation = Explanation(
+    images, text, alt = render()
+    explanation = existing or Explanation(
         kind=kind, seed_track=seed_track, track=track, index=index,
         content_hash=content_hash, text=text, alt_text=alt, data=data,
     )
-    explanation.image.save(f"{content_hash}.png", ContentFile(png), save=False)
+    # Named by content hash; a row that outlived its files (media wiped) gets them drawn again.
+    for field, png in images.items():
+        suffix = "" if field == "image" else "-narrow"
+        getattr(explanation, field).save(f"{content_hash}{suffix}.png", ContentFile(png), save=False)
+    if existing:
+        existing.save()
+        return existing
     try:
         with transaction.atomic():
             explanation.save()

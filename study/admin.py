@@ -1,6 +1,9 @@
 from django.contrib import admin
 from django.db.models import Count, Q
 from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from study.export import write_long_csv
 from study.models import Assignment, Condition, Item, Participant, Recommendation, Response, Study
@@ -57,6 +60,36 @@ class StudyAdmin(admin.ModelAdmin):
     search_fields = ["title", "slug"]
     inlines = [ConditionInline, ItemInline]
     actions = [export_responses_csv, prerender_explanations]
+    readonly_fields = ["gallery_link"]
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/gallery/", self.admin_site.admin_view(self.gallery_view), name="study_study_gallery"),
+            *super().get_urls(),
+        ]
+
+    def gallery_view(self, request, pk):
+        """Every condition's explanation of the same sample pairs, side by side, to check before launch."""
+        from study.services import FlowError, study_gallery
+
+        study = get_object_or_404(Study, pk=pk)
+        try:
+            rows = study_gallery(study=study, n_pairs=min(12, max(1, int(request.GET.get("n", 4)))))
+            error = ""
+        except (FlowError, ValueError) as problem:
+            rows, error = [], str(problem)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "study": study, "rows": rows,
+            "conditions": list(study.conditions.all()), "error": error, "title": f"Explanation gallery: {study}",
+        }
+        return render(request, "admin/study/study/gallery.html", context)
+
+    @admin.display(description="Explanations")
+    def gallery_link(self, study):
+        if not study.pk:
+            return "–"
+        url = reverse("admin:study_study_gallery", args=[study.pk])
+        return format_html('<a href="{}">Open the gallery: every condition’s explanation of sample pairs</a>', url)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(

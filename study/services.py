@@ -299,3 +299,36 @@ def study_prerender_explanations(*, study: Study) -> int:
         raise FlowError(f"Catalog {study.catalog.slug!r} has no similarity index yet; analyse it first.")
     kinds = sorted({kind for condition in study.conditions.filter(is_active=True) for kind in condition.explanation_kinds})
     return explanations_prerender(index=index, kinds=kinds, per_seed=study.n_recommendations + study.max_liked)
+
+
+def study_gallery(*, study: Study, n_pairs: int) -> list[dict]:
+    """Sample (liked, recommended) pairs, one liked track per style first, with every condition's explanations.
+
+    Each row: the pair and, per condition, the explanations that condition shows (rendered now if need be).
+    """
+    index = recommender_services.catalog_latest_index(study.catalog)
+    if index is None:
+        raise FlowError(f"Catalog {study.catalog.slug!r} has no similarity index yet; analyse it first.")
+    in_index = Track.objects.filter(pk__in=index.track_ids).order_by("style", "pk")
+    seeds, styles = [], set()
+    for track in in_index.iterator():
+        if track.style not in styles:
+            styles.add(track.style)
+            seeds.append(track)
+        if len(seeds) == n_pairs:
+            break
+    seeds += [t for t in in_index[: n_pairs * 2] if t not in seeds][: n_pairs - len(seeds)]
+    conditions = list(study.conditions.all())
+    rows = []
+    for seed in seeds:
+        best = recommender_services.recommend(index=index, liked_track_ids=[seed.pk], k=1)[0]
+        track = Track.objects.get(pk=best.track_id)
+        shown = {
+            condition.pk: [
+                explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
+                for kind in condition.explanation_kinds
+            ]
+            for condition in conditions
+        }
+        rows.append({"seed": seed, "track": track, "score": best.score, "shown": [shown[c.pk] for c in conditions]})
+    return rows

@@ -41,3 +41,8 @@ def test_import_bench_reports_its_figures():
 
     figures = run_bench("import", "--rows", "2000", env={**os.environ, "DATABASE_URL": ""})
     assert figures["n_rows"] == 2000 and figures["tracks"] > 0 and "seconds" in figures
+
+
+def test_render_bench_reports_its_figures():
+    figures = run_bench("render", "--clips", "2", "--repeats", "1")
+    assert {"feature_wide_ms", "spectrogram_wide_ms", "spectrogram_narrow_ms", "slowest_figure_ms"} <= set(figures)

@@ -58,15 +58,25 @@
     var heads = {};
     figure.querySelectorAll(".playhead").forEach(function (head) { heads[head.dataset.for] = head; });
 
+    var durations = figure.dataset.durations.split(",").map(Number);
+    var narrow = window.matchMedia(figure.dataset.narrowMedia);
+    // The panel (left, bottom, width, height) of the layout the browser is showing.
+    function panel(role) {
+      var head = heads[role];
+      var numbers = (narrow.matches && head.dataset.narrow ? head.dataset.narrow : head.dataset.wide).split(",");
+      return { left: +numbers[0], bottom: +numbers[1], width: +numbers[2], height: +numbers[3],
+               duration: durations[role === "liked" ? 0 : 1] };
+    }
+
     function place(role) {
       var head = heads[role], audio = players[role];
       if (!head || !audio) return;
-      var d = head.dataset, duration = Number(d.duration);
-      var share = Math.min(1, audio.currentTime / duration);
+      var p = panel(role);
+      var share = Math.min(1, audio.currentTime / p.duration);
       head.hidden = audio.currentTime === 0 && audio.paused;
-      head.style.left = (100 * (Number(d.left) + Number(d.width) * share)) + "%";
-      head.style.top = (100 * (1 - Number(d.bottom) - Number(d.height))) + "%";
-      head.style.height = (100 * Number(d.height)) + "%";
+      head.style.left = (100 * (p.left + p.width * share)) + "%";
+      head.style.top = (100 * (1 - p.bottom - p.height)) + "%";
+      head.style.height = (100 * p.height) + "%";
     }
     Object.keys(players).forEach(function (role) {
       var audio = players[role];
@@ -83,14 +93,15 @@
     });
     figure.addEventListener("click", function (event) {
       var box = figure.querySelector("img").getBoundingClientRect();
-      var x = (event.clientX - box.left) / box.width;
+      var x = (event.clientX - box.left) / box.width, y = 1 - (event.clientY - box.top) / box.height;
       Object.keys(heads).forEach(function (role) {
-        var d = heads[role].dataset, audio = players[role];
-        var share = (x - Number(d.left)) / Number(d.width);
-        if (!audio || share < 0 || share > 1) return;
-        seek(audio, share * Number(d.duration));
+        var p = panel(role), audio = players[role];
+        var share = (x - p.left) / p.width;
+        if (!audio || share < 0 || share > 1 || y < p.bottom - 0.1 || y > p.bottom + p.height + 0.05) return;
+        seek(audio, share * p.duration);
       });
     });
+    narrow.addEventListener("change", function () { Object.keys(heads).forEach(place); });
   });
 
   // Waiting page: ask the server every second whether the recommendations are ready.

@@ -52,3 +52,29 @@ def test_spectrogram_pair_is_a_png():
         liked_title="A", recommended_title="B",
     )
     assert png.startswith(PNG_MAGIC) and len(png) > 10_000
+
+
+def test_each_bar_shows_both_tracks_values_in_a_listener_s_units():
+    liked = {"tempo": 121.6, "rms": 0.1, "spectral_centroid": 2345.0, "zero_crossing_rate": 0.052, "energy": 0.8}
+    recommended = {"tempo": 98.2, "rms": 0.01, "spectral_centroid": 870.0, "zero_crossing_rate": 0.031, "energy": 0.35}
+    chroma = {f"chroma_{pc}": 0.1 for pc in charts.PITCH_CLASSES}
+
+    def shown(features, a=liked, b=recommended):
+        return charts.bar_values(charts.ChartBar("x", 0.1, tuple(features)), a, b)
+
+    assert shown(["tempo"]) == "122 BPM → 98 BPM"
+    assert shown(["rms"]) == "-20 dB → -40 dB"
+    assert shown(["spectral_centroid"]) == "2.3 kHz → 870 Hz"
+    assert shown(["zero_crossing_rate"]) == "5.2% → 3.1%"
+    assert shown(["energy"]) == "80% → 35%"
+    names = [f"chroma_{pc}" for pc in charts.PITCH_CLASSES]
+    liked_notes = {**chroma, "chroma_G": 0.5, "chroma_D": 0.4, "chroma_B": 0.3}
+    recommended_notes = {**chroma, "chroma_D": 0.5, "chroma_G": 0.45, "chroma_F#": 0.3}
+    assert shown(names, liked_notes, recommended_notes) == "G D B → D G F#"
+    assert shown([f"mfcc_{i}" for i in range(1, 14)]) == ""  # timbre has no unit a listener knows
+
+
+def test_the_chart_with_values_is_a_png(shares):
+    bars = charts.chart_bars(audio.FEATURE_NAMES, shares)
+    png = charts.contribution_chart(bars, float(shares.sum()), ["1 → 2"] * len(bars))
+    assert png.startswith(PNG_MAGIC)
