@@ -5,7 +5,8 @@ import csv
 from collections.abc import Iterator
 from typing import TextIO
 
-from study.models import Response, Study
+from study.models import Item, Response, Study
+from study.questionnaires import MANIPULATION_ANSWER
 
 LONG_COLUMNS = [
     "participant",
@@ -29,7 +30,45 @@ LONG_COLUMNS = [
     "answered_at",
     "first_answered_at",
     "participant_completed",
+    "duration_s",
+    "too_fast",
+    "attention_passed",
+    "manipulation_passed",
 ]
+
+
+def participant_summaries(study: Study) -> dict[int, dict]:
+    """Per participant: time taken and the checks, computed once for every row of theirs.
+
+    Checks are True or False once answered, "" before; duration is from consent to completion.
+    """
+    checks = {
+        (participant_id, check): (value, correct, explanation)
+        for participant_id, check, value, correct, explanation in Response.objects.filter(
+            participant__study=study, item__check_kind__in=[Item.Check.ATTENTION, Item.Check.MANIPULATION]
+        ).values_list(
+            "participant_id", "item__check_kind", "value", "item__correct_value",
+            "participant__assignment__condition__explanation",
+        )
+    }
+
+    def passed(participant_id, check):
+        if (participant_id, check) not in checks:
+            return ""
+        value, correct, explanation = checks[participant_id, check]
+        expected = correct if check == Item.Check.ATTENTION else MANIPULATION_ANSWER.get(explanation)
+        return value == expected
+
+    summaries = {}
+    for participant_id, consented_at, completed_at in study.participants.values_list("pk", "consented_at", "completed_at"):
+        duration = (completed_at - consented_at).total_seconds() if completed_at and consented_at else None
+        summaries[participant_id] = {
+            "duration_s": round(duration, 1) if duration is not None else "",
+            "too_fast": duration is not None and duration < study.min_duration_s,
+            "attention_passed": passed(participant_id, Item.Check.ATTENTION),
+            "manipulation_passed": passed(participant_id, Item.Check.MANIPULATION),
+        }
+    return summaries
 
 
 def long_rows(study: Study) -> Iterator[dict]:
@@ -46,6 +85,7 @@ def long_rows(study: Study) -> Iterator[dict]:
         )
         .order_by("participant_id", "item__section", "recommendation__rank", "item__order", "item_id")
     )
+    summaries = participant_summaries(study)
     for response in responses.iterator(chunk_size=2000):
         participant, item, rec = response.participant, response.item, response.recommendation
         condition = participant.condition
@@ -74,6 +114,7 @@ def long_rows(study: Study) -> Iterator[dict]:
             "answered_at": response.answered_at.isoformat(),
             "first_answered_at": response.first_answered_at.isoformat(),
             "participant_completed": participant.completed_at is not None,
+            **summaries[participant.pk],
         }
 
 

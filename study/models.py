@@ -7,6 +7,10 @@ from explanations.models import Explanation
 from recommender.models import Catalog, SimilarityIndex, Track
 
 
+def new_seed() -> int:
+    return secrets.randbits(62)
+
+
 class Study(models.Model):
     slug = models.SlugField(unique=True, help_text="Participants enter at /s/<slug>/.")
     title = models.CharField(max_length=200)
@@ -21,6 +25,35 @@ class Study(models.Model):
     prolific_completion_code = models.CharField(
         max_length=40, blank=True, help_text="When set, finishing redirects to Prolific with this code."
     )
+    prolific_no_consent_code = models.CharField(
+        max_length=40, blank=True, help_text="When set, declining consent returns to Prolific with this code."
+    )
+    instructions_text = models.TextField(blank=True, help_text="Shown after consent; a default text when empty.")
+    debrief_text = models.TextField(blank=True, help_text="Shown at the end, beside the completion code.")
+
+    class Randomisation(models.TextChoices):
+        LEAST_FILLED = "least_filled", "Least-filled condition (ties at random)"
+        PERMUTED_BLOCK = "permuted_block", "Permuted blocks"
+
+    class BalanceOn(models.TextChoices):
+        STARTED = "started", "Participants who started (consented)"
+        FINISHED = "finished", "Participants who finished"
+
+    randomisation = models.CharField(max_length=20, choices=Randomisation.choices, default=Randomisation.LEAST_FILLED)
+    balance_on = models.CharField(
+        max_length=10, choices=BalanceOn.choices, default=BalanceOn.STARTED,
+        help_text="Least-filled only: whom to count when looking for the least-filled condition.",
+    )
+    block_repeats = models.PositiveSmallIntegerField(
+        default=2, help_text="Permuted blocks only: each block holds every condition weight x this many times."
+    )
+    randomisation_seed = models.BigIntegerField(default=new_seed, editable=False)
+    required_listening_s = models.PositiveSmallIntegerField(
+        default=0, help_text="Seconds of a recommendation a participant must hear before rating it (0: none)."
+    )
+    min_duration_s = models.PositiveIntegerField(
+        default=180, help_text="Completions faster than this are flagged as too fast in the export."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -32,9 +65,15 @@ class Study(models.Model):
 
     @property
     def prolific_completion_url(self) -> str:
-        if not self.prolific_completion_code:
-            return ""
-        return f"https://app.prolific.com/submissions/complete?cc={self.prolific_completion_code}"
+        return _prolific_url(self.prolific_completion_code)
+
+    @property
+    def prolific_no_consent_url(self) -> str:
+        return _prolific_url(self.prolific_no_consent_code)
+
+
+def _prolific_url(code: str) -> str:
+    return f"https://app.prolific.com/submissions/complete?cc={code}" if code else ""
 
 
 class Condition(models.Model):
@@ -48,6 +87,7 @@ class Condition(models.Model):
     slug = models.SlugField()
     name = models.CharField(max_length=100)
     explanation = models.CharField(max_length=20, choices=Explanation.choices)
+    weight = models.PositiveSmallIntegerField(default=1, help_text="Relative share of participants (1 = equal).")
     is_active = models.BooleanField(default=True, help_text="Inactive conditions receive no new participants.")
 
     class Meta:
@@ -74,6 +114,8 @@ def new_token() -> str:
 class Participant(models.Model):
     class Page(models.TextChoices):
         CONSENT = "consent", "Consent"
+        INSTRUCTIONS = "instructions", "Instructions"
+        PRE = "pre", "About you (pre-questionnaire)"
         CHOOSE = "choose", "Choosing liked tracks"
         WAIT = "wait", "Waiting for recommendations"
         RATE = "rate", "Rating recommendations"
@@ -82,7 +124,9 @@ class Participant(models.Model):
         DECLINED = "declined", "Declined consent"
 
     #: The order participants move through; DECLINED is an exit, not a step.
-    FLOW = [Page.CONSENT, Page.CHOOSE, Page.WAIT, Page.RATE, Page.QUESTIONNAIRE, Page.DONE]
+    FLOW = [
+        Page.CONSENT, Page.INSTRUCTIONS, Page.PRE, Page.CHOOSE, Page.WAIT, Page.RATE, Page.QUESTIONNAIRE, Page.DONE,
+    ]
 
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
     token = models.CharField(max_length=40, unique=True, default=new_token, editable=False)
@@ -122,6 +166,7 @@ class Assignment(models.Model):
     participant = models.OneToOneField(Participant, on_delete=models.CASCADE, related_name="assignment")
     condition = models.ForeignKey(Condition, on_delete=models.PROTECT, related_name="assignments")
     method = models.CharField(max_length=40, help_text="How the condition was chosen.")
+    position = models.PositiveIntegerField(null=True, blank=True, help_text="This was the study's n-th assignment.")
     assigned_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -132,15 +177,32 @@ class Item(models.Model):
     """One question with a numeric scale, asked once per recommendation or once per participant."""
 
     class Section(models.TextChoices):
+        PRE = "pre", "Pre-questionnaire"
         RATING = "rating", "Per recommendation"
         QUESTIONNAIRE = "questionnaire", "Post-questionnaire"
+
+    class Kind(models.TextChoices):
+        LIKERT = "likert", "Rating scale"
+        CHOICE = "choice", "One of several options"
+
+    class Check(models.TextChoices):
+        NONE = "", "Not a check"
+        ATTENTION = "attention", "Attention check"
+        MANIPULATION = "manipulation", "Manipulation check"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="items")
     code = models.SlugField(max_length=40, help_text="Column name in exports.")
     section = models.CharField(max_length=20, choices=Section.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIKERT)
     construct = models.CharField(max_length=60, blank=True, help_text="Scale this item belongs to, e.g. trust.")
     text = models.TextField()
     source = models.CharField(max_length=200, blank=True)
+    options = models.JSONField(default=list, blank=True, help_text="Choice items: [[value, label], ...].")
+    reverse_coded = models.BooleanField(default=False, help_text="Higher answers mean less of the construct.")
+    check_kind = models.CharField(max_length=20, choices=Check.choices, default=Check.NONE, blank=True)
+    correct_value = models.SmallIntegerField(
+        null=True, blank=True, help_text="Attention check: the instructed answer."
+    )
     scale_min = models.SmallIntegerField(default=1)
     scale_max = models.SmallIntegerField(default=7)
     label_min = models.CharField(max_length=60, default="Strongly disagree")
@@ -155,7 +217,10 @@ class Item(models.Model):
         return self.code
 
     @property
-    def scale(self) -> range:
+    def scale(self):
+        """The values an answer may take."""
+        if self.kind == self.Kind.CHOICE:
+            return [value for value, _ in self.options]
         return range(self.scale_min, self.scale_max + 1)
 
 
@@ -210,3 +275,50 @@ class Response(models.Model):
 
     def __str__(self):
         return f"{self.participant} {self.item.code}={self.value}"
+
+
+class PageVisit(models.Model):
+    """When a participant entered and left a page, by the server's clock."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="visits")
+    page = models.CharField(max_length=20, choices=Participant.Page.choices)
+    entered_at = models.DateTimeField(auto_now_add=True)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["participant", "entered_at"]
+
+    def __str__(self):
+        return f"{self.participant} on {self.page}"
+
+    @property
+    def seconds(self) -> float | None:
+        return (self.left_at - self.entered_at).total_seconds() if self.left_at else None
+
+
+class ListeningEvent(models.Model):
+    """One play, pause, seek or end of a clip, with where in the clip it happened."""
+
+    class Kind(models.TextChoices):
+        PLAY = "play", "Play"
+        PAUSE = "pause", "Pause"
+        SEEK = "seeked", "Seek"
+        ENDED = "ended", "Ended"
+        PROGRESS = "progress", "Still playing"
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="listening")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    recommendation = models.ForeignKey(
+        "Recommendation", on_delete=models.CASCADE, null=True, blank=True, related_name="listening"
+    )
+    page = models.CharField(max_length=20, choices=Participant.Page.choices)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    position_s = models.FloatField(help_text="Where in the clip, in seconds.")
+    listened_s = models.FloatField(help_text="Seconds of this clip heard so far on this page, as the browser counts.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["participant", "created_at"]
+
+    def __str__(self):
+        return f"{self.participant} {self.kind} {self.track_id} at {self.position_s:.1f} s"

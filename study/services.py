@@ -9,7 +9,7 @@ import secrets
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from config.jobs import enqueue
@@ -18,7 +18,9 @@ from explanations.services import explanation_get_or_render, explanations_preren
 from recommender import services as recommender_services
 from recommender.models import Catalog, Track
 from study import randomisation
-from study.models import Assignment, Condition, Item, Participant, Recommendation, Response, Study
+from study.models import (
+    Assignment, Condition, Item, ListeningEvent, PageVisit, Participant, Recommendation, Response, Study,
+)
 from study.questionnaires import default_items
 
 Page = Participant.Page
@@ -34,15 +36,48 @@ class FlowError(ValueError):
 
 
 def study_create(
-    *, slug: str, title: str, catalog: Catalog, conditions: list[tuple[str, str, str]], consent_text: str, **options
+    *, slug: str, title: str, catalog: Catalog, conditions: list[tuple], consent_text: str,
+    scales: list[str] | None = None, **options,
 ) -> Study:
-    """A study with its conditions (slug, name, explanation) and the default questionnaire."""
+    """A study with its conditions ((slug, name, explanation[, weight])) and the chosen questionnaire scales."""
+    items = default_items(scales)
     with transaction.atomic():
         study = Study.objects.create(slug=slug, title=title, catalog=catalog, consent_text=consent_text, **options)
-        for condition_slug, name, explanation in conditions:
-            Condition.objects.create(study=study, slug=condition_slug, name=name, explanation=explanation)
-        Item.objects.bulk_create(Item(study=study, **fields) for fields in default_items())
+        for condition_slug, name, explanation, *weight in conditions:
+            Condition.objects.create(
+                study=study, slug=condition_slug, name=name, explanation=explanation, weight=weight[0] if weight else 1
+            )
+        Item.objects.bulk_create(Item(study=study, **fields) for fields in items)
     return study
+
+
+# ---------------------------------------------------------------- moving through the study
+
+
+def page_visit_enter(*, participant: Participant) -> None:
+    """Note the server time a participant first sees their current page (reloads are the same visit)."""
+    if not PageVisit.objects.filter(participant=participant, page=participant.page, left_at=None).exists():
+        PageVisit.objects.create(participant=participant, page=participant.page)
+
+
+def _move(participant: Participant, page: str, *, from_page: str | None = None, **fields) -> bool:
+    """Put the participant on ``page`` (only if still on ``from_page``, when given) and close the visit they leave.
+
+    The conditional UPDATE makes a race between two requests (a double click, the
+    worker and a poll) move the participant once.
+    """
+    rows = Participant.objects.filter(pk=participant.pk)
+    if from_page is not None:
+        rows = rows.filter(page=from_page)
+    moved = rows.update(page=page, **fields)
+    if moved:
+        PageVisit.objects.filter(participant_id=participant.pk, left_at=None).exclude(page=page).update(
+            left_at=timezone.now()
+        )
+        participant.page = page
+        for name, value in fields.items():
+            setattr(participant, name, value)
+    return bool(moved)
 
 
 # ---------------------------------------------------------------- arriving
@@ -77,27 +112,36 @@ def participant_enter(
 
 
 def participant_assign(*, participant: Participant) -> Assignment:
-    """Randomise to the least-filled active condition, once; the study row lock makes arrivals take turns.
+    """Randomise once, by the study's method; the study row lock makes arrivals take turns.
 
-    Without the lock, two arrivals could both count the same totals and both join the
-    same condition; with it, each one counts after the previous one has been written.
+    Without the lock, two arrivals could both count the same totals (or take the same
+    block position) and both join the same condition; with it, each one counts after
+    the previous one has been written.
     """
     with transaction.atomic():
-        Study.objects.select_for_update().get(pk=participant.study_id)
+        study = Study.objects.select_for_update().get(pk=participant.study_id)
         existing = Assignment.objects.filter(participant=participant).select_related("condition").first()
         if existing:
             return existing
-        counts = {
-            condition.pk: condition.n
-            for condition in Condition.objects.filter(study_id=participant.study_id, is_active=True).annotate(
-                n=Count("assignments")
-            )
-        }
-        if not counts:
+        active = list(Condition.objects.filter(study=study, is_active=True))
+        if not active:
             raise FlowError("This study has no active condition; please contact the researcher.")
-        condition_id = randomisation.least_filled(counts)
+        weights = {c.pk: c.weight for c in active}
+        position = Assignment.objects.filter(condition__study=study).count()
+        if study.randomisation == Study.Randomisation.PERMUTED_BLOCK:
+            condition_id = randomisation.permuted_block(
+                position, list(weights), seed=study.randomisation_seed, weights=weights, repeats=study.block_repeats
+            )
+        else:
+            counted = Q(assignments__participant__completed_at__isnull=False) if study.balance_on == "finished" else Q()
+            counts = dict(
+                Condition.objects.filter(pk__in=weights).annotate(n=Count("assignments", filter=counted)).values_list("pk", "n")
+            )
+            condition_id = randomisation.least_filled(counts, weights=weights)
         return Assignment.objects.create(
-            participant=participant, condition_id=condition_id, method=randomisation.LEAST_FILLED
+            participant=participant, condition_id=condition_id, position=position + 1,
+            method=f"{study.randomisation} (balance on {study.balance_on})"
+            if study.randomisation == Study.Randomisation.LEAST_FILLED else study.randomisation,
         )
 
 
@@ -109,14 +153,19 @@ def _require_page(participant: Participant, page: str) -> None:
 def participant_consent(*, participant: Participant, agree: bool) -> Participant:
     _require_page(participant, Page.CONSENT)
     if not agree:
-        participant.page = Page.DECLINED
-        participant.save(update_fields=["page"])
+        _move(participant, Page.DECLINED, from_page=Page.CONSENT)
         return participant
     participant_assign(participant=participant)
-    participant.consent_version = participant.study.consent_version
-    participant.consented_at = timezone.now()
-    participant.page = Page.CHOOSE
-    participant.save(update_fields=["consent_version", "consented_at", "page"])
+    _move(
+        participant, Page.INSTRUCTIONS, from_page=Page.CONSENT,
+        consent_version=participant.study.consent_version, consented_at=timezone.now(),
+    )
+    return participant
+
+
+def participant_read_instructions(*, participant: Participant) -> Participant:
+    _require_page(participant, Page.INSTRUCTIONS)
+    _move(participant, Page.PRE, from_page=Page.INSTRUCTIONS)
     return participant
 
 
@@ -155,10 +204,8 @@ def participant_confirm_liked(*, participant: Participant) -> Participant:
         raise FlowError(
             f"Please choose between {participant.study.min_liked} and {participant.study.max_liked} tracks."
         )
-    participant.page = Page.WAIT
-    participant.recommendations_requested_at = timezone.now()
-    participant.save(update_fields=["page", "recommendations_requested_at"])
-    enqueue(recommend_for_participant, participant.pk)
+    if _move(participant, Page.WAIT, from_page=Page.CHOOSE, recommendations_requested_at=timezone.now()):
+        enqueue(recommend_for_participant, participant.pk)
     return participant
 
 
@@ -205,7 +252,7 @@ def participant_recommend(*, participant: Participant) -> list[Recommendation]:
     except IntegrityError:
         # A re-delivered job finished first; keep its rows.
         pass
-    Participant.objects.filter(pk=participant.pk, page=Page.WAIT).update(page=Page.RATE)
+    _move(participant, Page.RATE, from_page=Page.WAIT)
     return list(participant.recommendations.all())
 
 
@@ -216,7 +263,7 @@ def participant_poll_recommendations(*, participant: Participant) -> bool:
     if participant.page != Page.WAIT:
         return True
     if participant.recommendations.exists():
-        Participant.objects.filter(pk=participant.pk, page=Page.WAIT).update(page=Page.RATE)
+        _move(participant, Page.RATE, from_page=Page.WAIT)
         return True
     cutoff = timezone.now() - RECOMMENDATION_RETRY_AFTER
     resent = Participant.objects.filter(pk=participant.pk, recommendations_requested_at__lt=cutoff).update(
@@ -231,7 +278,9 @@ def participant_poll_recommendations(*, participant: Participant) -> bool:
 
 # ---------------------------------------------------------------- answering
 
-SECTION_PAGE = {Item.Section.RATING: Page.RATE, Item.Section.QUESTIONNAIRE: Page.QUESTIONNAIRE}
+SECTION_PAGE = {Item.Section.PRE: Page.PRE, Item.Section.RATING: Page.RATE, Item.Section.QUESTIONNAIRE: Page.QUESTIONNAIRE}
+PAGE_SECTION = {page: section for section, page in SECTION_PAGE.items()}
+NEXT_PAGE = {Page.PRE: Page.CHOOSE, Page.RATE: Page.QUESTIONNAIRE, Page.QUESTIONNAIRE: Page.DONE}
 
 
 def response_save(
@@ -247,12 +296,17 @@ def response_save(
     except (TypeError, ValueError):
         raise FlowError(f"“{value}” is not an answer on this scale.") from None
     if value not in item.scale:
+        if item.kind == Item.Kind.CHOICE:
+            raise FlowError("Please choose one of the options given.")
         raise FlowError(f"Answers range from {item.scale_min} to {item.scale_max}.")
     recommendation = None
     if item.section == Item.Section.RATING:
         recommendation = participant.recommendations.filter(pk=recommendation_id).first()
         if recommendation is None:
             raise FlowError("That recommendation is not yours.")
+        required = participant.study.required_listening_s
+        if required and listened_seconds(participant, recommendation) < required:
+            raise FlowError(f"Please listen to at least {required} seconds of this track before rating it.")
     with transaction.atomic():
         response, created = Response.objects.select_for_update().get_or_create(
             participant=participant, item=item, recommendation=recommendation, defaults={"value": value}
@@ -275,21 +329,57 @@ def missing_answers(participant: Participant, section: str) -> list[tuple[int | 
 
 
 def participant_finish_page(*, participant: Participant) -> Participant:
-    """Move on from the rating or questionnaire page once every question on it is answered."""
-    section = {Page.RATE: Item.Section.RATING, Page.QUESTIONNAIRE: Item.Section.QUESTIONNAIRE}.get(participant.page)
+    """Move on from a page of questions once every question on it is answered."""
+    section = PAGE_SECTION.get(participant.page)
     if section is None:
         raise FlowError("There is nothing to submit on this page.")
     if missing_answers(participant, section):
         raise FlowError("Please answer every question before you continue.")
-    if participant.page == Page.RATE:
-        participant.page = Page.QUESTIONNAIRE
-        participant.save(update_fields=["page"])
-    else:
-        participant.page = Page.DONE
-        participant.completed_at = timezone.now()
-        participant.completion_code = participant.study.prolific_completion_code or secrets.token_hex(4).upper()
-        participant.save(update_fields=["page", "completed_at", "completion_code"])
+    following = NEXT_PAGE[participant.page]
+    fields = {}
+    if following == Page.DONE:
+        fields = {
+            "completed_at": timezone.now(),
+            "completion_code": participant.study.prolific_completion_code or secrets.token_hex(4).upper(),
+        }
+    _move(participant, following, from_page=participant.page, **fields)
     return participant
+
+
+# ---------------------------------------------------------------- listening
+
+
+def listening_record(
+    *, participant: Participant, track_id: int, kind: str, position_s: float, listened_s: float
+) -> ListeningEvent:
+    """Store one player event; only for a clip the participant's current page plays."""
+    if kind not in ListeningEvent.Kind.values:
+        raise FlowError("Unknown player event.")
+    if not (0 <= position_s <= 3600 and 0 <= listened_s <= 3600):
+        raise FlowError("Implausible player position.")
+    recommendation = None
+    if participant.page == Page.RATE:
+        recommendation = participant.recommendations.filter(track_id=track_id).first()
+        if recommendation is None and not participant.recommendations.filter(seed_track_id=track_id).exists():
+            raise FlowError("That clip is not on your page.")
+    elif participant.page == Page.CHOOSE:
+        if not Track.objects.filter(pk=track_id, catalog=participant.study.catalog_id).exists():
+            raise FlowError("That clip is not part of this study.")
+    else:
+        raise FlowError("No clips play on this page.")
+    return ListeningEvent.objects.create(
+        participant=participant, track_id=track_id, recommendation=recommendation, page=participant.page,
+        kind=kind, position_s=position_s, listened_s=listened_s,
+    )
+
+
+def listened_seconds(participant: Participant, recommendation: Recommendation) -> float:
+    """How long the participant has heard this recommendation, by the browser's own count."""
+    return (
+        ListeningEvent.objects.filter(participant=participant, recommendation=recommendation)
+        .aggregate(most=Max("listened_s"))["most"]
+        or 0.0
+    )
 
 
 def study_prerender_explanations(*, study: Study) -> int:

@@ -55,6 +55,8 @@ def participant_page(page):
                 return redirect("study:enter", slug=slug)
             if participant.page != page:
                 return redirect(_page_url(participant))
+            if request.method == "GET":
+                services.page_visit_enter(participant=participant)
             return view(request, study, participant)
 
         return wrapper
@@ -90,6 +92,25 @@ def consent(request, study, participant):
         services.participant_consent(participant=participant, agree=request.POST.get("consent") == "yes")
         return redirect(_page_url(participant))
     return render(request, "study/consent.html", {"study": study, "participant": participant})
+
+
+@participant_page(Page.INSTRUCTIONS)
+def instructions(request, study, participant):
+    if request.method == "POST":
+        services.participant_read_instructions(participant=participant)
+        return redirect(_page_url(participant))
+    return render(
+        request, "study/instructions.html",
+        {"study": study, "participant": participant, "required_listening_s": study.required_listening_s},
+    )
+
+
+@participant_page(Page.PRE)
+def pre(request, study, participant):
+    return _answer_page(
+        request, study, participant, Item.Section.PRE, "study/questionnaire.html",
+        {"heading": "A few questions about you", "lead": "This helps us describe who took part.", "button": "Continue"},
+    )
 
 
 @participant_page(Page.CHOOSE)
@@ -213,7 +234,37 @@ def rate(request, study, participant):
 
 @participant_page(Page.QUESTIONNAIRE)
 def questionnaire(request, study, participant):
-    return _answer_page(request, study, participant, Item.Section.QUESTIONNAIRE, "study/questionnaire.html", {})
+    return _answer_page(
+        request, study, participant, Item.Section.QUESTIONNAIRE, "study/questionnaire.html",
+        {
+            "heading": "A few questions about the recommendations",
+            "lead": "Please say how much you agree with each statement.",
+            "button": "Finish",
+        },
+    )
+
+
+@require_POST
+def listen(request, slug):
+    """Record one player event (sent with navigator.sendBeacon, so it arrives even as the tab closes)."""
+    study, participant = _current_participant(request, slug)
+    if participant is None:
+        return JsonResponse({"error": "No participant in this browser."}, status=403)
+    # A beacon sends form data: it cannot set headers, so the CSRF token travels as a field.
+    payload = request.POST
+    try:
+        services.listening_record(
+            participant=participant,
+            track_id=int(payload["track"]),
+            kind=str(payload["event"]),
+            position_s=float(payload["position"]),
+            listened_s=float(payload.get("listened", 0)),
+        )
+    except services.FlowError as error:
+        return JsonResponse({"error": str(error)}, status=409)
+    except (ValueError, KeyError, TypeError):
+        return JsonResponse({"error": "Malformed event."}, status=400)
+    return JsonResponse({"saved": True})
 
 
 @require_POST

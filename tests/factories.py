@@ -57,7 +57,7 @@ def make_study(catalog: Catalog, conditions=(("features", "features"), ("spectro
         title="Pilot study",
         catalog=catalog,
         consent_text="You agree to take part.",
-        conditions=[(slug, slug.title(), explanation) for slug, explanation in conditions],
+        conditions=[(slug, slug.title(), explanation, *weight) for slug, explanation, *weight in conditions],
         **options,
     )
 

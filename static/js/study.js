@@ -14,7 +14,7 @@
     form.addEventListener("change", function (event) {
       var input = event.target;
       if (input.type !== "radio") return;
-      var scale = input.closest(".scale");
+      var scale = input.closest("[data-item]");
       var fieldset = input.closest("fieldset");
       var body = { item: scale.dataset.item, value: Number(input.value) };
       if (scale.dataset.recommendation) body.recommendation = Number(scale.dataset.recommendation);
@@ -37,6 +37,53 @@
         .catch(function () { fieldset.classList.add("unsaved"); });
     });
   }
+
+  // Listening: every play, pause, seek and end goes to the server with where it happened and how
+  // long this clip has been heard on this page; a beacon still arrives when the tab is closing.
+  var main = document.querySelector("[data-listen-url]");
+  function report(audio, kind) {
+    if (!main) return;
+    var form = new FormData();
+    form.append("csrfmiddlewaretoken", csrfToken());
+    form.append("track", audio.dataset.track);
+    form.append("event", kind);
+    form.append("position", audio.currentTime.toFixed(2));
+    form.append("listened", (audio._listened || 0).toFixed(2));
+    if (!(navigator.sendBeacon && navigator.sendBeacon(main.dataset.listenUrl, form))) {
+      fetch(main.dataset.listenUrl, { method: "POST", body: form, credentials: "same-origin", keepalive: true });
+    }
+  }
+  document.querySelectorAll("audio[data-track]").forEach(function (audio) {
+    var last = null, sinceReport = 0;
+    var card = audio.closest(".recommendation");
+    var note = card && card.querySelector("[data-required]");
+    var required = note ? Number(note.dataset.required) : 0;
+    function gate() {
+      if (!required || audio.dataset.role !== "recommended") return;
+      var heard = Math.floor(audio._listened || 0);
+      var ready = heard >= required;
+      card.querySelectorAll(".likert input").forEach(function (input) { input.disabled = !ready; });
+      note.textContent = ready ? "Thank you for listening; you can rate this track now."
+        : "Listen to at least " + required + " seconds of this track to rate it (" + heard + " s so far).";
+    }
+    gate();
+    audio.addEventListener("timeupdate", function () {
+      // Count only time that really played: a seek jumps further than playback can.
+      if (!audio.paused && last !== null) {
+        var step = audio.currentTime - last;
+        if (step > 0 && step < 1.5) {
+          audio._listened = (audio._listened || 0) + step;
+          sinceReport += step;
+          gate();
+          if (sinceReport >= 5) { sinceReport = 0; report(audio, "progress"); }
+        }
+      }
+      last = audio.currentTime;
+    });
+    ["play", "pause", "seeked", "ended"].forEach(function (kind) {
+      audio.addEventListener(kind, function () { last = audio.currentTime; report(audio, kind); });
+    });
+  });
 
   // A clip with preload="none" ignores a seek until it knows its length: wait for that.
   function seek(audio, seconds) {

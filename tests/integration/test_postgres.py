@@ -12,7 +12,7 @@ from tests.study.conftest import ParticipantBrowser
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
-ARRIVALS = 200
+ARRIVALS = 500
 # PostgreSQL allows 100 connections by default; 40 threads hold one each.
 THREADS = 40
 
@@ -27,7 +27,7 @@ def arrive_all_at_once(study, pids: list[str]) -> list[int]:
                 start.wait(timeout=30)
             browser = ParticipantBrowser(study)
             browser.get(PROLIFIC_PID=pid)
-            browser.consent()
+            browser.consent_only()
             return browser.participant.pk
         finally:
             connection.close()  # this thread's own connection

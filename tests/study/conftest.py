@@ -12,6 +12,12 @@ class ParticipantBrowser:
         self.study = study
         self.client = client or Client()
 
+    def n_answers(self):
+        """Answers a finished participant has given: pre, per recommendation, post."""
+        items = Item.objects.filter(study=self.study)
+        n_recommendations = self.participant.recommendations.count()
+        return items.exclude(section="rating").count() + n_recommendations * items.filter(section="rating").count()
+
     def url(self, page):
         return f"/s/{self.study.slug}/{page}/" if page else f"/s/{self.study.slug}/"
 
@@ -29,8 +35,17 @@ class ParticipantBrowser:
     def page(self):
         return self.participant.page
 
-    def consent(self):
+    def consent_only(self):
         return self.post("consent", {"consent": "yes"})
+
+    def consent(self):
+        """Consent, read the instructions and answer the pre-questionnaire: the participant is then choosing."""
+        self.consent_only()
+        self.post("instructions", {})
+        return self.post("about-you", self.pre_answers())
+
+    def pre_answers(self):
+        return {item.code: item.options[0][0] for item in Item.objects.filter(study=self.study, section="pre")}
 
     def like(self, *tracks):
         for track in tracks:
@@ -48,7 +63,11 @@ class ParticipantBrowser:
         }
 
     def questionnaire_answers(self, value=6):
-        return {item.code: value for item in Item.objects.filter(study=self.study, section="questionnaire")}
+        """Likert items get ``value``; choice items (the manipulation check) their first option."""
+        return {
+            item.code: item.options[0][0] if item.kind == "choice" else value
+            for item in Item.objects.filter(study=self.study, section="questionnaire")
+        }
 
     def complete(self, liked):
         self.get()

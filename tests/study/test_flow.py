@@ -39,7 +39,7 @@ def test_a_participant_completes_the_study_in_each_condition(
     assert participant.completion_code.encode() in page.content
     assert (participant.prolific_pid, participant.prolific_study_id, participant.prolific_session_id) == ("pid-1", "st", "se")
     assert participant.recommendations.count() == 5
-    assert participant.responses.count() == 5 * 2 + 6
+    assert participant.responses.count() == browser.n_answers() == 4 + 5 * 3 + 20
 
 
 def test_recommendations_never_include_the_liked_tracks(browser, liked):
@@ -60,18 +60,18 @@ def test_reloading_and_going_back_keep_answers_and_the_page(browser, liked):
     page = browser.post("rate", first_half)  # incomplete: stays on the page, keeps what was given
     assert page.redirect_chain[-1][0] == browser.url("rate")
     assert b"Please answer every question" in page.content
-    assert page.content.count(b'class="likert missing"') == 5 * 2 - 4
-    assert browser.participant.responses.count() == 4
+    assert page.content.count(b'class="likert missing"') == 5 * 3 - 4
+    assert browser.participant.responses.filter(item__section="rating").count() == 4
 
     page = browser.get("rate")  # reload
     assert page.content.count(b'value="3" checked') == 4
 
     browser.post("rate", answers)
-    for earlier in ("consent", "choose", "wait", "rate", ""):  # back button and typed URLs
+    for earlier in ("consent", "instructions", "about-you", "choose", "wait", "rate", ""):  # back button, typed URLs
         page = browser.get(earlier)
         assert page.redirect_chain[-1][0] == browser.url("questionnaire")
     assert Participant.objects.count() == 1
-    assert browser.participant.responses.count() == len(answers)
+    assert browser.participant.responses.filter(item__section="rating").count() == len(answers)
 
 
 def test_the_same_prolific_id_resumes_the_same_participant_in_a_new_browser(study, liked):
@@ -100,7 +100,7 @@ def test_submitting_an_answer_twice_keeps_one_response_with_the_last_value(brows
             content_type="application/json",
         )
         assert response.json() == {"saved": True}
-    assert Response.objects.get().value == 6
+    assert Response.objects.get(item__section="rating").value == 6
 
 
 @pytest.mark.parametrize(
@@ -121,7 +121,7 @@ def test_invalid_answers_are_refused_with_a_reason_and_change_nothing(browser, l
     response = browser.client.post(browser.url("answer"), payload, content_type="application/json")
     assert response.status_code == status
     assert response.json()["error"]
-    assert Response.objects.count() == 0
+    assert not Response.objects.filter(item__section__in=["rating", "questionnaire"]).exists()
 
 
 def test_a_participant_cannot_answer_for_another_participant_s_recommendation(study, liked):
@@ -137,7 +137,7 @@ def test_a_participant_cannot_answer_for_another_participant_s_recommendation(st
         content_type="application/json",
     )
     assert response.status_code == 409
-    assert not Response.objects.exists()
+    assert not Response.objects.filter(item__section="rating").exists()
 
 
 def test_a_browser_without_a_participant_cannot_post_answers(study):
