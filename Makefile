@@ -35,9 +35,11 @@ serve: install
 ## Set everything up and run the demo study on the embedded default (SQLite, eager tasks).
 demo: demo-data serve
 
-## Run the whole test suite (integration tests too, when DATABASE_URL and CELERY_BROKER_URL are set).
+## Run the whole test suite (integration tests too, when DATABASE_URL and CELERY_BROKER_URL are set),
+## then the browser journeys in Debian's Chromium (skipped where it is not installed).
 test: install-dev
 	$(PY) -m pytest
+	$(PY) -m pytest -m browser
 
 ## A Celery worker for a deployment with CELERY_BROKER_URL set.
 worker: install

@@ -1,0 +1,110 @@
+"""Whole participant journeys in a real browser, in every condition, with a reload and the back button."""
+import re
+
+import pytest
+
+from study.export import long_rows
+from study.models import Item, Participant
+from tests.factories import make_study
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+CONDITIONS = [("features", "features"), ("spectrogram", "spectrogram"), ("both", "both"), ("control", "none")]
+
+
+@pytest.fixture
+def study(demo_catalog):
+    return make_study(demo_catalog, conditions=CONDITIONS)
+
+
+def answer(page, name, value):
+    """Click one radio and wait until the page has saved it."""
+    with page.expect_response(re.compile(r"/answer/$")) as saved:
+        page.check(f"input[name='{name}'][value='{value}']")
+    assert saved.value.ok, saved.value.text()
+
+
+@pytest.mark.parametrize(
+    "condition,width",
+    [("features", 1280), ("spectrogram", 1280), ("both", 360), ("control", 360)],
+)
+def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, study, condition, width, shots):
+    study.conditions.exclude(slug=condition).update(is_active=False)
+    context = chromium.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    base = f"{live_server.url}/s/{study.slug}"
+    given = {}
+
+    page.goto(f"{base}/?PROLIFIC_PID=browser-{condition}&STUDY_ID=s&SESSION_ID=x")
+    shots(page, "1-consent")
+    page.click("button[value=yes]")
+    shots(page, "2-instructions")
+    page.click("text=Start")
+    shots(page, "3-about-you")
+    for item in Item.objects.filter(study=study, section="pre"):
+        value = item.options[1][0]
+        answer(page, item.code, value)
+        given[(item.code, "")] = value
+    page.click("button[type=submit]")
+
+    page.wait_for_url(f"{base}/choose/")
+    page.fill("#q", "a")
+    page.click("form[role=search] button")
+    page.locator("button[value=like]").first.click()
+    page.locator("button[value=like]").first.click()
+    shots(page, "4-choose")
+    page.click("button[value=continue]")
+
+    page.wait_for_url(f"{base}/rate/", timeout=60_000)
+    shots(page, "5-rate")
+    participant = Participant.objects.get(prolific_pid=f"browser-{condition}")
+    assert participant.condition.slug == condition
+    figures = {"features": (5, 0), "spectrogram": (0, 5), "both": (5, 5), "control": (0, 0)}[condition]
+    assert page.locator(".explanation-features").count() == figures[0]
+    assert page.locator(".explanation-spectrogram").count() == figures[1]
+
+    recommendations = list(participant.recommendations.all())
+    items = list(Item.objects.filter(study=study, section="rating"))
+    first = recommendations[0]
+    # Keyboard: focus the first point of a scale and move along it with the arrow key.
+    page.focus(f"input[name='{items[0].code}__{first.pk}'][value='1']")
+    with page.expect_response(re.compile(r"/answer/$")):
+        page.keyboard.press("ArrowRight")
+    given[(items[0].code, first.rank)] = 2
+    for recommendation in recommendations[:2]:
+        for i, item in enumerate(items):
+            if (item.code, recommendation.rank) not in given:
+                answer(page, f"{item.code}__{recommendation.pk}", 3 + i)
+                given[(item.code, recommendation.rank)] = 3 + i
+
+    page.reload()  # mid-page: what was given is still there
+    assert page.is_checked(f"input[name='{items[0].code}__{first.pk}'][value='2']")
+    page.go_back()  # the back button leads back here, not to an earlier page
+    page.wait_for_url(f"{base}/rate/")
+    for recommendation in recommendations[2:]:
+        for i, item in enumerate(items):
+            answer(page, f"{item.code}__{recommendation.pk}", 5 - i)
+            given[(item.code, recommendation.rank)] = 5 - i
+    page.click("form.answers button[type=submit]")
+
+    page.wait_for_url(f"{base}/questionnaire/")
+    shots(page, "6-questionnaire")
+    post = list(Item.objects.filter(study=study, section="questionnaire"))
+    for n, item in enumerate(post):
+        value = item.options[0][0] if item.kind == "choice" else 1 + n % 7
+        answer(page, item.code, value)
+        given[(item.code, "")] = value
+        if n == len(post) // 2:
+            page.reload()
+            assert page.is_checked(f"input[name='{item.code}'][value='{value}']")
+    page.click("form.answers button[type=submit]")
+
+    page.wait_for_url(f"{base}/done/")
+    shots(page, "7-done")
+    participant.refresh_from_db()
+    assert page.inner_text("#completion-code") == participant.completion_code
+
+    exported = {(row["item"], row["recommendation_rank"]): row["value"] for row in long_rows(study)}
+    assert exported == given
+    assert Participant.objects.count() == 1
+    context.close()
