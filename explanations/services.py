@@ -8,6 +8,7 @@ import json
 import numpy as np
 
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext_noop
 from django.db import IntegrityError, transaction
 
 from config.jobs import enqueue
@@ -18,7 +19,7 @@ from recommender.models import SimilarityIndex, Track
 from recommender.services import load_index, track_mel
 
 # Bump when a figure's look changes, so cached files are rendered anew.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 6, Explanation.Kind.SPECTROGRAM: 5}
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 6, Explanation.Kind.SPECTROGRAM: 6}
 
 
 def _hash(kind: str, payload: dict) -> str:
@@ -67,9 +68,10 @@ def _render_features(index: SimilarityIndex, seed_track: Track, track: Track) ->
     return _hash(Explanation.Kind.FEATURES, payload), numbers, render
 
 
-SPECTROGRAM_CAPTION = (
-    "How to read this: left is the track you liked, right the recommendation; time runs left to right, "
-    "low to high pitch bottom to top. Brighter = louder. Outlined = where the two tracks sound most alike "
+# Marked for translation: the page shows it in the participant's language.
+SPECTROGRAM_CAPTION = gettext_noop(
+    "How to read this: each picture is one track, named above it; time runs left to right, low to high "
+    "pitch bottom to top. Brighter = louder. Outlined = where the two tracks sound most alike "
     "(A matches A, B matches B)."
 )
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from config.jobs import enqueue
 from explanations.models import Explanation
@@ -97,7 +98,7 @@ def participant_enter(
         if participant:
             return participant
     if not study.is_open:
-        raise FlowError("This study is closed and accepts no new participants.")
+        raise FlowError(_("This study is closed and accepts no new participants."))
     try:
         with transaction.atomic():
             return Participant.objects.create(
@@ -125,7 +126,7 @@ def participant_assign(*, participant: Participant) -> Assignment:
             return existing
         active = list(Condition.objects.filter(study=study, is_active=True))
         if not active:
-            raise FlowError("This study has no active condition; please contact the researcher.")
+            raise FlowError(_("This study has no active condition; please contact the researcher."))
         weights = {c.pk: c.weight for c in active}
         position = Assignment.objects.filter(condition__study=study).count()
         if study.randomisation == Study.Randomisation.PERMUTED_BLOCK:
@@ -147,7 +148,7 @@ def participant_assign(*, participant: Participant) -> Assignment:
 
 def _require_page(participant: Participant, page: str) -> None:
     if participant.page != page:
-        raise FlowError("That step is already done; you have been taken to where you are in the study.")
+        raise FlowError(_("That step is already done; you have been taken to where you are in the study."))
 
 
 def participant_consent(*, participant: Participant, agree: bool) -> Participant:
@@ -186,12 +187,12 @@ def participant_like(*, participant: Participant, track_id: int, liked: bool) ->
         pk=track_id, catalog=participant.study.catalog_id, status=Track.Status.ANALYSED
     ).first()
     if track is None:
-        raise FlowError("That track is not part of this study.")
+        raise FlowError(_("That track is not part of this study."))
     if not liked:
         participant.liked_tracks.remove(track)
         return
     if participant.liked_tracks.count() >= participant.study.max_liked:
-        raise FlowError(f"You can choose at most {participant.study.max_liked} tracks; remove one first.")
+        raise FlowError(_("You can choose at most %(n)d tracks; remove one first.") % {"n": participant.study.max_liked})
     participant.liked_tracks.add(track)
 
 
@@ -202,7 +203,8 @@ def participant_confirm_liked(*, participant: Participant) -> Participant:
     n = participant.liked_tracks.count()
     if not participant.study.min_liked <= n <= participant.study.max_liked:
         raise FlowError(
-            f"Please choose between {participant.study.min_liked} and {participant.study.max_liked} tracks."
+            _("Please choose between %(low)d and %(high)d tracks.")
+            % {"low": participant.study.min_liked, "high": participant.study.max_liked}
         )
     if _move(participant, Page.WAIT, from_page=Page.CHOOSE, recommendations_requested_at=timezone.now()):
         enqueue(recommend_for_participant, participant.pk)
@@ -289,24 +291,24 @@ def response_save(
     """Store one answer, replacing an earlier answer to the same question."""
     item = Item.objects.filter(study=participant.study_id, code=item_code).first()
     if item is None:
-        raise FlowError("Unknown question.")
+        raise FlowError(_("Unknown question."))
     _require_page(participant, SECTION_PAGE[item.section])
     try:
         value = int(value)
     except (TypeError, ValueError):
-        raise FlowError(f"“{value}” is not an answer on this scale.") from None
+        raise FlowError(_("“%(value)s” is not an answer on this scale.") % {"value": value}) from None
     if value not in item.scale:
         if item.kind == Item.Kind.CHOICE:
-            raise FlowError("Please choose one of the options given.")
-        raise FlowError(f"Answers range from {item.scale_min} to {item.scale_max}.")
+            raise FlowError(_("Please choose one of the options given."))
+        raise FlowError(_("Answers range from %(low)d to %(high)d.") % {"low": item.scale_min, "high": item.scale_max})
     recommendation = None
     if item.section == Item.Section.RATING:
         recommendation = participant.recommendations.filter(pk=recommendation_id).first()
         if recommendation is None:
-            raise FlowError("That recommendation is not yours.")
+            raise FlowError(_("That recommendation is not yours."))
         required = participant.study.required_listening_s
         if required and listened_seconds(participant, recommendation) < required:
-            raise FlowError(f"Please listen to at least {required} seconds of this track before rating it.")
+            raise FlowError(_("Please listen to at least %(s)d seconds of this track before rating it.") % {"s": required})
     with transaction.atomic():
         response, created = Response.objects.select_for_update().get_or_create(
             participant=participant, item=item, recommendation=recommendation, defaults={"value": value}
@@ -332,9 +334,9 @@ def participant_finish_page(*, participant: Participant) -> Participant:
     """Move on from a page of questions once every question on it is answered."""
     section = PAGE_SECTION.get(participant.page)
     if section is None:
-        raise FlowError("There is nothing to submit on this page.")
+        raise FlowError(_("There is nothing to submit on this page."))
     if missing_answers(participant, section):
-        raise FlowError("Please answer every question before you continue.")
+        raise FlowError(_("Please answer every question before you continue."))
     following = NEXT_PAGE[participant.page]
     fields = {}
     if following == Page.DONE:
@@ -354,19 +356,19 @@ def listening_record(
 ) -> ListeningEvent:
     """Store one player event; only for a clip the participant's current page plays."""
     if kind not in ListeningEvent.Kind.values:
-        raise FlowError("Unknown player event.")
+        raise FlowError(_("Unknown player event."))
     if not (0 <= position_s <= 3600 and 0 <= listened_s <= 3600):
-        raise FlowError("Implausible player position.")
+        raise FlowError(_("Implausible player position."))
     recommendation = None
     if participant.page == Page.RATE:
         recommendation = participant.recommendations.filter(track_id=track_id).first()
         if recommendation is None and not participant.recommendations.filter(seed_track_id=track_id).exists():
-            raise FlowError("That clip is not on your page.")
+            raise FlowError(_("That clip is not on your page."))
     elif participant.page == Page.CHOOSE:
         if not Track.objects.filter(pk=track_id, catalog=participant.study.catalog_id).exists():
-            raise FlowError("That clip is not part of this study.")
+            raise FlowError(_("That clip is not part of this study."))
     else:
-        raise FlowError("No clips play on this page.")
+        raise FlowError(_("No clips play on this page."))
     return ListeningEvent.objects.create(
         participant=participant, track_id=track_id, recommendation=recommendation, page=participant.page,
         kind=kind, position_s=position_s, listened_s=listened_s,

@@ -9,10 +9,13 @@ import json
 from functools import wraps
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -78,7 +81,12 @@ def enter(request, slug):
     except services.FlowError as error:
         return render(request, "study/closed.html", {"study": study, "message": str(error)}, status=403)
     request.session[_session_key(study)] = participant.token
-    return redirect(_page_url(participant))
+    response = redirect(_page_url(participant))
+    # ?lang=de in the study link (say, on Prolific) chooses the language; otherwise the browser's.
+    language = request.GET.get("lang", "")
+    if language in dict(settings.LANGUAGES):
+        response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax", secure=request.is_secure())
+    return response
 
 
 def _flow_error(request, error: services.FlowError, participant: Participant):
@@ -109,7 +117,11 @@ def instructions(request, study, participant):
 def pre(request, study, participant):
     return _answer_page(
         request, study, participant, Item.Section.PRE, "study/questionnaire.html",
-        {"heading": "A few questions about you", "lead": "This helps us describe who took part.", "button": "Continue"},
+        {
+            "heading": gettext_noop("A few questions about you"),
+            "lead": gettext_noop("This helps us describe who took part."),
+            "button": gettext_noop("Continue"),
+        },
     )
 
 
@@ -150,7 +162,7 @@ def _int(raw) -> int:
     try:
         return int(raw)
     except (TypeError, ValueError):
-        raise services.FlowError("That request was malformed; please try again.") from None
+        raise services.FlowError(_("That request was malformed; please try again.")) from None
 
 
 @participant_page(Page.WAIT)
@@ -237,9 +249,9 @@ def questionnaire(request, study, participant):
     return _answer_page(
         request, study, participant, Item.Section.QUESTIONNAIRE, "study/questionnaire.html",
         {
-            "heading": "A few questions about the recommendations",
-            "lead": "Please say how much you agree with each statement.",
-            "button": "Finish",
+            "heading": gettext_noop("A few questions about the recommendations"),
+            "lead": gettext_noop("Please say how much you agree with each statement."),
+            "button": gettext_noop("Finish"),
         },
     )
 
