@@ -6,13 +6,15 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from study.export import write_long_csv
-from study.models import Assignment, Condition, Item, Participant, Recommendation, Response, Study
+from study.models import (
+    Assignment, Condition, Item, ListeningEvent, PageVisit, Participant, Recommendation, Response, Study,
+)
 
 
 class ConditionInline(admin.TabularInline):
     model = Condition
     extra = 0
-    fields = ["slug", "name", "explanation", "is_active", "n_assigned"]
+    fields = ["slug", "name", "explanation", "weight", "is_active", "n_assigned"]
     readonly_fields = ["n_assigned"]
 
     @admin.display(description="Assigned")
@@ -23,7 +25,10 @@ class ConditionInline(admin.TabularInline):
 class ItemInline(admin.TabularInline):
     model = Item
     extra = 0
-    fields = ["order", "section", "code", "construct", "text", "scale_min", "scale_max", "label_min", "label_max"]
+    fields = [
+        "order", "section", "kind", "code", "construct", "text", "reverse_coded", "check_kind", "correct_value",
+        "scale_min", "scale_max", "label_min", "label_max",
+    ]
 
 
 @admin.action(description="Export answers as CSV (one row per answer)")
@@ -118,6 +123,26 @@ class AssignmentInline(admin.StackedInline):
     can_delete = False
 
 
+class PageVisitInline(admin.TabularInline):
+    model = PageVisit
+    extra = 0
+    fields = ["page", "entered_at", "left_at", "seconds"]
+    readonly_fields = fields
+    can_delete = False
+
+    @admin.display(description="Seconds")
+    def seconds(self, visit):
+        return f"{visit.seconds:.0f}" if visit.seconds is not None else "–"
+
+
+class ListeningInline(admin.TabularInline):
+    model = ListeningEvent
+    extra = 0
+    fields = ["created_at", "page", "track", "kind", "position_s", "listened_s"]
+    readonly_fields = fields
+    can_delete = False
+
+
 class ResponseInline(admin.TabularInline):
     model = Response
     extra = 0
@@ -136,7 +161,7 @@ class ParticipantAdmin(admin.ModelAdmin):
         "consented_at", "liked_tracks", "recommendations_requested_at", "completion_code", "started_at", "completed_at",
     ]
     exclude = ["token"]
-    inlines = [AssignmentInline, ResponseInline]
+    inlines = [AssignmentInline, PageVisitInline, ResponseInline, ListeningInline]
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("study", "assignment__condition")

@@ -46,3 +46,11 @@ def test_import_bench_reports_its_figures():
 def test_render_bench_reports_its_figures():
     figures = run_bench("render", "--clips", "2", "--repeats", "1")
     assert {"feature_wide_ms", "spectrogram_wide_ms", "spectrogram_narrow_ms", "slowest_figure_ms"} <= set(figures)
+
+
+@pytest.mark.postgres
+def test_search_bench_reports_its_figures():
+    import os
+
+    figures = run_bench("search", "--rows", "3000", "--queries", "20", env={**os.environ, "DATABASE_URL": ""})
+    assert figures["n_tracks"] > 2000 and {"ms_median", "ms_p95", "baseline_ms_per_query"} <= set(figures)
