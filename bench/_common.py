@@ -27,3 +27,35 @@ def stopwatch(into: dict, key: str):
 def report(figures: dict) -> None:
     """The last line of every benchmark: one JSON object, figures and baseline side by side."""
     print(json.dumps(figures, sort_keys=False))
+
+
+SCRATCH_DATABASE = "postgres://postgres@127.0.0.1:5432/resonance_bench"
+
+
+@contextmanager
+def postgres_database():
+    """Django set up on PostgreSQL and migrated: DATABASE_URL if it is PostgreSQL, else a scratch
+    database created afresh on 127.0.0.1 and dropped afterwards."""
+    import psycopg
+
+    url = os.environ.get("DATABASE_URL", "")
+    scratch = not url.startswith(("postgres://", "postgresql://"))
+    server = SCRATCH_DATABASE.rsplit("/", 1)[0] + "/postgres"
+    if scratch:
+        url = SCRATCH_DATABASE
+        with psycopg.connect(server, autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS resonance_bench")
+            admin.execute("CREATE DATABASE resonance_bench")
+    os.environ["DATABASE_URL"] = url
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connections
+
+    call_command("migrate", verbosity=0)
+    try:
+        yield url
+    finally:
+        connections.close_all()
+        if scratch:
+            with psycopg.connect(server, autocommit=True) as admin:
+                admin.execute("DROP DATABASE IF EXISTS resonance_bench")
