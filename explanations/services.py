@@ -4,6 +4,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -45,7 +47,14 @@ def feature_contributions(*, index: SimilarityIndex, seed_track: Track, track: T
     }
 
 
-def _render_features(index: SimilarityIndex, seed_track: Track, track: Track) -> tuple[str, dict, callable]:
+class Rendered(NamedTuple):
+    images: dict[str, bytes]  # model field -> PNG
+    text: str
+    alt: str
+    data: dict
+
+
+def _render_features(index: SimilarityIndex, seed_track: Track, track: Track) -> tuple[str, Callable[[], Rendered]]:
     numbers = feature_contributions(index=index, seed_track=seed_track, track=track)
     payload = {"index": index.pk, "seed": seed_track.pk, "track": track.pk, "seed_title": seed_track.title, **numbers}
 
@@ -63,9 +72,9 @@ def _render_features(index: SimilarityIndex, seed_track: Track, track: Track) ->
             "image": charts.contribution_chart(bars, numbers["score"], values),
             "image_narrow": charts.contribution_chart(bars, numbers["score"], values, narrow=True),
         }
-        return images, text, alt
+        return Rendered(images, text, alt, numbers)
 
-    return _hash(Explanation.Kind.FEATURES, payload), numbers, render
+    return _hash(Explanation.Kind.FEATURES, payload), render
 
 
 # Marked for translation: the page shows it in the participant's language.
@@ -76,27 +85,21 @@ SPECTROGRAM_CAPTION = gettext_noop(
 )
 
 
-def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, dict, callable]:
+def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, Callable[[], Rendered]]:
     payload = {
         "seed_audio": seed_track.analysis.audio_sha256,
         "track_audio": track.analysis.audio_sha256,
         "seed_title": seed_track.title,
         "track_title": track.title,
     }
-    seed_mel, track_mel_db = track_mel(seed_track), track_mel(track)
-    seconds_per_frame = audio.frame_seconds()
-    matched = regions.matching_regions(
-        seed_mel, track_mel_db, frequencies=audio.mel_frequencies(), seconds_per_frame=seconds_per_frame
-    )
-    # What the page needs for its play head, and what an audit needs to check the outlines.
-    data = {
-        "panels": charts.WIDE.panels,
-        "panels_narrow": charts.STACKED.panels,
-        "durations": [seed_mel.shape[1] * seconds_per_frame, track_mel_db.shape[1] * seconds_per_frame],
-        "regions": [dataclasses.asdict(region) for region in matched],
-    }
 
     def render():
+        # Spectrograms are read and compared only here: a cached explanation needs neither.
+        seed_mel, track_mel_db = track_mel(seed_track), track_mel(track)
+        seconds_per_frame = audio.frame_seconds()
+        matched = regions.matching_regions(
+            seed_mel, track_mel_db, frequencies=audio.mel_frequencies(), seconds_per_frame=seconds_per_frame
+        )
         images = {
             field: charts.spectrogram_pair(
                 seed_mel,
@@ -115,33 +118,40 @@ def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, dict, cal
             f"{r.recommended[0]:.0f}–{r.recommended[1]:.0f} s of the recommendation" for r in matched
         )
         alt = (
-            f"Two spectrograms side by side: “{seed_track.title}”, which you liked, and the recommended "
+            f"Two spectrograms: “{seed_track.title}”, which you liked, and the recommended "
             f"“{track.title}”, showing how loud each pitch range is over time. Most alike: {where}."
         )
-        return images, SPECTROGRAM_CAPTION, alt
+        # What the page needs for its play head, and what an audit needs to check the outlines.
+        data = {
+            "panels": charts.WIDE.panels,
+            "panels_narrow": charts.STACKED.panels,
+            "durations": [seed_mel.shape[1] * seconds_per_frame, track_mel_db.shape[1] * seconds_per_frame],
+            "regions": [dataclasses.asdict(region) for region in matched],
+        }
+        return Rendered(images, SPECTROGRAM_CAPTION, alt, data)
 
-    return _hash(Explanation.Kind.SPECTROGRAM, payload), data, render
+    return _hash(Explanation.Kind.SPECTROGRAM, payload), render
 
 
 def explanation_get_or_render(*, kind: str, seed_track: Track, track: Track, index: SimilarityIndex) -> Explanation:
     """The explanation for this pair, rendered only if no identical one exists yet."""
     if kind == Explanation.Kind.FEATURES:
-        content_hash, data, render = _render_features(index, seed_track, track)
+        content_hash, render = _render_features(index, seed_track, track)
     elif kind == Explanation.Kind.SPECTROGRAM:
-        content_hash, data, render = _render_spectrogram(seed_track, track)
+        content_hash, render = _render_spectrogram(seed_track, track)
     else:
         raise ValueError(f"unknown explanation kind {kind!r}")
 
     existing = Explanation.objects.filter(content_hash=content_hash).first()
     if existing and existing.image and existing.image.storage.exists(existing.image.name):
         return existing
-    images, text, alt = render()
+    rendered = render()
     explanation = existing or Explanation(
         kind=kind, seed_track=seed_track, track=track, index=index,
-        content_hash=content_hash, text=text, alt_text=alt, data=data,
+        content_hash=content_hash, text=rendered.text, alt_text=rendered.alt, data=rendered.data,
     )
     # Named by content hash; a row that outlived its files (media wiped) gets them drawn again.
-    for field, png in images.items():
+    for field, png in rendered.images.items():
         suffix = "" if field == "image" else "-narrow"
         getattr(explanation, field).save(f"{content_hash}{suffix}.png", ContentFile(png), save=False)
     if existing:
