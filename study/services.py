@@ -384,11 +384,16 @@ def listened_seconds(participant: Participant, recommendation: Recommendation) -
     )
 
 
-def study_prerender_explanations(*, study: Study) -> int:
-    """Render ahead of time every explanation this study's conditions can show; returns the pairs sent."""
+def _study_index(study: Study):
     index = recommender_services.catalog_latest_index(study.catalog)
     if index is None:
         raise FlowError(f"Catalog {study.catalog.slug!r} has no similarity index yet; analyse it first.")
+    return index
+
+
+def study_prerender_explanations(*, study: Study) -> int:
+    """Render ahead of time every explanation this study's conditions can show; returns the pairs sent."""
+    index = _study_index(study)
     kinds = sorted({kind for condition in study.conditions.filter(is_active=True) for kind in condition.explanation_kinds})
     return explanations_prerender(index=index, kinds=kinds, per_seed=study.n_recommendations + study.max_liked)
 
@@ -398,18 +403,20 @@ def study_gallery(*, study: Study, n_pairs: int) -> list[dict]:
 
     Each row: the pair and, per condition, the explanations that condition shows (rendered now if need be).
     """
-    index = recommender_services.catalog_latest_index(study.catalog)
-    if index is None:
-        raise FlowError(f"Catalog {study.catalog.slug!r} has no similarity index yet; analyse it first.")
-    in_index = Track.objects.filter(pk__in=index.track_ids).order_by("style", "pk")
-    seeds, styles = [], set()
-    for track in in_index.iterator():
-        if track.style not in styles:
-            styles.add(track.style)
-            seeds.append(track)
-        if len(seeds) == n_pairs:
-            break
-    seeds += [t for t in in_index[: n_pairs * 2] if t not in seeds][: n_pairs - len(seeds)]
+    index = _study_index(study)
+    loaded = recommender_services.load_index(index.pk)
+
+    def first_indexed(tracks) -> list[int]:
+        # A few candidates are enough: nearly every track of an analysed catalog is in its index.
+        return [pk for pk in tracks.values_list("pk", flat=True)[: 4 * n_pairs] if loaded.rows_of([pk]).size]
+
+    tracks = study.catalog.tracks.order_by("pk")
+    seed_ids = []
+    for style in tracks.order_by("style").values_list("style", flat=True).distinct()[:n_pairs]:
+        seed_ids += first_indexed(tracks.filter(style=style))[:1]
+    seed_ids += [pk for pk in first_indexed(tracks) if pk not in seed_ids][: n_pairs - len(seed_ids)]
+    by_pk = Track.objects.in_bulk(seed_ids)
+    seeds = [by_pk[pk] for pk in seed_ids]
     conditions = list(study.conditions.all())
     rows = []
     for seed in seeds:
