@@ -6,9 +6,11 @@ CELERY_PUBLISH_TIMEOUT seconds (the connect timeout) and one quick retry, the ta
 for that one request, but nothing is lost and the participant carries on.
 """
 import logging
+import threading
 
 from celery import Task
-from django.db import transaction
+from django.conf import settings
+from django.db import connections, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -21,9 +23,24 @@ def _run_here(task: Task, args: tuple) -> None:
         logger.exception("In-process run of %s%r failed", task.name, args)
 
 
-def run_or_send(task: Task, *args) -> None:
+def _run_in_thread(task: Task, args: tuple) -> None:
+    """Run an eager job beside the request, as a worker would, so the page that asked returns at once."""
+
+    def run():
+        try:
+            _run_here(task, args)
+        finally:
+            connections.close_all()  # this thread's own database connections
+
+    threading.Thread(target=run, name=f"job-{task.name}", daemon=True).start()
+
+
+def run_or_send(task: Task, *args, background: bool = False) -> None:
     if task.app.conf.task_always_eager:
-        _run_here(task, args)
+        if background and settings.EAGER_JOBS_IN_BACKGROUND:
+            _run_in_thread(task, args)
+        else:
+            _run_here(task, args)
         return
     try:
         task.apply_async(
@@ -36,6 +53,11 @@ def run_or_send(task: Task, *args) -> None:
         _run_here(task, args)
 
 
-def enqueue(task: Task, *args) -> None:
-    """Send ``task(*args)`` once the current transaction commits (at once outside one)."""
-    transaction.on_commit(lambda: run_or_send(task, *args))
+def enqueue(task: Task, *args, background: bool = False) -> None:
+    """Send ``task(*args)`` once the current transaction commits (at once outside one).
+
+    ``background``: a participant waits on a page that shows the job's progress; on the
+    embedded default (no broker) the job then runs in a thread of the web process instead
+    of holding the request that asked for it.
+    """
+    transaction.on_commit(lambda: run_or_send(task, *args, background=background))

@@ -4,6 +4,8 @@ With nothing set this is the embedded default: SQLite in the project folder,
 Celery tasks run eagerly in the web process, media in ``./media``, DEBUG on.
 ``.env.example`` lists every variable.
 """
+import os
+import tempfile
 from pathlib import Path
 
 import dj_database_url
@@ -87,8 +89,22 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # SQLite allows one writer at a time; wait for the lock instead of failing at once.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        # SQLite allows one writer at a time. A transaction that starts as a reader and
+        # later writes cannot wait for the lock (waiting could deadlock), so SQLite fails
+        # it at once with "database is locked", whatever the timeout. IMMEDIATE takes the
+        # write lock at BEGIN, where waiting is safe, so every atomic block queues for up
+        # to ``timeout`` seconds instead.
+        transaction_mode="IMMEDIATE",
+        timeout=20,
+        # WAL lets readers go on while one request writes; NORMAL syncs at checkpoints,
+        # not every commit, which WAL keeps consistent (a power cut may lose the last commits).
+        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    )
+    # Tests get a file, not Django's default shared-cache in-memory database: there a
+    # locked table fails at once and WAL does not apply, so live-server tests would not
+    # exercise what participants meet. One file per process, removed after the run.
+    DATABASES["default"]["TEST"] = {"NAME": str(Path(tempfile.gettempdir()) / f"resonance-test-{os.getpid()}.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -157,6 +173,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 360)
+# Without a broker, jobs a participant waits for (recommendations) run in a thread of the web
+# process, so the page that asked returns at once and shows progress; off: in the request itself.
+EAGER_JOBS_IN_BACKGROUND = env_bool("EAGER_JOBS_IN_BACKGROUND", True)
 # How long the web process tries to reach the broker before computing in-process.
 CELERY_PUBLISH_TIMEOUT = env_int("CELERY_PUBLISH_TIMEOUT", 2)
 # Redis re-delivers an unacknowledged task after the visibility timeout; keep it well

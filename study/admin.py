@@ -8,7 +8,30 @@ from django.utils.html import format_html
 from study.export import write_long_csv
 from study.models import (
     Assignment, Condition, Item, ListeningEvent, PageVisit, Participant, Recommendation, Response, Study,
+    StudyTranslation,
 )
+
+
+class RecordAdminMixin:
+    """The participants' record (answers, events, visits, assignments, recommendations) is read-only for
+    everyone in the admin: no add, change or delete. Removing a participant's data on request goes
+    through its own audited path, not through these pages."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class StudyTranslationInline(admin.StackedInline):
+    model = StudyTranslation
+    extra = 0
+    verbose_name = "text in another language"
+    verbose_name_plural = "texts in other languages (shown to participants whose pages are in that language)"
 
 
 class ConditionInline(admin.TabularInline):
@@ -60,10 +83,10 @@ def prerender_explanations(modeladmin, request, queryset):
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "is_open", "n_participants", "n_completed", "balance", "created_at"]
+    list_display = ["title", "slug", "is_open", "open_to_anyone", "n_participants", "n_completed", "balance", "created_at"]
     list_filter = ["is_open"]
     search_fields = ["title", "slug"]
-    inlines = [ConditionInline, ItemInline]
+    inlines = [StudyTranslationInline, ConditionInline, ItemInline]
     actions = [export_responses_csv, prerender_explanations]
     readonly_fields = ["gallery_link"]
 
@@ -75,7 +98,8 @@ class StudyAdmin(admin.ModelAdmin):
 
     def gallery_view(self, request, pk):
         """Every condition's explanation of the same sample pairs, side by side, to check before launch."""
-        from study.services import FlowError, study_gallery
+        from study.gallery import study_gallery
+        from study.services import FlowError
 
         study = get_object_or_404(Study, pk=pk)
         try:
@@ -116,49 +140,46 @@ class StudyAdmin(admin.ModelAdmin):
         return ", ".join(f"{slug}: {n}" for slug, n in counts)
 
 
-class AssignmentInline(admin.StackedInline):
+class AssignmentInline(RecordAdminMixin, admin.StackedInline):
     model = Assignment
     extra = 0
-    readonly_fields = ["condition", "method", "assigned_at"]
-    can_delete = False
+    fields = readonly_fields = ["condition", "method", "position", "assigned_at"]
 
 
-class PageVisitInline(admin.TabularInline):
+class PageVisitInline(RecordAdminMixin, admin.TabularInline):
     model = PageVisit
     extra = 0
     fields = ["page", "entered_at", "left_at", "seconds"]
     readonly_fields = fields
-    can_delete = False
 
     @admin.display(description="Seconds")
     def seconds(self, visit):
         return f"{visit.seconds:.0f}" if visit.seconds is not None else "–"
 
 
-class ListeningInline(admin.TabularInline):
+class ListeningInline(RecordAdminMixin, admin.TabularInline):
     model = ListeningEvent
     extra = 0
     fields = ["created_at", "page", "track", "kind", "position_s", "listened_s"]
     readonly_fields = fields
-    can_delete = False
 
 
-class ResponseInline(admin.TabularInline):
+class ResponseInline(RecordAdminMixin, admin.TabularInline):
     model = Response
     extra = 0
-    fields = ["item", "recommendation", "value", "answered_at"]
+    fields = ["item", "recommendation", "value", "client_seq", "first_answered_at", "answered_at"]
     readonly_fields = fields
-    can_delete = False
 
 
 @admin.register(Participant)
-class ParticipantAdmin(admin.ModelAdmin):
+class ParticipantAdmin(RecordAdminMixin, admin.ModelAdmin):
     list_display = ["__str__", "study", "condition_slug", "page", "prolific_pid", "started_at", "completed_at"]
     list_filter = ["study", "page", "assignment__condition"]
     search_fields = ["prolific_pid", "completion_code"]
     readonly_fields = [
-        "study", "prolific_pid", "prolific_study_id", "prolific_session_id", "page", "consent_version",
-        "consented_at", "liked_tracks", "recommendations_requested_at", "completion_code", "started_at", "completed_at",
+        "study", "prolific_pid", "prolific_study_id", "prolific_session_id", "page", "language", "consent_version",
+        "consented_at", "liked_tracks", "recommendations_requested_at", "recommendation_attempts", "recommendation_progress", "completion_code",
+        "started_at", "completed_at",
     ]
     exclude = ["token"]
     inlines = [AssignmentInline, PageVisitInline, ResponseInline, ListeningInline]
@@ -173,14 +194,14 @@ class ParticipantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(admin.ModelAdmin):
-    list_display = ["participant", "rank", "track", "seed_track", "score", "index"]
+class RecommendationAdmin(RecordAdminMixin, admin.ModelAdmin):
+    list_display = ["participant", "rank", "track", "seed_track", "score", "index", "explanation_fallback"]
     list_filter = ["participant__study"]
     raw_id_fields = ["participant", "track", "seed_track", "index", "feature_explanation", "spectrogram_explanation"]
 
 
 @admin.register(Response)
-class ResponseAdmin(admin.ModelAdmin):
+class ResponseAdmin(RecordAdminMixin, admin.ModelAdmin):
     list_display = ["participant", "item", "recommendation", "value", "answered_at"]
     list_filter = ["participant__study", "item__section", "item__code"]
     raw_id_fields = ["participant", "recommendation"]

@@ -7,11 +7,13 @@ from typing import TextIO
 
 from study.models import Item, Response, Study
 from study.questionnaires import MANIPULATION_ANSWER
+from study.services import study_listening
 
 LONG_COLUMNS = [
     "participant",
     "prolific_pid",
     "condition",
+    "language",
     "explanation",
     "section",
     "construct",
@@ -24,6 +26,8 @@ LONG_COLUMNS = [
     "index_version",
     "feature_explanation",
     "spectrogram_explanation",
+    "explanation_fallback",
+    "listened_s",
     "value",
     "scale_min",
     "scale_max",
@@ -86,6 +90,7 @@ def long_rows(study: Study) -> Iterator[dict]:
         .order_by("participant_id", "item__section", "recommendation__rank", "item__order", "item_id")
     )
     summaries = participant_summaries(study)
+    listened = study_listening(study=study)
     for response in responses.iterator(chunk_size=2000):
         participant, item, rec = response.participant, response.item, response.recommendation
         condition = participant.condition
@@ -93,6 +98,7 @@ def long_rows(study: Study) -> Iterator[dict]:
             "participant": participant.pk,
             "prolific_pid": participant.prolific_pid,
             "condition": condition.slug if condition else "",
+            "language": participant.language,
             "explanation": condition.explanation if condition else "",
             "section": item.section,
             "construct": item.construct,
@@ -108,6 +114,10 @@ def long_rows(study: Study) -> Iterator[dict]:
             "spectrogram_explanation": (
                 rec.spectrogram_explanation.content_hash if rec and rec.spectrogram_explanation else ""
             ),
+            # Why a figure of the condition's explanation was not shown (empty: all of it was shown).
+            "explanation_fallback": rec.explanation_fallback if rec else "",
+            # Seconds of this recommendation heard, computed by the server from the player events.
+            "listened_s": listened.get(rec.pk, 0.0) if rec else "",
             "value": response.value,
             "scale_min": item.scale_min,
             "scale_max": item.scale_max,

@@ -1,5 +1,7 @@
 import secrets
+from typing import NamedTuple
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -17,6 +19,11 @@ class Study(models.Model):
     description = models.TextField(blank=True, help_text="Shown to participants above the consent form.")
     catalog = models.ForeignKey(Catalog, on_delete=models.PROTECT, related_name="studies")
     is_open = models.BooleanField(default=True, help_text="Closed studies accept no new participants.")
+    open_to_anyone = models.BooleanField(
+        default=True,
+        help_text="Off for a Prolific study: only visitors whose link carries a PROLIFIC_PID may take part; "
+        "anyone else gets a page saying so, and no participant row.",
+    )
     consent_text = models.TextField()
     consent_version = models.CharField(max_length=20, default="1")
     min_liked = models.PositiveSmallIntegerField(default=1)
@@ -63,6 +70,14 @@ class Study(models.Model):
     def __str__(self):
         return self.title
 
+    def texts(self, language: str) -> "StudyTexts":
+        """Title, description, consent, instructions and debrief in ``language``, falling back to the study's own."""
+        own = StudyTexts(self.title, self.description, self.consent_text, self.instructions_text, self.debrief_text)
+        translation = next((t for t in self.translations.all() if t.language == language), None)
+        if translation is None:
+            return own
+        return StudyTexts(*(getattr(translation, field) or getattr(own, field) for field in StudyTexts._fields))
+
     @property
     def prolific_completion_url(self) -> str:
         return _prolific_url(self.prolific_completion_code)
@@ -70,6 +85,33 @@ class Study(models.Model):
     @property
     def prolific_no_consent_url(self) -> str:
         return _prolific_url(self.prolific_no_consent_code)
+
+
+class StudyTexts(NamedTuple):
+    title: str
+    description: str
+    consent_text: str
+    instructions_text: str
+    debrief_text: str
+
+
+class StudyTranslation(models.Model):
+    """The study's own texts in one more participant language; an empty field shows the study's own text."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="translations")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    consent_text = models.TextField()
+    instructions_text = models.TextField(blank=True)
+    debrief_text = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["study", "language"]
+        constraints = [models.UniqueConstraint(fields=["study", "language"], name="one_translation_per_language")]
+
+    def __str__(self):
+        return f"{self.study.slug} ({self.language})"
 
 
 def _prolific_url(code: str) -> str:
@@ -123,7 +165,8 @@ class Participant(models.Model):
         DONE = "done", "Finished"
         DECLINED = "declined", "Declined consent"
 
-    #: The order participants move through; DECLINED is an exit, not a step.
+    #: The order participants move through; DECLINED is an exit, not a step. study.flow reads
+    #: every next page, section and step number from this list alone.
     FLOW = [
         Page.CONSENT, Page.INSTRUCTIONS, Page.PRE, Page.CHOOSE, Page.WAIT, Page.RATE, Page.QUESTIONNAIRE, Page.DONE,
     ]
@@ -134,10 +177,20 @@ class Participant(models.Model):
     prolific_study_id = models.CharField(max_length=64, blank=True)
     prolific_session_id = models.CharField(max_length=64, blank=True)
     page = models.CharField(max_length=20, choices=Page.choices, default=Page.CONSENT)
+    language = models.CharField(
+        max_length=10, blank=True, help_text="The language the participant's pages were shown in (at consent)."
+    )
     consent_version = models.CharField(max_length=20, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
     liked_tracks = models.ManyToManyField(Track, blank=True, related_name="+")
     recommendations_requested_at = models.DateTimeField(null=True, blank=True)
+    recommendation_sent_at = models.DateTimeField(null=True, blank=True, help_text="When the job was last sent.")
+    recommendation_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="How many times the recommendation job was sent."
+    )
+    recommendation_progress = models.JSONField(
+        default=dict, blank=True, help_text="What the recommendation job has done so far: {done, total, error}."
+    )
     completion_code = models.CharField(max_length=40, blank=True)
     started_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -237,6 +290,11 @@ class Recommendation(models.Model):
     spectrogram_explanation = models.ForeignKey(
         Explanation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    explanation_fallback = models.TextField(
+        blank=True,
+        help_text="Why this recommendation was shown without (part of) its condition's explanation figure; "
+        "empty when everything was shown.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -248,7 +306,12 @@ class Recommendation(models.Model):
 
 
 class Response(models.Model):
-    """One answer; saving the same question again overwrites it, so reloads never duplicate."""
+    """One answer; saving the same question again overwrites it, so reloads never duplicate.
+
+    ``client_seq`` orders the saves of one question: the page numbers each choice, and a
+    save is kept only when its number is higher than the stored one, so a request that
+    arrives late never puts back an answer the participant had already changed.
+    """
 
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="responses")
     item = models.ForeignKey(Item, on_delete=models.PROTECT, related_name="responses")
@@ -256,6 +319,7 @@ class Response(models.Model):
         Recommendation, on_delete=models.CASCADE, null=True, blank=True, related_name="responses"
     )
     value = models.SmallIntegerField()
+    client_seq = models.BigIntegerField(default=0, help_text="Order of this save among the question's saves.")
     first_answered_at = models.DateTimeField(auto_now_add=True)
     answered_at = models.DateTimeField(auto_now=True)
 
@@ -314,8 +378,11 @@ class ListeningEvent(models.Model):
     page = models.CharField(max_length=20, choices=Participant.Page.choices)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     position_s = models.FloatField(help_text="Where in the clip, in seconds.")
-    listened_s = models.FloatField(help_text="Seconds of this clip heard so far on this page, as the browser counts.")
-    created_at = models.DateTimeField(auto_now_add=True)
+    listened_s = models.FloatField(
+        default=0, help_text="The browser's own count, kept for audit only: listening time is computed from the "
+        "events' server times and positions (study.listening)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True, help_text="Server time the event arrived.")
 
     class Meta:
         ordering = ["participant", "created_at"]

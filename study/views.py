@@ -6,6 +6,7 @@ page to the one the participant is on, so reloads, back buttons and typed URLs
 need no special cases.
 """
 import json
+import math
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -14,17 +15,18 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_noop
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from study import services
+from study import flow, services
 from study.models import Item, Participant, Study
 from study.templatetags.study_tags import answer_field
 
 Page = Participant.Page
 HIGHLIGHT_MISSING = "highlight-missing"
+MAX_ID = 2**62
 
 
 def _session_key(study: Study) -> str:
@@ -35,8 +37,12 @@ def _page_url(participant: Participant) -> str:
     return reverse(f"study:{participant.page}", args=[participant.study.slug])
 
 
+def _language() -> str:
+    return (get_language() or settings.LANGUAGE_CODE).split("-")[0]
+
+
 def _current_participant(request, slug: str) -> tuple[Study, Participant | None]:
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(Study.objects.prefetch_related("translations"), slug=slug)
     token = request.session.get(_session_key(study))
     participant = (
         Participant.objects.filter(study=study, token=token).select_related("assignment__condition").first()
@@ -44,6 +50,13 @@ def _current_participant(request, slug: str) -> tuple[Study, Participant | None]
         else None
     )
     return study, participant
+
+
+def _render(request, template: str, study: Study, participant: Participant | None = None, status: int = 200, **context):
+    """A participant page: the study's texts in the page's language, and where in the study this is."""
+    step = flow.step(participant.page) if participant else None
+    context = {"study": study, "texts": study.texts(_language()), "participant": participant, "step": step, **context}
+    return render(request, template, context, status=status)
 
 
 def participant_page(page):
@@ -69,7 +82,7 @@ def participant_page(page):
 
 @never_cache
 def enter(request, slug):
-    study = get_object_or_404(Study, slug=slug)
+    study = get_object_or_404(Study.objects.prefetch_related("translations"), slug=slug)
     try:
         participant = services.participant_enter(
             study=study,
@@ -79,7 +92,7 @@ def enter(request, slug):
             prolific_session_id=request.GET.get("SESSION_ID", "").strip()[:64],
         )
     except services.FlowError as error:
-        return render(request, "study/closed.html", {"study": study, "message": str(error)}, status=403)
+        return _render(request, "study/closed.html", study, status=403, message=str(error))
     request.session[_session_key(study)] = participant.token
     response = redirect(_page_url(participant))
     # ?lang=de in the study link (say, on Prolific) chooses the language; otherwise the browser's.
@@ -97,9 +110,11 @@ def _flow_error(request, error: services.FlowError, participant: Participant):
 @participant_page(Page.CONSENT)
 def consent(request, study, participant):
     if request.method == "POST":
-        services.participant_consent(participant=participant, agree=request.POST.get("consent") == "yes")
+        services.participant_consent(
+            participant=participant, agree=request.POST.get("consent") == "yes", language=_language()
+        )
         return redirect(_page_url(participant))
-    return render(request, "study/consent.html", {"study": study, "participant": participant})
+    return _render(request, "study/consent.html", study, participant)
 
 
 @participant_page(Page.INSTRUCTIONS)
@@ -107,16 +122,13 @@ def instructions(request, study, participant):
     if request.method == "POST":
         services.participant_read_instructions(participant=participant)
         return redirect(_page_url(participant))
-    return render(
-        request, "study/instructions.html",
-        {"study": study, "participant": participant, "required_listening_s": study.required_listening_s},
-    )
+    return _render(request, "study/instructions.html", study, participant, required_listening_s=study.required_listening_s)
 
 
 @participant_page(Page.PRE)
 def pre(request, study, participant):
     return _answer_page(
-        request, study, participant, Item.Section.PRE, "study/questionnaire.html",
+        request, study, participant, "study/questionnaire.html",
         {
             "heading": gettext_noop("A few questions about you"),
             "lead": gettext_noop("This helps us describe who took part."),
@@ -125,52 +137,73 @@ def pre(request, study, participant):
     )
 
 
+def _positive_int(raw) -> int:
+    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    raise services.FlowError(_("That request was malformed; please try again."))
+
+
+def _choice_state(study: Study, liked: list) -> dict:
+    return {
+        "liked": [{"id": t.pk, "title": t.title, "artist": t.artist} for t in liked],
+        "n": len(liked),
+        "can_continue": study.min_liked <= len(liked) <= study.max_liked,
+        "full": len(liked) >= study.max_liked,
+    }
+
+
+def _wants_json(request) -> bool:
+    return "application/json" in request.headers.get("Accept", "")
+
+
 @participant_page(Page.CHOOSE)
 def choose(request, study, participant):
+    query = request.GET.get("q", "") if request.method == "GET" else request.POST.get("q", "")
     if request.method == "POST":
+        action = request.POST.get("action")
         try:
-            action = request.POST.get("action")
             if action in ("like", "unlike"):
-                services.participant_like(
-                    participant=participant, track_id=_int(request.POST.get("track")), liked=action == "like"
+                liked = services.participant_like(
+                    participant=participant, track_id=_positive_int(request.POST.get("track")), liked=action == "like"
                 )
-                query = request.POST.get("q", "")
-                return redirect(reverse("study:choose", args=[study.slug]) + (f"?{urlencode({'q': query})}" if query else ""))
+                if _wants_json(request):  # the page's script: no reload, so scroll and playing clip stay
+                    return JsonResponse(_choice_state(study, liked))
+                params = {key: request.POST[key] for key in ("q", "page") if request.POST.get(key)}
+                return redirect(reverse("study:choose", args=[study.slug]) + (f"?{urlencode(params)}" if params else ""))
             if action == "continue":
                 services.participant_confirm_liked(participant=participant)
         except services.FlowError as error:
+            if _wants_json(request):
+                return JsonResponse({"error": str(error), **_choice_state(study, list(participant.liked_tracks.all()))}, status=409)
             return _flow_error(request, error, participant)
         return redirect(_page_url(participant))
-    query = request.GET.get("q", "")
-    liked = list(participant.liked_tracks.order_by("title"))
-    return render(
-        request,
-        "study/choose.html",
-        {
-            "study": study,
-            "participant": participant,
-            "query": query,
-            "results": services.catalog_search(study=study, query=query),
-            "liked": liked,
-            "liked_ids": {t.pk for t in liked},
-            "can_continue": study.min_liked <= len(liked) <= study.max_liked,
-        },
-    )
-
-
-def _int(raw) -> int:
     try:
-        return int(raw)
-    except (TypeError, ValueError):
-        raise services.FlowError(_("That request was malformed; please try again.")) from None
+        page_number = _positive_int(request.GET.get("page", "1"))
+    except services.FlowError:
+        page_number = 1
+    liked = list(participant.liked_tracks.order_by("title"))
+    results = services.catalog_search(study=study, query=query, page=page_number)
+    return _render(
+        request, "study/choose.html", study, participant,
+        query=query, results=results, liked=liked, liked_ids={t.pk for t in liked},
+        can_continue=study.min_liked <= len(liked) <= study.max_liked,
+        page_links=[n for n in range(1, results.pages + 1)],
+    )
 
 
 @participant_page(Page.WAIT)
 def wait(request, study, participant):
-    if services.participant_poll_recommendations(participant=participant):
+    if request.method == "POST":
+        try:
+            services.participant_retry_recommendations(participant=participant)
+        except services.FlowError as error:
+            return _flow_error(request, error, participant)
+        return redirect(_page_url(participant))
+    status = services.participant_poll_recommendations(participant=participant)
+    if status["ready"]:
         participant.refresh_from_db(fields=["page"])
         return redirect(_page_url(participant))
-    return render(request, "study/wait.html", {"study": study, "participant": participant})
+    return _render(request, "study/wait.html", study, participant, status=200, poll=status)
 
 
 @never_cache
@@ -178,68 +211,62 @@ def status(request, slug):
     study, participant = _current_participant(request, slug)
     if participant is None:
         raise Http404("No participant in this browser.")
-    ready = services.participant_poll_recommendations(participant=participant)
+    state = services.participant_poll_recommendations(participant=participant)
     participant.refresh_from_db(fields=["page"])
-    return JsonResponse({"ready": ready, "next": _page_url(participant)})
+    return JsonResponse({**state, "next": _page_url(participant)})
 
 
-def _answers(participant: Participant) -> dict[str, int]:
-    """Given answers keyed like the form fields, to check the radios already answered."""
-    return {
-        answer_field(code, recommendation_id): value
-        for code, recommendation_id, value in participant.responses.values_list(
-            "item__code", "recommendation_id", "value"
-        )
-    }
+def _stored_answers(participant: Participant) -> tuple[dict[str, int], dict[str, int]]:
+    """Given answers and their save numbers, keyed like the form fields."""
+    values, seqs = {}, {}
+    for code, recommendation_id, value, seq in participant.responses.values_list(
+        "item__code", "recommendation_id", "value", "client_seq"
+    ):
+        field = answer_field(code, recommendation_id)
+        values[field], seqs[field] = value, seq
+    return values, seqs
 
 
-def _save_posted_answers(request, participant: Participant, section: str) -> None:
-    items = Item.objects.filter(study=participant.study_id, section=section)
-    recommendation_ids = (
-        list(participant.recommendations.values_list("pk", flat=True)) if section == Item.Section.RATING else [None]
-    )
-    for item in items:
-        for recommendation_id in recommendation_ids:
-            raw = request.POST.get(answer_field(item.code, recommendation_id))
-            if raw not in (None, ""):
-                services.response_save(
-                    participant=participant, item_code=item.code, value=raw, recommendation_id=recommendation_id
-                )
-
-
-def _answer_page(request, study, participant, section, template, extra):
+def _answer_page(request, study, participant, template, extra, status=200):
+    section = flow.section_of(participant.page)
+    answers, seqs = _stored_answers(participant)
+    missing = set()
     if request.method == "POST":
         try:
-            _save_posted_answers(request, participant, section)
-            services.participant_finish_page(participant=participant)
+            services.participant_submit_page(participant=participant, answers=request.POST)
+        except services.AnswerError as error:
+            # Nothing from this submit was stored: show the page as it was sent, with the error on its question.
+            messages.error(request, str(error))
+            posted = {
+                name: int(value) for name, value in request.POST.items()
+                if name != "csrfmiddlewaretoken" and value.lstrip("-").isdigit() and len(value) < 7
+            }
+            answers, missing, status = {**answers, **posted}, {error.field}, 422
         except services.FlowError as error:
             # Outline the unanswered questions, but only after an attempt to move on.
             request.session[HIGHLIGHT_MISSING] = True
             return _flow_error(request, error, participant)
-        return redirect(_page_url(participant))
-    highlight = request.session.pop(HIGHLIGHT_MISSING, False)
-    context = {
-        "study": study,
-        "participant": participant,
-        "items": list(Item.objects.filter(study=study, section=section)),
-        "answers": _answers(participant),
-        "missing": (
-            {answer_field(code, rid) for rid, code in services.missing_answers(participant, section)}
-            if highlight
-            else set()
-        ),
+        else:
+            return redirect(_page_url(participant))
+    elif request.session.pop(HIGHLIGHT_MISSING, False):
+        missing = {answer_field(code, rid) for rid, code in services.missing_answers(participant, section)}
+    return _render(
+        request, template, study, participant, status=status,
+        items=list(Item.objects.filter(study=study, section=section)), answers=answers, seqs=seqs, missing=missing,
         **extra,
-    }
-    return render(request, template, context)
+    )
 
 
 @participant_page(Page.RATE)
 def rate(request, study, participant):
-    recommendations = participant.recommendations.select_related(
+    recommendations = list(participant.recommendations.select_related(
         "track", "seed_track", "feature_explanation", "spectrogram_explanation"
-    )
+    ))
+    if study.required_listening_s:
+        for recommendation in recommendations:
+            recommendation.heard_s = int(services.listened_seconds(participant=participant, recommendation=recommendation))
     return _answer_page(
-        request, study, participant, Item.Section.RATING, "study/rate.html",
+        request, study, participant, "study/rate.html",
         {"recommendations": recommendations, "condition": participant.condition},
     )
 
@@ -247,13 +274,20 @@ def rate(request, study, participant):
 @participant_page(Page.QUESTIONNAIRE)
 def questionnaire(request, study, participant):
     return _answer_page(
-        request, study, participant, Item.Section.QUESTIONNAIRE, "study/questionnaire.html",
+        request, study, participant, "study/questionnaire.html",
         {
             "heading": gettext_noop("A few questions about the recommendations"),
             "lead": gettext_noop("Please say how much you agree with each statement."),
             "button": gettext_noop("Finish"),
         },
     )
+
+
+def _finite(raw) -> float:
+    value = float(raw)
+    if not math.isfinite(value):
+        raise ValueError("not a finite number")
+    return value
 
 
 @require_POST
@@ -267,11 +301,13 @@ def listen(request, slug):
     try:
         services.listening_record(
             participant=participant,
-            track_id=int(payload["track"]),
+            track_id=_positive_int(payload.get("track")),
             kind=str(payload["event"]),
-            position_s=float(payload["position"]),
-            listened_s=float(payload.get("listened", 0)),
+            position_s=_finite(payload["position"]),
+            listened_s=_finite(payload.get("listened", 0)),
         )
+    except services.TooManyEvents as error:
+        return JsonResponse({"error": str(error)}, status=429)
     except services.FlowError as error:
         return JsonResponse({"error": str(error)}, status=409)
     except (ValueError, KeyError, TypeError):
@@ -279,32 +315,59 @@ def listen(request, slug):
     return JsonResponse({"saved": True})
 
 
+def _reject_constant(name):
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _json_object(request) -> dict:
+    """The request's JSON object; Infinity, NaN, huge numbers and deep nesting are malformed, not errors."""
+    try:
+        payload = json.loads(request.body, parse_constant=_reject_constant)
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        raise ValueError("malformed JSON") from None
+    if not isinstance(payload, dict):
+        raise ValueError("a JSON object is expected")
+    return payload
+
+
+def _optional_id(raw) -> int | None:
+    if raw is None:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < MAX_ID:
+        raise ValueError("an id is a positive integer")
+    return raw
+
+
 @require_POST
 def answer(request, slug):
-    """Save one answer as soon as it is given (called by the page's script); idempotent."""
+    """Save one answer as soon as it is given (called by the page's script); the latest choice wins."""
     study, participant = _current_participant(request, slug)
     if participant is None:
         return JsonResponse({"error": "No participant in this browser."}, status=403)
     try:
-        payload = json.loads(request.body)
-        services.response_save(
-            participant=participant,
-            item_code=str(payload["item"]),
-            value=payload["value"],
-            recommendation_id=payload.get("recommendation"),
+        payload = _json_object(request)
+        item = payload["item"]
+        if not isinstance(item, str) or len(item) > 40:
+            raise ValueError("item is a question code")
+        seq = _optional_id(payload.get("seq"))
+        saved = services.response_save(
+            participant=participant, item_code=item, value=payload["value"],
+            recommendation_id=_optional_id(payload.get("recommendation")), seq=seq,
         )
+    except services.AnswerError as error:
+        return JsonResponse({"error": str(error), "field": error.field, "retry_after": error.retry_after}, status=422)
     except services.FlowError as error:
         return JsonResponse({"error": str(error), "next": _page_url(participant)}, status=409)
     except (ValueError, KeyError, TypeError):
         return JsonResponse({"error": "Malformed answer."}, status=400)
-    return JsonResponse({"saved": True})
+    return JsonResponse({"saved": saved.saved, "value": saved.value, "seq": saved.seq})
 
 
 @participant_page(Page.DONE)
 def done(request, study, participant):
-    return render(request, "study/done.html", {"study": study, "participant": participant})
+    return _render(request, "study/done.html", study, participant)
 
 
 @participant_page(Page.DECLINED)
 def declined(request, study, participant):
-    return render(request, "study/declined.html", {"study": study, "participant": participant})
+    return _render(request, "study/declined.html", study, participant)

@@ -25,8 +25,13 @@ def isolated_media(request, settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
-def eager_celery(request):
-    """Tasks run in-process except in tests that exercise the real worker."""
+def eager_celery(request, settings):
+    """Tasks run in-process except in tests that exercise the real worker.
+
+    Jobs a participant waits for run inside the request here, so a test client sees their
+    result at once; browser tests keep the embedded default's background thread.
+    """
+    settings.EAGER_JOBS_IN_BACKGROUND = bool(request.node.get_closest_marker("browser"))
     if request.node.get_closest_marker("worker"):
         yield
         return

@@ -8,33 +8,165 @@
     return input ? input.value : "";
   }
 
-  // Save each Likert answer the moment it is chosen, so closing the tab loses nothing.
+  // Answers: each choice is saved the moment it is made, numbered (seq) so that the server keeps
+  // the latest even when requests overtake each other; one request per question at a time, the
+  // newest value sent next; a failed save is retried and shown; the page is not submitted while
+  // anything is unsaved.
   var form = document.querySelector("form[data-answer-url]");
   if (form) {
+    var questions = {};
+    var lastSeq = 0;
+    var submitWanted = false;
+    var submitStatus = form.querySelector(".submit-status");
+    form.querySelectorAll("fieldset[data-field]").forEach(function (fieldset) {
+      lastSeq = Math.max(lastSeq, Number(fieldset.dataset.seq) || 0);
+      questions[fieldset.dataset.field] = { fieldset: fieldset, seq: 0, sentSeq: 0, savedSeq: 0, inflight: false,
+                                             failed: false, invalid: false, timer: null, attempts: 0, value: null };
+    });
+    // Milliseconds since 1970, never repeating: later than any number sent before a reload too.
+    var nextSeq = function () { lastSeq = Math.max(lastSeq + 1, Date.now()); return lastSeq; };
+    var setStatus = function (q, state, text) {
+      var fieldset = q.fieldset;
+      ["saving", "saved", "unsaved", "invalid"].forEach(function (name) { fieldset.classList.remove(name); });
+      if (state) fieldset.classList.add(state);
+      if (state === "saved") fieldset.classList.remove("missing");
+      var line = fieldset.querySelector(".save-status");
+      if (line) line.textContent = text || (state === "saving" ? form.dataset.msgSaving
+        : state === "saved" ? form.dataset.msgSaved : state === "unsaved" ? form.dataset.msgFailed : "");
+    };
+    var pending = function () {
+      return Object.keys(questions).some(function (name) {
+        var q = questions[name];
+        return q.inflight || q.failed || q.invalid || q.timer !== null || q.savedSeq < q.seq;
+      });
+    };
+    var settle = function () {
+      if (pending()) return;
+      if (submitStatus) submitStatus.textContent = "";
+      if (submitWanted) { submitWanted = false; form.requestSubmit(); }
+    };
+    var retryLater = function (q, seconds) {
+      q.inflight = false;
+      q.attempts += 1;
+      var delay = seconds ? seconds * 1000 : Math.min(8000, 400 * Math.pow(2, q.attempts));
+      q.timer = window.setTimeout(function () { q.timer = null; send(q); }, delay);
+    };
+    var send = function (q) {
+      if (q.inflight || q.timer !== null) return;  // the newest value goes when this request is answered
+      var scale = q.fieldset.querySelector("[data-item]");
+      var body = { item: scale.dataset.item, value: q.value, seq: q.seq };
+      if (scale.dataset.recommendation) body.recommendation = Number(scale.dataset.recommendation);
+      var sent = q.seq;
+      q.inflight = true;
+      fetch(form.dataset.answerUrl, {
+        method: "POST", credentials: "same-origin", keepalive: true,
+        headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
+        body: JSON.stringify(body),
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          if (response.status === 409 && data.next) { window.location.assign(data.next); return; }
+          if (response.status === 422) {
+            q.failed = true;
+            setStatus(q, "invalid", data.error);
+            if (data.retry_after) { retryLater(q, data.retry_after); return; }
+            q.inflight = false; q.invalid = true;
+            return;
+          }
+          if (!response.ok) { q.failed = true; setStatus(q, "unsaved"); retryLater(q); return; }
+          q.inflight = false; q.failed = false; q.invalid = false; q.attempts = 0;
+          q.savedSeq = Math.max(q.savedSeq, sent);
+          if (q.seq > sent) { send(q); return; }  // chosen again while this one travelled
+          if (!data.saved && data.seq > sent) {
+            // Another tab chose later: show what is stored.
+            var stored = q.fieldset.querySelector("input[value='" + data.value + "']");
+            if (stored) stored.checked = true;
+          }
+          setStatus(q, "saved");
+          settle();
+        });
+      }).catch(function () { q.failed = true; setStatus(q, "unsaved"); retryLater(q); });
+    };
     form.addEventListener("change", function (event) {
       var input = event.target;
       if (input.type !== "radio") return;
-      var scale = input.closest("[data-item]");
-      var fieldset = input.closest("fieldset");
-      var body = { item: scale.dataset.item, value: Number(input.value) };
-      if (scale.dataset.recommendation) body.recommendation = Number(scale.dataset.recommendation);
-      fetch(form.dataset.answerUrl, {
-        method: "POST",
-        credentials: "same-origin",
-        headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify(body),
-      })
-        .then(function (response) {
-          if (response.ok) {
-            fieldset.classList.remove("missing", "unsaved");
-            fieldset.classList.add("saved");
-          } else if (response.status === 409) {
-            return response.json().then(function (data) { window.location.assign(data.next); });
-          } else {
-            fieldset.classList.add("unsaved");
-          }
-        })
-        .catch(function () { fieldset.classList.add("unsaved"); });
+      var fieldset = input.closest("fieldset[data-field]");
+      var q = fieldset && questions[fieldset.dataset.field];
+      if (!q) return;
+      q.value = Number(input.value);
+      q.seq = nextSeq();
+      q.invalid = false;
+      setStatus(q, "saving");
+      if (q.timer !== null) { window.clearTimeout(q.timer); q.timer = null; }
+      send(q);
+    });
+    form.addEventListener("submit", function (event) {
+      if (!pending()) return;
+      event.preventDefault();
+      submitWanted = !Object.keys(questions).some(function (name) { return questions[name].invalid; });
+      if (submitStatus) submitStatus.textContent = submitWanted ? form.dataset.msgPending : form.dataset.msgOffline;
+    });
+  }
+
+  // Choosing tracks: like and remove without reloading, so the scroll position and a playing clip stay.
+  var chosen = document.getElementById("chosen");
+  if (chosen) {
+    var renderChoice = function (state) {
+      var list = document.getElementById("chosen-list");
+      list.textContent = "";
+      state.liked.forEach(function (track) {
+        var item = document.createElement("li");
+        item.className = "track chosen";
+        item.dataset.track = track.id;
+        var meta = document.createElement("div");
+        meta.className = "track-meta";
+        var title = document.createElement("strong"); title.textContent = track.title;
+        var artist = document.createElement("span"); artist.textContent = track.artist;
+        meta.append(title, artist);
+        var remove = document.createElement("form");
+        remove.method = "post"; remove.className = "like-form";
+        remove.innerHTML = '<input type="hidden" name="track"><button name="action" value="unlike" class="secondary small"></button>';
+        remove.querySelector("input").value = track.id;
+        remove.querySelector("button").textContent = chosen.dataset.labelRemove;
+        item.append(meta, remove);
+        list.append(item);
+      });
+      document.getElementById("nothing-chosen").hidden = state.liked.length > 0;
+      document.getElementById("chosen-title").textContent = chosen.dataset.heading.replace("__N__", state.n);
+      var next = document.getElementById("continue");
+      next.disabled = !state.can_continue;
+      next.setAttribute("aria-disabled", String(!state.can_continue));
+      var ids = state.liked.map(function (track) { return String(track.id); });
+      document.querySelectorAll("#results .like-form button").forEach(function (button) {
+        var isLiked = ids.indexOf(button.closest("[data-track]").dataset.track) >= 0;
+        button.value = isLiked ? "unlike" : "like";
+        button.textContent = isLiked ? chosen.dataset.labelChosen : chosen.dataset.labelLike;
+        button.className = isLiked ? "secondary small" : "small";
+        button.setAttribute("aria-pressed", String(isLiked));
+        button.disabled = !isLiked && state.full;
+      });
+    };
+    document.addEventListener("submit", function (event) {
+      var likeForm = event.target.closest(".like-form");
+      if (!likeForm) return;
+      event.preventDefault();
+      var button = event.submitter || likeForm.querySelector("button");
+      var data = new FormData();
+      data.append("track", likeForm.querySelector("input[name=track]").value);
+      data.append("action", button.value);
+      button.disabled = true;
+      fetch(window.location.pathname, {
+        method: "POST", credentials: "same-origin", body: data,
+        headers: { "Accept": "application/json", "X-CSRFToken": csrfToken() },
+      }).then(function (response) {
+        return response.json().then(function (state) {
+          var error = chosen.querySelector(".choice-error");
+          error.hidden = response.ok;
+          error.textContent = response.ok ? "" : state.error || "";
+          if (state.liked) renderChoice(state);
+          button.disabled = false;
+          if (state.full) renderChoice(state);
+        });
+      }).catch(function () { button.disabled = false; likeForm.submit(); });
     });
   }
 
@@ -54,17 +186,20 @@
     }
   }
   document.querySelectorAll("audio[data-track]").forEach(function (audio) {
-    var last = null, sinceReport = 0;
+    var last = null, sinceReport = 0, thresholdReported = false;
     var card = audio.closest(".recommendation");
     var note = card && card.querySelector("[data-required]");
     var required = note ? Number(note.dataset.required) : 0;
+    // What the server has counted so far (after a reload); the server decides, this only guides.
+    if (note && audio.dataset.role === "recommended") audio._listened = Number(note.dataset.heard) || 0;
     function gate() {
       if (!required || audio.dataset.role !== "recommended") return;
       var heard = Math.floor(audio._listened || 0);
-      var ready = heard >= required;
+      // A little beyond the requirement, so the server's count (by its own clock) has reached it too.
+      var ready = heard >= required + 1;
+      if (ready && !thresholdReported) { thresholdReported = true; report(audio, "progress"); }
       card.querySelectorAll(".likert input").forEach(function (input) { input.disabled = !ready; });
-      note.textContent = ready ? "Thank you for listening; you can rate this track now."
-        : "Listen to at least " + required + " seconds of this track to rate it (" + heard + " s so far).";
+      note.textContent = ready ? note.dataset.msgReady : note.dataset.msgMore.replace("__HEARD__", heard);
     }
     gate();
     audio.addEventListener("timeupdate", function () {
@@ -151,17 +286,31 @@
     narrow.addEventListener("change", function () { Object.keys(heads).forEach(place); });
   });
 
-  // Waiting page: ask the server every second whether the recommendations are ready.
+  // Waiting page: ask the server every second how the job is going, and move on when it is done.
   var waiting = document.querySelector("[data-poll]");
   if (waiting) {
+    var bar = waiting.querySelector(".job-progress"), line = waiting.querySelector(".job-status");
     var poll = function () {
       fetch(waiting.dataset.poll, { credentials: "same-origin", cache: "no-store" })
         .then(function (response) { return response.json(); })
         .then(function (data) {
-          if (data.ready) window.location.assign(data.next);
-          else window.setTimeout(poll, 1000);
+          if (data.ready) { window.location.assign(data.next); return; }
+          if (data.failed) {
+            waiting.querySelector(".job-failed").hidden = false;
+            waiting.querySelector(".spinner").hidden = true;
+            return;
+          }
+          var progress = data.progress || {};
+          if (progress.total) {
+            bar.max = progress.total; bar.value = progress.done;
+            line.textContent = waiting.dataset.labelProgress.replace("__DONE__", Math.min(progress.done + 1, progress.total))
+              .replace("__TOTAL__", progress.total);
+          } else {
+            line.textContent = waiting.dataset.labelFinding;
+          }
+          window.setTimeout(poll, 1000);
         })
-        .catch(function () { window.setTimeout(poll, 3000); });
+        .catch(function () { line.textContent = waiting.dataset.labelOffline; window.setTimeout(poll, 3000); });
     };
     window.setTimeout(poll, 500);
   }

@@ -60,7 +60,7 @@ def test_reloading_and_going_back_keep_answers_and_the_page(browser, liked):
     page = browser.post("rate", first_half)  # incomplete: stays on the page, keeps what was given
     assert page.redirect_chain[-1][0] == browser.url("rate")
     assert b"Please answer every question" in page.content
-    assert page.content.count(b'class="likert missing"') == 5 * 3 - 4
+    assert page.content.count(b'class="likert question missing"') == 5 * 3 - 4
     assert browser.participant.responses.filter(item__section="rating").count() == 4
 
     page = browser.get("rate")  # reload
@@ -93,21 +93,21 @@ def test_submitting_an_answer_twice_keeps_one_response_with_the_last_value(brows
     browser.consent()
     browser.get_recommendations(*liked)
     recommendation = browser.participant.recommendations.first()
-    for value in (2, 2, 6):
+    for seq, value in enumerate((2, 2, 6), start=1):
         response = browser.client.post(
             browser.url("answer"),
-            {"item": "liking", "value": value, "recommendation": recommendation.pk},
+            {"item": "liking", "value": value, "recommendation": recommendation.pk, "seq": seq},
             content_type="application/json",
         )
-        assert response.json() == {"saved": True}
+        assert response.json() == {"saved": True, "value": value, "seq": seq}
     assert Response.objects.get(item__section="rating").value == 6
 
 
 @pytest.mark.parametrize(
     "payload,status",
     [
-        ({"item": "liking", "value": 9}, 409),
-        ({"item": "liking", "value": "lots"}, 409),
+        ({"item": "liking", "value": 9}, 422),
+        ({"item": "liking", "value": "lots"}, 422),
         ({"item": "no-such-item", "value": 3}, 409),
         ({"value": 3}, 400),
         ({"item": "trust_recommender", "value": 3}, 409),  # the questionnaire is not open yet
@@ -136,7 +136,7 @@ def test_a_participant_cannot_answer_for_another_participant_s_recommendation(st
         {"item": "liking", "value": 1, "recommendation": alice_recommendation.pk},
         content_type="application/json",
     )
-    assert response.status_code == 409
+    assert response.status_code == 422 and "not yours" in response.json()["error"]
     assert not Response.objects.filter(item__section="rating").exists()
 
 

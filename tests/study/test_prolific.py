@@ -48,7 +48,8 @@ def test_a_choice_outside_the_options_is_refused(browser):
     browser.consent_only()
     browser.post("instructions", {})
     response = browser.client.post(browser.url("answer"), {"item": "age_band", "value": 7}, content_type="application/json")
-    assert response.status_code == 409 and "one of the options" in response.json()["error"]
+    assert response.status_code == 422 and "one of the options" in response.json()["error"]
+    assert response.json()["field"] == "age_band"
 
 
 def test_declining_returns_to_prolific_with_the_no_consent_code(study):
@@ -118,20 +119,39 @@ def test_player_events_are_stored_with_positions_for_clips_on_the_page_only(brow
 
 
 def test_a_study_can_require_listening_before_rating(study, liked):
-    study.required_listening_s = 15
+    """The requirement is checked against the seconds the server measured, not a total the browser sends."""
+    study.required_listening_s = 3  # the demo clips last 4 s
     study.save()
     browser = ParticipantBrowser(study)
     browser.get()
     browser.consent()
     page = browser.get_recommendations(*liked)
-    assert b"Listen to at least 15 seconds" in page.content
+    assert b"Listen to at least 3 seconds" in page.content
     recommendation = browser.participant.recommendations.first()
-    answer = {"item": "liking", "value": 5, "recommendation": recommendation.pk}
+    answer = {"item": "liking", "value": 5, "recommendation": recommendation.pk, "seq": 1}
     response = browser.client.post(browser.url("answer"), answer, content_type="application/json")
-    assert response.status_code == 409 and "listen to at least 15 seconds" in response.json()["error"]
-    listen(browser, recommendation.track, "progress", 16.0, 15.5)
+    assert response.status_code == 422 and "listen to at least 3 seconds" in response.json()["error"]
+    assert response.json()["retry_after"]
+
+    # A forged total is ignored: one event claiming an hour of listening unlocks nothing.
+    listen(browser, recommendation.track, "progress", 3.9, 3600)
     response = browser.client.post(browser.url("answer"), answer, content_type="application/json")
-    assert response.json() == {"saved": True}
+    assert response.status_code == 422
+
+    # A position far ahead a moment after play buys only the seconds that passed.
+    ListeningEvent.objects.all().delete()
+    listen(browser, recommendation.track, "play", 0.0, 0)
+    listen(browser, recommendation.track, "progress", 3.9, 0)
+    response = browser.client.post(browser.url("answer"), answer, content_type="application/json")
+    assert response.status_code == 422
+
+    # Play from 0, and 5 s later (by the server's clock) the clip is at 3.9 s: 3.9 s heard.
+    ListeningEvent.objects.all().delete()
+    listen(browser, recommendation.track, "play", 0.0, 0)
+    ListeningEvent.objects.update(created_at=timezone.now() - timedelta(seconds=5))
+    listen(browser, recommendation.track, "progress", 3.9, 0)
+    response = browser.client.post(browser.url("answer"), answer, content_type="application/json")
+    assert response.json() == {"saved": True, "value": 5, "seq": 1}
 
 
 def test_permuted_blocks_and_weights_are_used_and_recorded(demo_catalog):

@@ -43,15 +43,38 @@ def test_with_the_broker_down_recommendations_are_computed_in_process(study, lik
 def test_a_lost_recommendation_job_is_sent_again_when_the_participant_waits_too_long(browser, liked, monkeypatch):
     browser.get()
     browser.consent()
-    monkeypatch.setattr("study.services.enqueue", lambda task, *args: None)  # the job vanishes with its worker
+    monkeypatch.setattr("study.services.choosing.enqueue", lambda task, *args, **kw: None)  # lost with its worker
     browser.get_recommendations(*liked)
     assert browser.page() == Participant.Page.WAIT
     assert browser.client.get(browser.url("status")).json()["ready"] is False
 
     monkeypatch.undo()
-    Participant.objects.update(recommendations_requested_at=timezone.now() - timedelta(minutes=2))
+    earlier = timezone.now() - timedelta(seconds=20)
+    Participant.objects.update(recommendations_requested_at=earlier, recommendation_sent_at=earlier)
     assert browser.client.get(browser.url("status")).json()["ready"] is True
     assert browser.participant.recommendations.count() == 5
+    assert browser.participant.recommendation_attempts == 2
+
+
+def test_when_every_job_is_lost_the_participant_gets_recommendations_without_figures_within_a_minute(
+    browser, liked, monkeypatch
+):
+    browser.study.conditions.exclude(slug="both").update(is_active=False)
+    browser.get()
+    browser.consent()
+    monkeypatch.setattr("study.services.choosing.enqueue", lambda task, *args, **kw: None)
+    monkeypatch.setattr("study.services.recommending.enqueue", lambda task, *args, **kw: None)
+    browser.get_recommendations(*liked)
+    state = browser.client.get(browser.url("status")).json()
+    assert state["ready"] is False and "progress" in state
+
+    Participant.objects.update(recommendations_requested_at=timezone.now() - timedelta(seconds=50))
+    assert browser.client.get(browser.url("status")).json()["ready"] is True
+    recommendations = list(browser.participant.recommendations.all())
+    assert len(recommendations) == 5
+    # Nothing was drawn in time: each recommendation says so, and the participant can go on rating.
+    assert all("not drawn in time" in r.explanation_fallback for r in recommendations)
+    assert browser.get("rate").status_code == 200
 
 
 def test_running_the_recommendation_job_twice_changes_nothing(browser, liked):

@@ -14,6 +14,13 @@ You will choose a few tracks you like, listen to five recommendations, rate them
 Taking part is voluntary; you can stop at any time by closing this page. We store your answers and your Prolific ID (if you came from Prolific), and nothing else that identifies you. The data is used for research only."""
 
 
+CONSENT_DE = """Dies ist eine Demonstration von Resonance, einer Plattform für Studien zu erklärbaren Musikempfehlungen.
+
+Sie wählen einige Titel aus, die Ihnen gefallen, hören fünf Empfehlungen, bewerten sie und beantworten einen kurzen Fragebogen. Das dauert etwa zehn Minuten.
+
+Die Teilnahme ist freiwillig; Sie können jederzeit aufhören, indem Sie diese Seite schließen. Wir speichern Ihre Antworten und Ihre Prolific-ID (falls Sie über Prolific gekommen sind), und nichts anderes, das Sie identifiziert. Die Daten werden nur für die Forschung verwendet."""
+
+
 class Command(BaseCommand):
     help = "Create the demo study (slug 'demo') on the demo catalog, and an admin login to watch it."
 
@@ -34,19 +41,28 @@ class Command(BaseCommand):
                 description="Help us understand how people judge music recommendations and their explanations.",
                 catalog=catalog_row,
                 consent_text=CONSENT,
+                open_to_anyone=True,
+                translations={"de": {
+                    "title": "Studie zu Musikempfehlungen (Demo)",
+                    "description": "Helfen Sie uns zu verstehen, wie Menschen Musikempfehlungen und ihre Erklärungen beurteilen.",
+                    "consent_text": CONSENT_DE,
+                }},
                 conditions=[
                     ("features", "Feature chart", "features"),
                     ("spectrogram", "Spectrograms", "spectrogram"),
                 ],
             )
-        password = secrets.token_urlsafe(12)
-        user, _ = get_user_model().objects.get_or_create(username=admin_user, defaults={"is_staff": True})
-        user.is_staff = user.is_superuser = True
-        user.set_password(password)
-        user.save()
+        # An existing account is never touched: its password and rights stay as its owner set them.
+        users = get_user_model().objects
+        if users.filter(username=admin_user).exists():
+            login = f"user {admin_user!r} (an existing account; its password and rights were left as they are)"
+        else:
+            password = secrets.token_urlsafe(12)
+            users.create_superuser(username=admin_user, password=password, email="")
+            login = f"user {admin_user!r}, password {password!r}"
         self.stdout.write(
             f"\nDemo study ready ({study.conditions.count()} conditions).\n"
             f"  Participant link: {host}/s/{study.slug}/\n"
             f"  With Prolific ids: {host}/s/{study.slug}/?PROLIFIC_PID=demo-participant&STUDY_ID=demo&SESSION_ID=1\n"
-            f"  Admin:            {host}/admin/  user {admin_user!r}, password {password!r}\n"
+            f"  Admin:            {host}/admin/  {login}\n"
         )

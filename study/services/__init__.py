@@ -1,0 +1,23 @@
+"""Everything a participant's actions change, and setting studies up.
+
+Views, commands, the admin and tasks call these; each checks that the participant may
+do what is asked, so a forged request gets a clear error and changes nothing. One
+module per stage of the journey; this package's names are the public ones.
+"""
+from study.services.answers import (  # noqa: F401
+    AnswerError, Saved, missing_answers, participant_submit_page, response_save,
+)
+from study.services.choosing import (  # noqa: F401
+    SearchPage, catalog_search, participant_confirm_liked, participant_like,
+)
+from study.services.journey import (  # noqa: F401
+    FlowError, NotInvited, page_visit_enter, participant_assign, participant_consent, participant_enter,
+    participant_read_instructions,
+)
+from study.services.listening import (  # noqa: F401
+    TooManyEvents, listened_seconds, listening_record, study_listening,
+)
+from study.services.recommending import (  # noqa: F401
+    participant_poll_recommendations, participant_recommend, participant_retry_recommendations,
+)
+from study.services.setup import study_create, study_index, study_prerender_explanations  # noqa: F401

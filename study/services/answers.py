@@ -1,0 +1,191 @@
+"""Answers: the last value a participant chose is the one stored, whatever order the saves arrive in.
+
+Every save of one question carries a number that grows with each choice (the page's
+``seq``); the stored answer changes only for a higher number, in one conditional UPDATE,
+so a request that overtakes another can never put back an earlier value. A page
+submit is all-or-nothing: one invalid value stores nothing and names its question.
+"""
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from study import flow
+from study.models import Item, Participant, Recommendation, Response
+from study.services.journey import FlowError, advance, require_page
+from study.services.listening import listened_seconds
+from study.templatetags.study_tags import answer_field
+
+Page = Participant.Page
+_INTEGER = re.compile(r"^-?[0-9]{1,6}$")
+
+
+class AnswerError(FlowError):
+    """An answer that cannot be stored; ``field`` names the form field it came from."""
+
+    def __init__(self, message: str, *, field: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.field = field
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class Saved:
+    value: int  # the answer now stored
+    seq: int  # its number
+    saved: bool  # False: a later choice was stored already, and this one was not
+
+
+def _question(item: Item, recommendation: Recommendation | None) -> str:
+    text = f"“{_(item.text)}”"
+    if recommendation is not None:
+        return _("Recommendation %(rank)d, %(question)s") % {"rank": recommendation.rank, "question": text}
+    return text
+
+
+def _checked_value(item: Item, raw, *, field: str, recommendation: Recommendation | None) -> int:
+    """The answer as an integer on the item's scale; anything else (3.9, true, " 6 ") is refused, not coerced."""
+    if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and _INTEGER.match(raw))):
+        raise AnswerError(
+            _("%(question)s: “%(value)s” is not an answer on this scale.")
+            % {"question": _question(item, recommendation), "value": str(raw)[:40]},
+            field=field,
+        )
+    value = int(raw)
+    if value not in item.scale:
+        if item.kind == Item.Kind.CHOICE:
+            message = _("%(question)s: please choose one of the options given.")
+        else:
+            message = _("%(question)s: answers range from %(low)d to %(high)d.")
+        raise AnswerError(
+            message % {"question": _question(item, recommendation), "low": item.scale_min, "high": item.scale_max},
+            field=field,
+        )
+    return value
+
+
+def _check_listened(participant: Participant, item: Item, recommendation: Recommendation, field: str) -> None:
+    required = participant.study.required_listening_s
+    if required and item.section == Item.Section.RATING:
+        heard = listened_seconds(participant=participant, recommendation=recommendation)
+        if heard < required:
+            raise AnswerError(
+                _("Please listen to at least %(s)d seconds of this track before rating it (%(heard)d s so far).")
+                % {"s": required, "heard": int(heard)},
+                field=field, retry_after=1.0,
+            )
+
+
+def _store(participant: Participant, item: Item, recommendation: Recommendation | None, value: int,
+           seq: int | None) -> Saved:
+    """Keep ``value`` if ``seq`` is higher than the stored answer's; ``seq=None`` is a page submit, which wins."""
+    now = timezone.now()
+    with transaction.atomic():
+        rows = Response.objects.filter(participant=participant, item=item, recommendation=recommendation)
+        if seq is None:
+            # A page submit: what was on screen when the participant pressed the button. The page's
+            # script holds the button while a save is in flight, so nothing newer can be under way.
+            current = rows.select_for_update().first()
+            if current and current.value == value:
+                return Saved(value, current.client_seq, True)
+            seq = current.client_seq + 1 if current else 1
+        if rows.filter(client_seq__lt=seq).update(value=value, client_seq=seq, answered_at=now):
+            return Saved(value, seq, True)
+        try:
+            with transaction.atomic():
+                Response.objects.create(
+                    participant=participant, item=item, recommendation=recommendation, value=value, client_seq=seq
+                )
+            return Saved(value, seq, True)
+        except IntegrityError:
+            pass  # an answer exists (perhaps written a moment ago by a concurrent save): compare with it
+        if rows.filter(client_seq__lt=seq).update(value=value, client_seq=seq, answered_at=now):
+            return Saved(value, seq, True)
+        current = rows.get()
+        return Saved(current.value, current.client_seq, current.client_seq == seq and current.value == value)
+
+
+def _item(participant: Participant, item_code: str) -> Item:
+    item = Item.objects.filter(study=participant.study_id, code=item_code).first()
+    if item is None:
+        raise FlowError(_("Unknown question."))
+    return item
+
+
+def _recommendation(participant: Participant, item: Item, recommendation_id, field: str) -> Recommendation | None:
+    if item.section != Item.Section.RATING:
+        return None
+    if isinstance(recommendation_id, bool) or not isinstance(recommendation_id, int):
+        recommendation_id = None
+    recommendation = participant.recommendations.filter(pk=recommendation_id).first() if recommendation_id else None
+    if recommendation is None:
+        raise AnswerError(_("That recommendation is not yours."), field=field)
+    return recommendation
+
+
+def response_save(
+    *, participant: Participant, item_code: str, value, recommendation_id: int | None = None, seq: int | None = None
+) -> Saved:
+    """Store one answer as the participant gives it; ``seq`` orders the saves of one question."""
+    item = _item(participant, item_code)
+    require_page(participant, flow.page_of_section(item.section))
+    field = answer_field(item.code, recommendation_id if item.section == Item.Section.RATING else None)
+    recommendation = _recommendation(participant, item, recommendation_id, field)
+    checked = _checked_value(item, value, field=field, recommendation=recommendation)
+    if recommendation is not None:
+        _check_listened(participant, item, recommendation, field)
+    return _store(participant, item, recommendation, checked, seq)
+
+
+def _questions(participant: Participant, section: str) -> list[tuple[Item, Recommendation | None]]:
+    items = list(Item.objects.filter(study=participant.study_id, section=section))
+    if section == Item.Section.RATING:
+        return [(item, rec) for rec in participant.recommendations.all() for item in items]
+    return [(item, None) for item in items]
+
+
+def missing_answers(participant: Participant, section: str) -> list[tuple[int | None, str]]:
+    """(recommendation id, item code) of every question on this page still unanswered."""
+    given = set(participant.responses.values_list("recommendation_id", "item__code"))
+    wanted = [(rec.pk if rec else None, item.code) for item, rec in _questions(participant, section)]
+    return [key for key in wanted if key not in given]
+
+
+def participant_submit_page(*, participant: Participant, answers: Mapping[str, str]) -> Participant:
+    """Store a page's answers (all or none) and move on once every question on it is answered.
+
+    An invalid value stores nothing from this submit and its error names the question.
+    Valid answers to an incomplete page are kept; the page then asks for the rest.
+    """
+    section = flow.section_of(participant.page)
+    if section is None:
+        raise FlowError(_("There is nothing to submit on this page."))
+    checked = []
+    for item, recommendation in _questions(participant, section):
+        field = answer_field(item.code, recommendation.pk if recommendation else None)
+        raw = answers.get(field)
+        if raw in (None, ""):
+            continue
+        value = _checked_value(item, raw, field=field, recommendation=recommendation)
+        if recommendation is not None:
+            _check_listened(participant, item, recommendation, field)
+        checked.append((item, recommendation, value))
+    with transaction.atomic():
+        for item, recommendation, value in checked:
+            _store(participant, item, recommendation, value, None)
+    if missing_answers(participant, section):
+        raise FlowError(_("Please answer every question before you continue."))
+    fields = {}
+    if flow.next_page(participant.page) == Page.DONE:
+        fields = {
+            "completed_at": timezone.now(),
+            "completion_code": participant.study.prolific_completion_code or secrets.token_hex(4).upper(),
+        }
+    advance(participant, from_page=participant.page, **fields)
+    return participant

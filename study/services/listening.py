@@ -1,0 +1,79 @@
+"""Player events, and the listening time the server computes from them (study.listening_time)."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from recommender.models import Track
+from study.listening_time import PlayerEvent, seconds_heard
+from study.models import ListeningEvent, Participant, Recommendation, Study
+from study.services.journey import FlowError
+
+Page = Participant.Page
+#: At most this many player events per participant in any RATE_WINDOW; the rest are dropped. A person
+#: playing, pausing and seeking, with a progress event every 5 s per clip, stays far below it.
+RATE_LIMIT = 20
+RATE_WINDOW = timedelta(seconds=10)
+
+
+class TooManyEvents(FlowError):
+    """More player events than a person could cause: dropped, not stored."""
+
+
+def listening_record(*, participant: Participant, track_id: int, kind: str, position_s: float,
+                     listened_s: float = 0.0) -> ListeningEvent:
+    """Store one player event, only for a clip the participant's current page plays, and not in a flood."""
+    if kind not in ListeningEvent.Kind.values:
+        raise FlowError(_("Unknown player event."))
+    if not (0 <= position_s <= 3600):
+        raise FlowError(_("Implausible player position."))
+    recommendation = None
+    if participant.page == Page.RATE:
+        recommendation = participant.recommendations.filter(track_id=track_id).first()
+        if recommendation is None and not participant.recommendations.filter(seed_track_id=track_id).exists():
+            raise FlowError(_("That clip is not on your page."))
+    elif participant.page == Page.CHOOSE:
+        if not Track.objects.filter(pk=track_id, catalog=participant.study.catalog_id).exists():
+            raise FlowError(_("That clip is not part of this study."))
+    else:
+        raise FlowError(_("No clips play on this page."))
+    recent = ListeningEvent.objects.filter(participant=participant, created_at__gte=timezone.now() - RATE_WINDOW)
+    if recent.count() >= RATE_LIMIT:
+        raise TooManyEvents(_("Too many player events; please slow down."))
+    return ListeningEvent.objects.create(
+        participant=participant, track_id=track_id, recommendation=recommendation, page=participant.page,
+        kind=kind, position_s=position_s, listened_s=max(0.0, min(float(listened_s), 3600.0)),
+    )
+
+
+def _heard(events: list[tuple], duration_s: float | None) -> float:
+    return seconds_heard(
+        [PlayerEvent(kind, position, created.timestamp()) for kind, position, created in events], duration_s
+    )
+
+
+def listened_seconds(*, participant: Participant, recommendation: Recommendation) -> float:
+    """Seconds of this recommendation the participant heard, computed from the events' server times."""
+    events = list(
+        ListeningEvent.objects.filter(participant=participant, recommendation=recommendation)
+        .order_by("created_at", "pk").values_list("kind", "position_s", "created_at")
+    )
+    return _heard(events, recommendation.track.duration_s)
+
+
+def study_listening(*, study: Study) -> dict[int, float]:
+    """Seconds heard per recommendation (by its id) for every participant of the study."""
+    events: dict[int, list] = defaultdict(list)
+    durations = {}
+    rows = (
+        ListeningEvent.objects.filter(participant__study=study, recommendation__isnull=False)
+        .order_by("created_at", "pk")
+        .values_list("recommendation_id", "kind", "position_s", "created_at", "recommendation__track__duration_s")
+    )
+    for recommendation_id, kind, position, created, duration in rows.iterator(chunk_size=5000):
+        events[recommendation_id].append((kind, position, created))
+        durations[recommendation_id] = duration
+    return {rid: round(_heard(rows_, durations[rid]), 1) for rid, rows_ in events.items()}

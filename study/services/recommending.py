@@ -1,0 +1,173 @@
+"""Recommendations for a participant, computed in a job while the participant's page shows progress.
+
+Nobody waits forever: a job that has not finished is sent again (its worker may have
+died), a bounded number of times; after FALLBACK_AFTER the waiting page's own poll
+computes the recommendations in-process without drawing figures (an explanation
+that could not be shown is marked on its recommendation, and in the export).
+"""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from config.jobs import enqueue
+from explanations.models import Explanation
+from explanations.services import explanation_get_or_render
+from recommender import services as recommender_services
+from recommender.models import Track
+from study.models import Participant, Recommendation
+from study.services.journey import FlowError, advance
+
+logger = logging.getLogger(__name__)
+Page = Participant.Page
+
+# A job not finished by then is sent again (its worker may have died) ...
+RECOMMENDATION_RETRY_AFTER = timedelta(seconds=15)
+# ... at most this many times in all ...
+RECOMMENDATION_MAX_ATTEMPTS = 3
+# ... and after this long the poll computes in-process, without drawing figures, well within a minute.
+RECOMMENDATION_FALLBACK_AFTER = timedelta(seconds=45)
+# A figure that fails to draw is tried again this many times before its recommendation goes without it.
+RENDER_TRIES = 2
+
+
+def _progress(participant: Participant, **progress) -> None:
+    Participant.objects.filter(pk=participant.pk).update(recommendation_progress=progress)
+
+
+def _explain(kind: str, *, seed: Track, track: Track, index, language: str, draw: bool) -> Explanation | str:
+    """The explanation of one kind, or the reason it cannot be shown (logged with its cause)."""
+    if not draw:
+        cached = (
+            Explanation.objects.filter(kind=kind, seed_track=seed, track=track, index=index, language=language)
+            .exclude(image="").order_by("-created_at").first()
+        )
+        if cached and cached.image.storage.exists(cached.image.name):
+            return cached
+        return "not drawn in time (the recommendation job did not finish; computed without figures)"
+    for attempt in range(1, RENDER_TRIES + 1):
+        try:
+            return explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index, language=language)
+        except Exception as error:  # any failure in drawing: the participant must still get their page
+            logger.exception(
+                "Rendering the %s explanation of %s -> %s failed (try %d of %d)", kind, seed.pk, track.pk, attempt,
+                RENDER_TRIES,
+            )
+            reason = f"{error.__class__.__name__}: {error}"
+    return f"failed to render after {RENDER_TRIES} tries ({reason})"
+
+
+def participant_recommend(*, participant: Participant, draw: bool = True) -> list[Recommendation]:
+    """Compute, explain and store a participant's recommendations; a second run returns the first's.
+
+    ``draw=False`` uses only figures already rendered (the fallback when the job is late).
+    """
+    existing = list(participant.recommendations.all())
+    if existing:
+        return existing
+    try:
+        index = recommender_services.catalog_latest_index(participant.study.catalog)
+        if index is None:
+            raise RuntimeError(f"catalog {participant.study.catalog.slug!r} has no similarity index yet")
+        liked_ids = list(participant.liked_tracks.values_list("pk", flat=True))
+        matches = recommender_services.recommend(
+            index=index, liked_track_ids=liked_ids, k=participant.study.n_recommendations
+        )
+    except Exception as error:
+        logger.exception("Recommending for participant %s failed", participant.pk)
+        _progress(participant, error=f"{error.__class__.__name__}: {error}")
+        raise
+    tracks = Track.objects.select_related("analysis").in_bulk(
+        [m.track_id for m in matches] + [m.seed_track_id for m in matches]
+    )
+    kinds = participant.condition.explanation_kinds
+    language = participant.language or "en"
+    rows = []
+    _progress(participant, done=0, total=len(matches))
+    for rank, match in enumerate(matches, start=1):
+        seed, track = tracks[match.seed_track_id], tracks[match.track_id]
+        shown, missing = {}, []
+        for kind in kinds:
+            result = _explain(kind, seed=seed, track=track, index=index, language=language, draw=draw)
+            if isinstance(result, Explanation):
+                shown[kind] = result
+            else:
+                missing.append(f"{kind}: {result}")
+        rows.append(
+            Recommendation(
+                participant=participant, rank=rank, track=track, seed_track=seed, score=match.score, index=index,
+                feature_explanation=shown.get(Explanation.Kind.FEATURES),
+                spectrogram_explanation=shown.get(Explanation.Kind.SPECTROGRAM),
+                explanation_fallback="; ".join(missing),
+            )
+        )
+        _progress(participant, done=rank, total=len(matches))
+    try:
+        with transaction.atomic():
+            Recommendation.objects.bulk_create(rows)
+    except IntegrityError:
+        # A re-delivered job (or the fallback) finished first; keep its rows.
+        pass
+    advance(participant, from_page=Page.WAIT)
+    return list(participant.recommendations.all())
+
+
+def participant_poll_recommendations(*, participant: Participant) -> dict:
+    """What the waiting page shows: ready (and where to go), progress, or a failure with a way on.
+
+    Resends a job that has taken suspiciously long, and past RECOMMENDATION_FALLBACK_AFTER
+    computes the recommendations here, so a participant never waits much more than a minute.
+    """
+    from study.tasks import recommend_for_participant
+
+    if participant.page != Page.WAIT:
+        return {"ready": True}
+    if participant.recommendations.exists():
+        advance(participant, from_page=Page.WAIT)
+        return {"ready": True}
+    now = timezone.now()
+    rows = Participant.objects.filter(pk=participant.pk, page=Page.WAIT)
+    requested = participant.recommendations_requested_at or now
+    if now - requested >= RECOMMENDATION_FALLBACK_AFTER:
+        # One poll claims the fallback (the conditional UPDATE), the others keep showing progress.
+        if rows.filter(recommendation_attempts__lte=RECOMMENDATION_MAX_ATTEMPTS).update(
+            recommendation_attempts=RECOMMENDATION_MAX_ATTEMPTS + 1, recommendation_sent_at=now
+        ):
+            logger.warning("Recommendations for participant %s are late; computing them in-process", participant.pk)
+            try:
+                participant_recommend(participant=participant, draw=False)
+            except Exception:
+                pass  # recorded in the progress, shown below
+            participant.refresh_from_db(fields=["page", "recommendation_progress"])
+            if participant.page != Page.WAIT:
+                return {"ready": True}
+    elif rows.filter(
+        recommendation_attempts__lt=RECOMMENDATION_MAX_ATTEMPTS, recommendation_sent_at__lt=now - RECOMMENDATION_RETRY_AFTER
+    ).update(recommendation_attempts=participant.recommendation_attempts + 1, recommendation_sent_at=now):
+        logger.warning("Recommendation job for participant %s is late; sending it again", participant.pk)
+        enqueue(recommend_for_participant, participant.pk, background=True)
+    participant.refresh_from_db(fields=["page", "recommendation_progress", "recommendation_attempts"])
+    if participant.page != Page.WAIT:
+        return {"ready": True}
+    progress = participant.recommendation_progress or {}
+    if progress.get("error") and participant.recommendation_attempts > RECOMMENDATION_MAX_ATTEMPTS:
+        return {"ready": False, "failed": True, "progress": progress}
+    return {"ready": False, "progress": {"done": progress.get("done", 0), "total": progress.get("total", 0)}}
+
+
+def participant_retry_recommendations(*, participant: Participant) -> None:
+    """The participant asks again after a failure: start over with a fresh job."""
+    from study.tasks import recommend_for_participant
+
+    if participant.page != Page.WAIT:
+        raise FlowError(_("There is nothing to retry on this page."))
+    now = timezone.now()
+    if Participant.objects.filter(pk=participant.pk, page=Page.WAIT).update(
+        recommendations_requested_at=now, recommendation_sent_at=now, recommendation_attempts=1,
+        recommendation_progress={},
+    ):
+        enqueue(recommend_for_participant, participant.pk, background=True)
