@@ -12,8 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-PLAYING_AFTER = {"play", "progress", "seeked"}  # a seek while playing keeps playing
-STOPPED_AFTER = {"pause", "ended"}
+# Only a play event starts a playing stretch (progress and seeks keep the state they find),
+# so a stream of forged progress events without a play counts nothing.
+STARTS_PLAYING = {"play"}
+STOPS_PLAYING = {"pause", "ended"}
 
 
 @dataclass(frozen=True)
@@ -36,9 +38,9 @@ def seconds_heard(events: Iterable[PlayerEvent], duration_s: float | None = None
             elapsed = event.at_s - last.at_s
             if moved > 0 and elapsed > 0:
                 total += min(moved, elapsed)
-        if event.kind in PLAYING_AFTER:
-            playing = playing or event.kind != "seeked"
-        if event.kind in STOPPED_AFTER:
+        if event.kind in STARTS_PLAYING:
+            playing = True
+        elif event.kind in STOPS_PLAYING:
             playing = False
         last = event
     return total

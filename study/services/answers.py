@@ -49,9 +49,13 @@ def _question(item: Item, recommendation: Recommendation | None) -> str:
     return text
 
 
-def _checked_value(item: Item, raw, *, field: str, recommendation: Recommendation | None) -> int:
-    """The answer as an integer on the item's scale; anything else (3.9, true, " 6 ") is refused, not coerced."""
-    if isinstance(raw, bool) or not (isinstance(raw, int) or (isinstance(raw, str) and _INTEGER.match(raw))):
+def _checked_value(item: Item, raw, *, field: str, recommendation: Recommendation | None, form: bool = False) -> int:
+    """The answer as an integer on the item's scale; anything else (3.9, true, " 6 ") is refused, not coerced.
+
+    ``form``: the value comes from a submitted form, where every value is text ("6").
+    """
+    is_number = isinstance(raw, int) and not isinstance(raw, bool)
+    if not (is_number or (form and isinstance(raw, str) and _INTEGER.match(raw))):
         raise AnswerError(
             _("%(question)s: “%(value)s” is not an answer on this scale.")
             % {"question": _question(item, recommendation), "value": str(raw)[:40]},
@@ -172,7 +176,7 @@ def participant_submit_page(*, participant: Participant, answers: Mapping[str, s
         raw = answers.get(field)
         if raw in (None, ""):
             continue
-        value = _checked_value(item, raw, field=field, recommendation=recommendation)
+        value = _checked_value(item, raw, field=field, recommendation=recommendation, form=True)
         if recommendation is not None:
             _check_listened(participant, item, recommendation, field)
         checked.append((item, recommendation, value))

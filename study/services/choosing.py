@@ -24,10 +24,11 @@ class SearchPage:
     total: int  # every analysed track that matches
     page: int  # 1-based
     pages: int
+    page_size: int = PAGE_SIZE
 
     @property
     def first(self) -> int:
-        return (self.page - 1) * PAGE_SIZE + 1 if self.total else 0
+        return (self.page - 1) * self.page_size + 1 if self.total else 0
 
     @property
     def last(self) -> int:
@@ -50,7 +51,7 @@ def catalog_search(*, study: Study, query: str, page: int = 1, page_size: int = 
     page = min(max(1, page), pages)
     start = (page - 1) * page_size
     found = list(tracks.order_by("title", "artist", "pk")[start : start + page_size])
-    return SearchPage(tracks=found, total=total, page=page, pages=pages)
+    return SearchPage(tracks=found, total=total, page=page, pages=pages, page_size=page_size)
 
 
 def participant_like(*, participant: Participant, track_id: int, liked: bool) -> list[Track]:

@@ -1,0 +1,87 @@
+"""The researchers' gallery: every active condition's explanation of sample pairs, in every language, with its numbers.
+
+Read-only apart from rendering explanations that do not exist yet (cached by content hash
+like every other explanation), so opening it twice costs nothing the second time.
+"""
+from __future__ import annotations
+
+from django.conf import settings
+
+from explanations.models import Explanation
+from explanations.services import explanation_get_or_render
+from recommender import services as recommender_services
+from recommender.models import Track
+from study.models import Study
+from study.services import study_index
+
+
+def explanation_numbers(explanation: Explanation) -> dict:
+    """What a researcher checks a figure against: the score, and each bar's share or each outline's score."""
+    data = explanation.data
+    numbers = {"kind": explanation.kind, "score": data.get("score")}
+    if explanation.kind == Explanation.Kind.FEATURES:
+        numbers["bars"] = [
+            {"label": bar["label"], "share": bar["share"], "verdict": bar["verdict"], "values": bar["values"]}
+            for bar in data.get("bars", [])
+        ]
+        numbers["harmony_correlation"] = data.get("harmony_correlation")
+    else:
+        matrix = data.get("segment_similarity")
+        numbers.update(
+            threshold=data.get("threshold"),
+            regions=data.get("regions", []),
+            segments=f"{len(matrix)} × {len(matrix[0]) if matrix else 0}" if matrix is not None else None,
+            best_segment_pair=max((v for row in matrix for v in row), default=None) if matrix else None,
+        )
+    return numbers
+
+
+def _sample_seeds(study: Study, loaded, n_pairs: int) -> list[Track]:
+    """n_pairs liked tracks in the index, one per style first (by pk), then the lowest pks."""
+
+    def first_indexed(tracks) -> list[int]:
+        # A few candidates are enough: nearly every track of an analysed catalog is in its index.
+        return [pk for pk in tracks.values_list("pk", flat=True)[: 4 * n_pairs] if loaded.rows_of([pk]).size]
+
+    tracks = study.catalog.tracks.order_by("pk")
+    seed_ids: list[int] = []
+    for style in tracks.order_by("style").values_list("style", flat=True).distinct()[:n_pairs]:
+        seed_ids += first_indexed(tracks.filter(style=style))[:1]
+    seed_ids += [pk for pk in first_indexed(tracks) if pk not in seed_ids][: n_pairs - len(seed_ids)]
+    by_pk = Track.objects.select_related("analysis").in_bulk(seed_ids)
+    return [by_pk[pk] for pk in seed_ids]
+
+
+def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = None) -> list[dict]:
+    """Sample (liked, recommended) pairs with every active condition's explanations in every language.
+
+    Each row: ``seed``, ``track``, ``score`` and ``cells``, one per active condition, each
+    ``{"condition", "languages": [{"code", "name", "explanations": [{"explanation", "numbers"}]}]}``;
+    a condition without explanations (the control) has empty lists. ``languages`` defaults to
+    settings.LANGUAGES. Explanations missing so far are rendered now.
+    """
+    names = dict(settings.LANGUAGES)
+    languages = list(languages or names)
+    index = study_index(study)
+    loaded = recommender_services.load_index(index.pk)
+    conditions = list(study.conditions.filter(is_active=True))
+    rows = []
+    for seed in _sample_seeds(study, loaded, n_pairs):
+        best = recommender_services.recommend(index=index, liked_track_ids=[seed.pk], k=1)[0]
+        track = Track.objects.select_related("analysis").get(pk=best.track_id)
+        cells = []
+        for condition in conditions:
+            per_language = []
+            for code in languages:
+                explanations = [
+                    explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index, language=code)
+                    for kind in condition.explanation_kinds
+                ]
+                per_language.append({
+                    "code": code,
+                    "name": names.get(code, code),
+                    "explanations": [{"explanation": e, "numbers": explanation_numbers(e)} for e in explanations],
+                })
+            cells.append({"condition": condition, "languages": per_language})
+        rows.append({"seed": seed, "track": track, "score": best.score, "cells": cells})
+    return rows
