@@ -25,6 +25,23 @@
     });
     // Milliseconds since 1970, never repeating: later than any number sent before a reload too.
     var nextSeq = function () { lastSeq = Math.max(lastSeq + 1, Date.now()); return lastSeq; };
+    // Choices not yet confirmed by the server, kept in this tab's session storage: a reload (or a
+    // page that goes before its saves are answered) then shows them again and sends them again.
+    var storeKey = "unsaved-answers:" + form.dataset.answerUrl;
+    var readUnsaved = function () {
+      try { return JSON.parse(window.sessionStorage.getItem(storeKey)) || {}; } catch (error) { return {}; }
+    };
+    var keepUnsaved = function () {
+      var unsaved = {};
+      Object.keys(questions).forEach(function (name) {
+        var q = questions[name];
+        if (q.seq > q.savedSeq && !q.invalid) unsaved[name] = { value: q.value, seq: q.seq };
+      });
+      try {
+        if (Object.keys(unsaved).length) window.sessionStorage.setItem(storeKey, JSON.stringify(unsaved));
+        else window.sessionStorage.removeItem(storeKey);
+      } catch (error) { /* storage full or blocked: the saves still go out */ }
+    };
     var setStatus = function (q, state, text) {
       var fieldset = q.fieldset;
       ["saving", "saved", "unsaved", "invalid"].forEach(function (name) { fieldset.classList.remove(name); });
@@ -33,6 +50,13 @@
       var line = fieldset.querySelector(".save-status");
       if (line) line.textContent = text || (state === "saving" ? form.dataset.msgSaving
         : state === "saved" ? form.dataset.msgSaved : state === "unsaved" ? form.dataset.msgFailed : "");
+      explainWait();
+    };
+    // While a submit waits for saves, say why: still saving, or the connection keeps failing.
+    var explainWait = function () {
+      if (!submitStatus || !submitWanted) return;
+      var failing = form.querySelector("fieldset.unsaved");
+      submitStatus.textContent = failing ? form.dataset.msgOffline : form.dataset.msgPending;
     };
     var pending = function () {
       return Object.keys(questions).some(function (name) {
@@ -51,30 +75,37 @@
       var delay = seconds ? seconds * 1000 : Math.min(8000, 400 * Math.pow(2, q.attempts));
       q.timer = window.setTimeout(function () { q.timer = null; send(q); }, delay);
     };
-    var send = function (q) {
-      if (q.inflight || q.timer !== null) return;  // the newest value goes when this request is answered
+    var post = function (q) {
       var scale = q.fieldset.querySelector("[data-item]");
       var body = { item: scale.dataset.item, value: q.value, seq: q.seq };
       if (scale.dataset.recommendation) body.recommendation = Number(scale.dataset.recommendation);
-      var sent = q.seq;
-      q.inflight = true;
-      fetch(form.dataset.answerUrl, {
+      q.sentSeq = q.seq;
+      return fetch(form.dataset.answerUrl, {
         method: "POST", credentials: "same-origin", keepalive: true,
         headers: { "Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrfToken() },
         body: JSON.stringify(body),
-      }).then(function (response) {
+      });
+    };
+    var send = function (q) {
+      if (q.inflight || q.timer !== null) return;  // the newest value goes when this request is answered
+      var sent = q.seq;
+      q.inflight = true;
+      post(q).then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (data) {
           if (response.status === 409 && data.next) { window.location.assign(data.next); return; }
           if (response.status === 422) {
+            if (q.seq > sent) { q.inflight = false; send(q); return; }  // already replaced by a newer choice
             q.failed = true;
             setStatus(q, "invalid", data.error);
             if (data.retry_after) { retryLater(q, data.retry_after); return; }
             q.inflight = false; q.invalid = true;
+            keepUnsaved();
             return;
           }
           if (!response.ok) { q.failed = true; setStatus(q, "unsaved"); retryLater(q); return; }
           q.inflight = false; q.failed = false; q.invalid = false; q.attempts = 0;
           q.savedSeq = Math.max(q.savedSeq, sent);
+          keepUnsaved();
           if (q.seq > sent) { send(q); return; }  // chosen again while this one travelled
           if (!data.saved && data.seq > sent) {
             // Another tab chose later: show what is stored.
@@ -96,14 +127,51 @@
       q.seq = nextSeq();
       q.invalid = false;
       setStatus(q, "saving");
+      keepUnsaved();
       if (q.timer !== null) { window.clearTimeout(q.timer); q.timer = null; }
       send(q);
+    });
+    // After a reload: what was chosen but not confirmed, if the server holds nothing newer.
+    var unsaved = readUnsaved();
+    Object.keys(unsaved).forEach(function (name) {
+      var q = questions[name], choice = unsaved[name];
+      if (!q || !(choice.seq > (Number(q.fieldset.dataset.seq) || 0))) return;
+      var input = q.fieldset.querySelector("input[type=radio][value='" + Number(choice.value) + "']");
+      if (!input || input.disabled) return;
+      input.checked = true;
+      q.value = Number(choice.value);
+      q.seq = choice.seq;
+      lastSeq = Math.max(lastSeq, choice.seq);
+      setStatus(q, "saving");
+      send(q);
+    });
+    keepUnsaved();
+    // A page that goes (reload, link, closed tab) sends each newest choice still waiting behind a
+    // request in flight; keepalive lets it outlive the page, and its seq keeps the order right.
+    window.addEventListener("pagehide", function () {
+      Object.keys(questions).forEach(function (name) {
+        var q = questions[name];
+        if (q.seq > q.sentSeq && q.value !== null && !q.invalid) post(q).catch(function () {});
+      });
     });
     form.addEventListener("submit", function (event) {
       if (!pending()) return;
       event.preventDefault();
-      submitWanted = !Object.keys(questions).some(function (name) { return questions[name].invalid; });
-      if (submitStatus) submitStatus.textContent = submitWanted ? form.dataset.msgPending : form.dataset.msgOffline;
+      var invalid = Object.keys(questions).map(function (name) { return questions[name]; })
+        .filter(function (q) { return q.invalid; })[0];
+      submitWanted = !invalid;
+      // Pressing the button means "now": saves waiting to be retried go at once.
+      Object.keys(questions).forEach(function (name) {
+        var q = questions[name];
+        if (q.timer !== null && !q.invalid) { window.clearTimeout(q.timer); q.timer = null; send(q); }
+      });
+      if (invalid) {
+        // An answer the server refused: show it, with its reason, instead of submitting.
+        if (submitStatus) submitStatus.textContent = invalid.fieldset.querySelector(".save-status").textContent;
+        invalid.fieldset.scrollIntoView({ block: "center" });
+      } else {
+        explainWait();
+      }
     });
   }
 
@@ -124,8 +192,10 @@
         meta.append(title, artist);
         var remove = document.createElement("form");
         remove.method = "post"; remove.className = "like-form";
-        remove.innerHTML = '<input type="hidden" name="track"><button name="action" value="unlike" class="secondary small"></button>';
-        remove.querySelector("input").value = track.id;
+        remove.innerHTML = '<input type="hidden" name="csrfmiddlewaretoken"><input type="hidden" name="track">'
+          + '<button name="action" value="unlike" class="secondary small"></button>';
+        remove.querySelector("input[name=csrfmiddlewaretoken]").value = csrfToken();
+        remove.querySelector("input[name=track]").value = track.id;
         remove.querySelector("button").textContent = chosen.dataset.labelRemove;
         item.append(meta, remove);
         list.append(item);
@@ -166,7 +236,14 @@
           button.disabled = false;
           if (state.full) renderChoice(state);
         });
-      }).catch(function () { button.disabled = false; likeForm.submit(); });
+      }).catch(function () {
+        // No answer the script understands: send the form the ordinary way (submit() leaves out the button).
+        button.disabled = false;
+        var action = document.createElement("input");
+        action.type = "hidden"; action.name = "action"; action.value = button.value;
+        likeForm.append(action);
+        likeForm.submit();
+      });
     });
   }
 

@@ -50,8 +50,10 @@ def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, s
     page.wait_for_url(f"{base}/choose/")
     page.fill("#q", "a")
     page.click("form[role=search] button")
-    page.locator("button[value=like]").first.click()
-    page.locator("button[value=like]").first.click()
+    for n in (1, 2):
+        # The button turns into "Chosen ✓" when the like is saved: wait for it before liking the next.
+        page.locator("#results button[value=like]").first.click()
+        page.wait_for_function(f"document.querySelectorAll('#chosen-list li').length === {n}")
     shots(page, "4-choose")
     page.click("button[value=continue]")
 
