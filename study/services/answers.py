@@ -95,7 +95,7 @@ def _store(participant: Participant, item: Item, recommendation: Recommendation 
         if seq is None:
             # A page submit: what was on screen when the participant pressed the button. The page's
             # script holds the button while a save is in flight, so nothing newer can be under way.
-            current = rows.select_for_update().first()
+            current = rows.select_for_update().order_by("pk").first()  # no ordering join: FOR UPDATE cannot lock one
             if current and current.value == value:
                 return Saved(value, current.client_seq, True)
             seq = current.client_seq + 1 if current else 1
