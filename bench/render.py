@@ -15,7 +15,7 @@ setup_django()
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from explanations import charts, regions  # noqa: E402
+from explanations import charts, regions, verdicts  # noqa: E402
 from recommender import audio, demo, similarity  # noqa: E402
 
 REALMUSIC = ROOT.parent / "shared" / "realmusic"
@@ -55,15 +55,21 @@ def main():
     args = parser.parse_args()
     analysed, source = mels(args.clips)
     raw = np.array([[a.features[n] for n in audio.FEATURE_NAMES] for a in analysed])
-    vectors = similarity.build_index(raw).vectors
+    index = similarity.build_index(raw)
+    vectors = index.vectors
     frequencies, spf = audio.mel_frequencies(), audio.frame_seconds()
     figures = {"feature_wide": [], "feature_narrow": [], "spectrogram_wide": [], "spectrogram_narrow": [], "plain_spectrogram": []}
     for a, b, va, vb in zip(analysed, analysed[1:], vectors, vectors[1:]):
-        bars = charts.chart_bars(audio.FEATURE_NAMES, similarity.contributions(va, vb))
-        values = [charts.bar_values(bar, a.features, b.features) for bar in bars]
-        found = regions.matching_regions(a.mel_db, b.mel_db, frequencies=frequencies, seconds_per_frame=spf)
-        kwargs = dict(frequencies=frequencies, seconds_per_frame=spf, liked_title="a", recommended_title="b", regions=found)
+        za, zb = index.zscores([[a.features[n] for n in audio.FEATURE_NAMES], [b.features[n] for n in audio.FEATURE_NAMES]])
+        shares = similarity.distance_shares(za, zb, cosine=float(va @ vb))
+        bars = verdicts.chart_bars(audio.FEATURE_NAMES, shares, a.features, b.features)
+        values = [verdicts.bar_values(bar, a.features, b.features) for bar in bars]
+        matrix = regions.segment_similarity(a.segments, b.segments, mean=index.mean, std=index.std)
+        found = regions.matching_regions(matrix, segment_seconds=audio.SEGMENT_FRAMES * spf)
         score = float(va @ vb)
+        kwargs = dict(
+            frequencies=frequencies, seconds_per_frame=spf, liked_title="a", recommended_title="b", score=score, regions=found
+        )
         figures["feature_wide"].append(timed(lambda: charts.contribution_chart(bars, score, values), args.repeats))
         figures["feature_narrow"].append(timed(lambda: charts.contribution_chart(bars, score, values, narrow=True), args.repeats))
         figures["spectrogram_wide"].append(timed(lambda: charts.spectrogram_pair(a.mel_db, b.mel_db, **kwargs), args.repeats))

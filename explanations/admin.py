@@ -6,9 +6,11 @@ from explanations.models import Explanation
 
 @admin.register(Explanation)
 class ExplanationAdmin(admin.ModelAdmin):
-    list_display = ["kind", "seed_track", "track", "created_at"]
-    list_filter = ["kind"]
-    readonly_fields = ["kind", "seed_track", "track", "index", "content_hash", "preview", "text", "alt_text", "data"]
+    list_display = ["kind", "language", "seed_track", "track", "created_at"]
+    list_filter = ["kind", "language"]
+    readonly_fields = [
+        "kind", "language", "seed_track", "track", "index", "content_hash", "preview", "text", "alt_text", "data",
+    ]
     exclude = ["image"]
 
     @admin.display(description="Figure")

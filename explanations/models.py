@@ -14,6 +14,9 @@ class Explanation(models.Model):
     seed_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
     track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
     index = models.ForeignKey(SimilarityIndex, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    language = models.CharField(
+        max_length=10, default="en", help_text="Language of every text in the figure, caption and alt text."
+    )
     content_hash = models.CharField(
         max_length=64, unique=True, help_text="SHA-256 of the renderer version and every input."
     )
@@ -30,4 +33,4 @@ class Explanation(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self):
-        return f"{self.get_kind_display()}: {self.seed_track} → {self.track}"
+        return f"{self.get_kind_display()} ({self.language}): {self.seed_track} → {self.track}"

@@ -1,4 +1,4 @@
-"""Rendering explanations once and reusing them: files are named by the hash of their inputs."""
+"""Rendering explanations once and reusing them: files are named by the hash of their inputs, language included."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,20 +8,20 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
-
 from django.core.files.base import ContentFile
-from django.utils.translation import gettext_noop
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from config.jobs import enqueue
-from explanations import charts, regions
+from explanations import charts, regions, verdicts
 from explanations.models import Explanation
+from explanations.verdicts import gettext_noop
 from recommender import audio, similarity
-from recommender.models import SimilarityIndex, Track
+from recommender.models import AudioAnalysis, SimilarityIndex, Track
 from recommender.services import load_index, track_mel
 
 # Bump when a figure's look changes, so cached files are rendered anew.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 6, Explanation.Kind.SPECTROGRAM: 6}
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 7, Explanation.Kind.SPECTROGRAM: 7}
 
 
 def _hash(kind: str, payload: dict) -> str:
@@ -34,17 +34,33 @@ def _raw_features(index: SimilarityIndex, track: Track) -> dict[str, float]:
     return track.analysis.features if index.feature_set == SimilarityIndex.FeatureSet.AUDIO else track.features
 
 
-def feature_contributions(*, index: SimilarityIndex, seed_track: Track, track: Track) -> dict:
-    """The numbers behind a feature explanation: per-feature shares of the cosine, and both tracks' raw values."""
+def pair_score(*, index: SimilarityIndex, seed_track: Track, track: Track) -> float:
+    """The recommender's score for the pair: the cosine of their index rows. Both figures state this number."""
     loaded = load_index(index.pk)
-    shares = similarity.contributions(loaded.vector(seed_track.pk), loaded.vector(track.pk))
+    return float(np.asarray(loaded.vector(seed_track.pk), dtype=np.float64) @ loaded.vector(track.pk))
+
+
+def feature_distance_shares(*, index: SimilarityIndex, seed_track: Track, track: Track) -> dict:
+    """The numbers behind a feature explanation: each feature's share of 1 − similarity, and both tracks' raw values."""
+    seed_values = [_raw_features(index, seed_track)[n] for n in index.feature_names]
+    track_values = [_raw_features(index, track)[n] for n in index.feature_names]
+    score = pair_score(index=index, seed_track=seed_track, track=track)
+    scale = _scale(index)
+    # z-scores, not the index's unit rows: see similarity.distance_shares for why.
+    shares = similarity.distance_shares(scale.zscores(seed_values)[0], scale.zscores(track_values)[0], cosine=score)
     return {
         "features": list(index.feature_names),
-        "contributions": [round(float(v), 6) for v in shares],
-        "score": float(shares.sum()),
-        "seed_values": [_raw_features(index, seed_track)[n] for n in index.feature_names],
-        "track_values": [_raw_features(index, track)[n] for n in index.feature_names],
+        "shares": [round(float(v), 8) for v in shares],
+        "score": score,
+        "seed_values": seed_values,
+        "track_values": track_values,
     }
+
+
+def _scale(index: SimilarityIndex) -> similarity.FeatureIndex:
+    """The index's standardisation (its mean and std), without its matrix."""
+    names = index.feature_names
+    return similarity.FeatureIndex(vectors=np.empty((0, len(names))), mean=np.array(index.mean), std=np.array(index.std))
 
 
 class Rendered(NamedTuple):
@@ -54,52 +70,131 @@ class Rendered(NamedTuple):
     data: dict
 
 
-def _render_features(index: SimilarityIndex, seed_track: Track, track: Track) -> tuple[str, Callable[[], Rendered]]:
-    numbers = feature_contributions(index=index, seed_track=seed_track, track=track)
-    payload = {"index": index.pk, "seed": seed_track.pk, "track": track.pk, "seed_title": seed_track.title, **numbers}
+def _render_features(
+    index: SimilarityIndex, seed_track: Track, track: Track, language: str
+) -> tuple[str, Callable[[], Rendered]]:
+    numbers = feature_distance_shares(index=index, seed_track=seed_track, track=track)
+    payload = {
+        "index": index.pk, "seed": seed_track.pk, "track": track.pk, "seed_title": seed_track.title,
+        "language": language, **numbers,
+    }
 
     def render():
-        shares = np.array(numbers["contributions"])
-        bars = charts.chart_bars(numbers["features"], shares)
+        t = translation.gettext
         liked = dict(zip(numbers["features"], numbers["seed_values"]))
         recommended = dict(zip(numbers["features"], numbers["track_values"]))
-        values = [charts.bar_values(bar, liked, recommended) for bar in bars]
-        text = charts.sentence(bars, seed_track.title)
-        alt = f"Bar chart of what makes the tracks alike (similarity {numbers['score']:.2f}). " + "; ".join(
-            f"{bar.label}: {bar.contribution:+.2f}" + (f" ({value})" if value else "") for bar, value in zip(bars, values)
+        bars = verdicts.chart_bars(numbers["features"], np.array(numbers["shares"]), liked, recommended)
+        values = [verdicts.bar_values(bar, liked, recommended, t) for bar in bars]
+        text = verdicts.sentence(bars, seed_track.title, t)
+        alt = t(gettext_noop(
+            "Bar chart of how much each feature group adds to the difference between the two tracks "
+            "(similarity %(score).2f = 1 − sum of the bars; 0 = identical)."
+        )) % {"score": numbers["score"]} + " " + "; ".join(
+            f"{t(bar.label)}: {bar.share:.2f}" + (f" ({value})" if value else "") for bar, value in zip(bars, values)
         )
         images = {
-            "image": charts.contribution_chart(bars, numbers["score"], values),
-            "image_narrow": charts.contribution_chart(bars, numbers["score"], values, narrow=True),
+            "image": charts.contribution_chart(bars, numbers["score"], values, translate=t),
+            "image_narrow": charts.contribution_chart(bars, numbers["score"], values, narrow=True, translate=t),
         }
-        return Rendered(images, text, alt, numbers)
+        data = {
+            **numbers,
+            "language": language,
+            "harmony_correlation": (
+                verdicts.harmony_agrees(liked, recommended)[1] if "chroma_C" in liked else None
+            ),
+            "thresholds": {
+                "alike_fraction_of_even_share": verdicts.ALIKE_FRACTION_OF_EVEN_SHARE,
+                "negligible_share": verdicts.NEGLIGIBLE_SHARE,
+                "harmony_min_correlation": verdicts.HARMONY_MIN_CORRELATION,
+                "harmony_min_shared_notes": verdicts.HARMONY_MIN_SHARED_NOTES,
+            },
+            # Every bar as drawn: label, length, colour (verdict) and the values beside it.
+            "bars": [
+                {"label": bar.label, "share": round(bar.share, 6), "even_share": round(bar.even_share, 6),
+                 "verdict": bar.verdict, "values": value}
+                for bar, value in zip(bars, values)
+            ],
+        }
+        if data["harmony_correlation"] is not None and not np.isfinite(data["harmony_correlation"]):
+            data["harmony_correlation"] = None  # JSON has no NaN
+        return Rendered(images, text, alt, data)
 
     return _hash(Explanation.Kind.FEATURES, payload), render
 
 
-# Marked for translation: the page shows it in the participant's language.
-SPECTROGRAM_CAPTION = gettext_noop(
+# Marked for translation; rendered in the participant's language.
+HOW_TO_READ = gettext_noop(
     "How to read this: each picture is one track, named above it; time runs left to right, low to high "
-    "pitch bottom to top. Brighter = louder. Outlined = where the two tracks sound most alike "
-    "(A matches A, B matches B)."
+    "pitch bottom to top. Brighter = louder."
+)
+CAPTION_OUTLINED = gettext_noop(
+    "Outlined: 3-second passages that the recommender, measuring them the way it measures whole tracks, "
+    "finds at least %(threshold).2f alike; A matches A."
+)
+CAPTION_NONE_ALIKE = gettext_noop(
+    "Nothing is outlined: measured the way the recommender measures whole tracks, no 3-second passage "
+    "of one is at least %(threshold).2f alike to a passage of the other."
+)
+CAPTION_CATALOG = gettext_noop(
+    "Nothing is outlined: this recommender compares features the catalog provides for whole tracks, "
+    "not the sound of their passages."
 )
 
 
-def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, Callable[[], Rendered]]:
+CAPTION_UNMEASURED = gettext_noop(
+    "Nothing is outlined: the passages of these tracks could not be measured (their audio is missing)."
+)
+
+
+def _segments(track: Track) -> dict | None:
+    """The stored segments of the track's clip (audio.segments_to_json); None if its audio cannot be read.
+
+    An analysis made before segments were stored gets them from its audio file now, saved with
+    a conditional UPDATE, so two workers doing this at once write the same thing once.
+    """
+    analysis = track.analysis
+    if analysis.segments is None:
+        try:
+            analysed = audio.analyse_file(track.audio.path)
+        except (ValueError, OSError):  # no file attached, file gone, or undecodable (AudioDecodeError)
+            return None
+        analysis.segments = audio.segments_to_json(analysed.segments)
+        AudioAnalysis.objects.filter(pk=analysis.pk, segments__isnull=True).update(segments=analysis.segments)
+    return analysis.segments
+
+
+def _render_spectrogram(
+    index: SimilarityIndex, seed_track: Track, track: Track, language: str
+) -> tuple[str, Callable[[], Rendered]]:
+    score = pair_score(index=index, seed_track=seed_track, track=track)
     payload = {
+        "index": index.pk,  # its mean, std and feature set decide the outlines and the score
+        "score": round(score, 6),
         "seed_audio": seed_track.analysis.audio_sha256,
         "track_audio": track.analysis.audio_sha256,
         "seed_title": seed_track.title,
         "track_title": track.title,
+        "language": language,
     }
 
     def render():
+        t = translation.gettext
         # Spectrograms are read and compared only here: a cached explanation needs neither.
         seed_mel, track_mel_db = track_mel(seed_track), track_mel(track)
         seconds_per_frame = audio.frame_seconds()
-        matched = regions.matching_regions(
-            seed_mel, track_mel_db, frequencies=audio.mel_frequencies(), seconds_per_frame=seconds_per_frame
-        )
+        threshold = regions.REGION_MIN_SIMILARITY
+        stored = [_segments(seed_track), _segments(track)] if index.feature_set == SimilarityIndex.FeatureSet.AUDIO else []
+        if stored and None not in stored:
+            segment_seconds = float(stored[0]["seconds"])
+            scale = _scale(index)
+            matrix = regions.segment_similarity(
+                *(audio.segments_from_json(s, index.feature_names) for s in stored), mean=scale.mean, std=scale.std
+            )
+            matched = regions.matching_regions(matrix, segment_seconds=segment_seconds, threshold=threshold)
+            outline = t(CAPTION_OUTLINED if matched else CAPTION_NONE_ALIKE) % {"threshold": threshold}
+        else:
+            matrix, matched, segment_seconds = None, [], None
+            outline = t(CAPTION_UNMEASURED if stored else CAPTION_CATALOG)
         images = {
             field: charts.spectrogram_pair(
                 seed_mel,
@@ -108,46 +203,64 @@ def _render_spectrogram(seed_track: Track, track: Track) -> tuple[str, Callable[
                 seconds_per_frame=seconds_per_frame,
                 liked_title=seed_track.title,
                 recommended_title=track.title,
+                score=score,
                 regions=matched,
                 layout=layout,
+                translate=t,
             )
             for field, layout in (("image", charts.WIDE), ("image_narrow", charts.STACKED))
         }
-        where = "; ".join(
-            f"{r.label}: {r.liked[0]:.0f}–{r.liked[1]:.0f} s of the liked track and "
-            f"{r.recommended[0]:.0f}–{r.recommended[1]:.0f} s of the recommendation" for r in matched
-        )
-        alt = (
-            f"Two spectrograms: “{seed_track.title}”, which you liked, and the recommended "
-            f"“{track.title}”, showing how loud each pitch range is over time. Most alike: {where}."
-        )
+        alt = t(gettext_noop(
+            "Two spectrograms: “%(liked)s”, which you liked, and the recommended “%(recommended)s”, showing how "
+            "loud each pitch range is over time. Similarity %(score).2f."
+        )) % {"liked": seed_track.title, "recommended": track.title, "score": score}
+        for region in matched:
+            alt += " " + t(gettext_noop(
+                "%(label)s (%(score).2f alike): %(liked_start).0f–%(liked_end).0f s of the liked track and "
+                "%(start).0f–%(end).0f s of the recommendation."
+            )) % {
+                "label": region.label, "score": region.score, "liked_start": region.liked[0],
+                "liked_end": region.liked[1], "start": region.recommended[0], "end": region.recommended[1],
+            }
         # What the page needs for its play head, and what an audit needs to check the outlines.
         data = {
             "panels": charts.WIDE.panels,
             "panels_narrow": charts.STACKED.panels,
             "durations": [seed_mel.shape[1] * seconds_per_frame, track_mel_db.shape[1] * seconds_per_frame],
+            "language": language,
+            "score": score,
+            "feature_set": index.feature_set,
+            "threshold": threshold,
+            "max_regions": regions.MAX_REGIONS,
+            "segment_seconds": segment_seconds,
             "regions": [dataclasses.asdict(region) for region in matched],
+            # Liked segments × recommended segments: every pair the outlines were chosen from.
+            "segment_similarity": None if matrix is None else np.round(matrix, 4).tolist(),
         }
-        return Rendered(images, SPECTROGRAM_CAPTION, alt, data)
+        return Rendered(images, f"{t(HOW_TO_READ)} {outline}", alt, data)
 
     return _hash(Explanation.Kind.SPECTROGRAM, payload), render
 
 
-def explanation_get_or_render(*, kind: str, seed_track: Track, track: Track, index: SimilarityIndex) -> Explanation:
-    """The explanation for this pair, rendered only if no identical one exists yet."""
+def explanation_get_or_render(
+    *, kind: str, seed_track: Track, track: Track, index: SimilarityIndex, language: str = "en"
+) -> Explanation:
+    """The explanation for this pair in this language, rendered only if no identical one exists yet."""
     if kind == Explanation.Kind.FEATURES:
-        content_hash, render = _render_features(index, seed_track, track)
+        content_hash, render = _render_features(index, seed_track, track, language)
     elif kind == Explanation.Kind.SPECTROGRAM:
-        content_hash, render = _render_spectrogram(seed_track, track)
+        content_hash, render = _render_spectrogram(index, seed_track, track, language)
     else:
         raise ValueError(f"unknown explanation kind {kind!r}")
 
     existing = Explanation.objects.filter(content_hash=content_hash).first()
     if existing and existing.image and existing.image.storage.exists(existing.image.name):
         return existing
-    rendered = render()
+    # Every text is drawn in the participant's language, whatever the request's language is.
+    with translation.override(language):
+        rendered = render()
     explanation = existing or Explanation(
-        kind=kind, seed_track=seed_track, track=track, index=index,
+        kind=kind, seed_track=seed_track, track=track, index=index, language=language,
         content_hash=content_hash, text=rendered.text, alt_text=rendered.alt, data=rendered.data,
     )
     # Named by content hash; a row that outlived its files (media wiped) gets them drawn again.
@@ -184,8 +297,10 @@ def pool_pairs(*, index: SimilarityIndex, per_seed: int) -> list[tuple[int, int]
     return pairs
 
 
-def explanations_prerender(*, index: SimilarityIndex, kinds: list[str], per_seed: int) -> int:
-    """Render every explanation of the pool in Celery jobs, so no participant waits for a figure.
+def explanations_prerender(
+    *, index: SimilarityIndex, kinds: list[str], per_seed: int, languages: list[str] | None = None
+) -> int:
+    """Render every explanation of the pool, in each language, in Celery jobs, so no participant waits for a figure.
 
     Already-rendered figures are skipped by their content hash. Returns how many pairs were sent.
     """
@@ -195,5 +310,5 @@ def explanations_prerender(*, index: SimilarityIndex, kinds: list[str], per_seed
         return 0
     pairs = pool_pairs(index=index, per_seed=per_seed)
     for start in range(0, len(pairs), RENDER_CHUNK):
-        enqueue(render_explanations, index.pk, kinds, pairs[start : start + RENDER_CHUNK])
+        enqueue(render_explanations, index.pk, kinds, pairs[start : start + RENDER_CHUNK], list(languages or ["en"]))
     return len(pairs)

@@ -35,11 +35,19 @@ class AudioDecodeError(ValueError):
     """The file could not be turned into usable audio; the message says why, for a person."""
 
 
+#: Length of the passages the spectrogram explanation compares. A whole number of STFT
+#: frames, so a segment is SEGMENT_FRAMES * HOP_LENGTH / SAMPLE_RATE = 2.995 s long.
+SEGMENT_SECONDS = 3.0
+SEGMENT_FRAMES = max(1, int(round(SEGMENT_SECONDS * SAMPLE_RATE / HOP_LENGTH)))
+
+
 @dataclass(frozen=True)
 class Analysis:
     features: dict[str, float]
     mel_db: np.ndarray  # (N_MELS, frames), float16, dB re 1.0 power
     duration_s: float
+    # (segments, len(FEATURE_NAMES)): the same features for each whole 3-second passage.
+    segments: np.ndarray | None = None
 
 
 def decode(path: str | Path) -> np.ndarray:
@@ -84,16 +92,12 @@ def analyse_signal(y: np.ndarray, sr: int = SAMPLE_RATE) -> Analysis:
     # double the cost of chroma, and commercial recordings are within a few cents of it.
     chroma = librosa.feature.chroma_stft(S=power, sr=sr, tuning=0.0)
     centroid, bandwidth = _centroid_and_bandwidth(stft_mag, sr)
+    rms = librosa.feature.rms(S=stft_mag, frame_length=N_FFT)[0]
+    rolloff = librosa.feature.spectral_rolloff(S=stft_mag, sr=sr)[0]
 
     values = (
-        [
-            tempo,
-            float(librosa.feature.rms(S=stft_mag, frame_length=N_FFT).mean()),
-            float(centroid.mean()),
-            float(bandwidth.mean()),
-            float(librosa.feature.spectral_rolloff(S=stft_mag, sr=sr).mean()),
-            _zero_crossing_rate(y),
-        ]
+        [tempo, float(rms.mean()), float(centroid.mean()), float(bandwidth.mean()), float(rolloff.mean())]
+        + [_zero_crossing_rate(y)]
         + [float(v) for v in mfcc.mean(axis=1)]
         + [float(v) for v in chroma.mean(axis=1)]
     )
@@ -101,7 +105,42 @@ def analyse_signal(y: np.ndarray, sr: int = SAMPLE_RATE) -> Analysis:
     bad = [name for name, value in features.items() if not np.isfinite(value)]
     if bad:
         raise AudioDecodeError(f"features could not be computed: {', '.join(bad)}")
-    return Analysis(features=features, mel_db=mel_db.astype(np.float16), duration_s=y.size / sr)
+    per_frame = np.vstack([rms, centroid, bandwidth, rolloff, mfcc, chroma])
+    return Analysis(
+        features=features, mel_db=mel_db.astype(np.float16), duration_s=y.size / sr,
+        segments=_segment_features(per_frame, y, tempo),
+    )
+
+
+def _segment_features(per_frame: np.ndarray, y: np.ndarray, tempo: float) -> np.ndarray:
+    """(segments, len(FEATURE_NAMES)): each whole segment's features, averaged over its frames as the clip's are.
+
+    ``per_frame`` holds every feature but tempo and zero-crossing rate, frame by frame
+    (rms, centroid, bandwidth, rolloff, 13 MFCCs, 12 chroma). Three seconds hold too few
+    beats to estimate a tempo, so every segment carries the clip's own tempo. A clip
+    shorter than one segment is one segment; a tail shorter than one is left out.
+    """
+    n_segments = max(1, per_frame.shape[1] // SEGMENT_FRAMES)
+    rows = []
+    for k in range(n_segments):
+        frames = per_frame[:, k * SEGMENT_FRAMES : (k + 1) * SEGMENT_FRAMES]
+        # Frame t is centred on sample t * HOP_LENGTH, so this segment's samples start there too.
+        samples = y[k * SEGMENT_FRAMES * HOP_LENGTH : (k + 1) * SEGMENT_FRAMES * HOP_LENGTH]
+        means = frames.mean(axis=1)
+        rows.append([tempo, *means[:4], _zero_crossing_rate(samples), *means[4:]])
+    return np.array(rows, dtype=np.float64)
+
+
+def segments_to_json(segments: np.ndarray) -> dict:
+    """What AudioAnalysis.segments stores: segment length and one row of FEATURE_NAMES values per segment."""
+    seconds = SEGMENT_FRAMES * HOP_LENGTH / SAMPLE_RATE
+    return {"seconds": seconds, "names": list(FEATURE_NAMES), "values": np.asarray(segments).tolist()}
+
+
+def segments_from_json(stored: dict, names: list[str] | None = None) -> np.ndarray:
+    """The stored segment matrix, its columns in the order of ``names`` (default FEATURE_NAMES)."""
+    columns = [stored["names"].index(name) for name in (names or FEATURE_NAMES)]
+    return np.asarray(stored["values"], dtype=np.float64).reshape(-1, len(stored["names"]))[:, columns]
 
 
 def _centroid_and_bandwidth(magnitude: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray]:

@@ -64,6 +64,10 @@ class AudioAnalysis(models.Model):
     audio_sha256 = models.CharField(max_length=64)
     features = models.JSONField(help_text="Feature name → value, in recommender.audio.FEATURE_NAMES order.")
     mel = models.FileField(upload_to="mel/", max_length=200, help_text="float16 dB mel spectrogram (.npz).")
+    segments = models.JSONField(
+        null=True, blank=True,
+        help_text="The same features per 3-second passage: {seconds, names, values}; empty for older analyses.",
+    )
     analysed_at = models.DateTimeField(auto_now=True)
 
     class Meta:

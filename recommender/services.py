@@ -61,6 +61,7 @@ def track_analyse(*, track: Track, force: bool = False) -> Track:
         )
         analysis.audio_sha256 = sha
         analysis.features = result.features
+        analysis.segments = audio.segments_to_json(result.segments)
         # Named by audio hash: the same clip analysed twice writes one file.
         if analysis.mel.name != f"mel/{sha}.npz":
             if analysis.mel:

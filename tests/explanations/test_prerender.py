@@ -2,6 +2,7 @@ import csv
 import io
 
 import pytest
+from django.conf import settings
 from django.core.management import call_command
 
 from explanations.models import Explanation
@@ -20,7 +21,7 @@ def test_prerendering_covers_every_explanation_a_participant_can_be_shown(demo_c
     pairs = n_tracks * (study.n_recommendations + study.max_liked)
     assert f"{pairs} track pairs sent" in out.getvalue()
     rendered = Explanation.objects.count()
-    assert rendered == pairs
+    assert rendered == pairs * len(settings.LANGUAGES)  # each pair in every language a participant may read
     assert all(e.image.storage.exists(e.image.name) for e in Explanation.objects.all())
 
     call_command("prerender_explanations", study.slug, stdout=io.StringIO())
@@ -41,3 +42,17 @@ def test_prerendering_covers_every_explanation_a_participant_can_be_shown(demo_c
     assert len(shown) == 5 and "" not in shown
     assert shown <= set(Explanation.objects.values_list("content_hash", flat=True))
     assert {r["spectrogram_explanation"] for r in rows} == {""}
+
+
+def test_prerendering_draws_each_pair_in_every_language_asked_for(demo_catalog):
+    from explanations.services import explanations_prerender, pool_pairs
+    from recommender.services import catalog_latest_index
+
+    index = catalog_latest_index(demo_catalog)
+    sent = explanations_prerender(index=index, kinds=["features"], per_seed=1, languages=["en", "de"])
+    assert sent == len(pool_pairs(index=index, per_seed=1))
+    assert Explanation.objects.filter(language="en").count() == sent
+    assert Explanation.objects.filter(language="de").count() == sent
+    # Without languages it stays English, as before, and finds everything drawn already.
+    explanations_prerender(index=index, kinds=["features"], per_seed=1)
+    assert Explanation.objects.count() == 2 * sent

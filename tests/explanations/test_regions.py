@@ -2,54 +2,64 @@ import numpy as np
 import pytest
 
 from explanations import regions
-from recommender import audio
+from recommender import audio, similarity
 
-SECONDS_PER_FRAME = audio.frame_seconds()
-FREQUENCIES = audio.mel_frequencies()
-SEGMENT_FRAMES = int(round(regions.SEGMENT_SECONDS / SECONDS_PER_FRAME))
+SEGMENT_S = audio.SEGMENT_FRAMES * audio.frame_seconds()
 
 
-def noise_mel(rng, segments):
-    return rng.normal(-40, 12, size=(128, segments * SEGMENT_FRAMES)).astype(np.float32)
+@pytest.fixture
+def catalog():
+    rng = np.random.default_rng(2)
+    return similarity.build_index(rng.normal(size=(80, len(audio.FEATURE_NAMES))))
 
 
-def test_the_outlined_regions_are_the_pairs_the_similarity_measure_ranks_highest():
-    rng = np.random.default_rng(3)
-    liked, recommended = noise_mel(rng, 8), noise_mel(rng, 8)
-    found = regions.matching_regions(liked, recommended, frequencies=FREQUENCIES, seconds_per_frame=SECONDS_PER_FRAME)
-
-    similarity = regions.segment_similarity(
-        regions.segment_descriptors(liked, FREQUENCIES, SEGMENT_FRAMES),
-        regions.segment_descriptors(recommended, FREQUENCIES, SEGMENT_FRAMES),
-    )
-    best = np.unravel_index(np.argmax(similarity), similarity.shape)
-    segment_s = SEGMENT_FRAMES * SECONDS_PER_FRAME
-    assert found[0].label == "A"
-    assert found[0].liked[0] == pytest.approx(best[0] * segment_s, abs=1e-3)
-    assert found[0].recommended[0] == pytest.approx(best[1] * segment_s, abs=1e-3)
-    assert found[0].score == pytest.approx(similarity.max(), abs=1e-4)
-    assert found[0].score >= found[1].score
-    assert found[1].liked != found[0].liked and found[1].recommended != found[0].recommended
+def test_passages_are_compared_exactly_as_the_recommender_compares_whole_tracks(catalog):
+    """A segment whose features equal a whole track's gets that track's cosine in the index."""
+    rng = np.random.default_rng(4)
+    raw = rng.normal(size=(4, len(audio.FEATURE_NAMES)))
+    matrix = regions.segment_similarity(raw[:2], raw[2:], mean=catalog.mean, std=catalog.std)
+    units = catalog.standardise(raw)
+    assert matrix.shape == (2, 2)
+    assert matrix[1, 0] == pytest.approx(float(units[1] @ units[2]), abs=1e-6)
 
 
-def test_a_passage_both_tracks_share_is_found_where_each_plays_it():
+def test_only_pairs_at_or_above_the_threshold_are_outlined_each_segment_once():
+    matrix = np.array([
+        [0.9, 0.8, 0.1],
+        [0.7, 0.49, 0.2],
+        [0.5, 0.3, 0.45],
+    ])
+    found = regions.matching_regions(matrix, segment_seconds=SEGMENT_S, threshold=0.5, count=3)
+    # (0, 0) first; row 0 and column 0 are then used, and nothing else left reaches 0.5.
+    assert [(r.label, r.score) for r in found] == [("A", 0.9)]
+    assert found[0].liked == (0.0, round(SEGMENT_S, 3)) and found[0].recommended == (0.0, round(SEGMENT_S, 3))
+
+    found = regions.matching_regions(matrix, segment_seconds=SEGMENT_S, threshold=0.3, count=3)
+    assert [r.score for r in found] == [0.9, 0.49, 0.45]
+    assert found[2].liked[0] == pytest.approx(2 * SEGMENT_S, abs=1e-3)
+    assert found[2].recommended[0] == pytest.approx(2 * SEGMENT_S, abs=1e-3)
+    liked = [r.liked for r in found]
+    assert len(set(liked)) == len(liked)
+
+
+def test_no_region_is_outlined_when_no_pair_reaches_the_threshold():
+    matrix = np.full((3, 4), regions.REGION_MIN_SIMILARITY - 1e-6)
+    assert regions.matching_regions(matrix, segment_seconds=SEGMENT_S) == []
+
+
+def test_at_most_max_regions_are_outlined_best_first():
+    matrix = np.eye(5) * np.linspace(1.0, 0.6, 5)[:, None]
+    found = regions.matching_regions(matrix, segment_seconds=SEGMENT_S)
+    assert len(found) == regions.MAX_REGIONS
+    assert [r.label for r in found] == ["A", "B"] and found[0].score >= found[1].score
+
+
+def test_a_passage_both_clips_share_is_found_where_each_plays_it(catalog):
     rng = np.random.default_rng(5)
-    liked, recommended = noise_mel(rng, 8), noise_mel(rng, 8)
-    shared = slice(2 * SEGMENT_FRAMES, 3 * SEGMENT_FRAMES)
-    passage = liked[:, shared].copy()
-    passage[20:30] += 35  # a loud, distinctive band
-    liked[:, shared] = passage
-    recommended[:, 5 * SEGMENT_FRAMES : 6 * SEGMENT_FRAMES] = passage
-
-    best = regions.matching_regions(liked, recommended, frequencies=FREQUENCIES, seconds_per_frame=SECONDS_PER_FRAME)[0]
-    segment_s = SEGMENT_FRAMES * SECONDS_PER_FRAME
-    assert best.liked[0] == pytest.approx(2 * segment_s, abs=1e-3)
-    assert best.recommended[0] == pytest.approx(5 * segment_s, abs=1e-3)
-    assert best.score > 0.99
-
-
-def test_a_clip_shorter_than_a_segment_is_one_region():
-    rng = np.random.default_rng(1)
-    short = rng.normal(-40, 10, size=(128, SEGMENT_FRAMES // 2)).astype(np.float32)
-    found = regions.matching_regions(short, short, frequencies=FREQUENCIES, seconds_per_frame=SECONDS_PER_FRAME)
-    assert len(found) == 1 and found[0].liked[0] == 0
+    liked, recommended = rng.normal(size=(6, 31)), rng.normal(size=(6, 31))
+    recommended[4] = liked[1]
+    matrix = regions.segment_similarity(liked, recommended, mean=catalog.mean, std=catalog.std)
+    best = regions.matching_regions(matrix, segment_seconds=SEGMENT_S)[0]
+    assert best.liked[0] == pytest.approx(1 * SEGMENT_S, abs=1e-3)
+    assert best.recommended[0] == pytest.approx(4 * SEGMENT_S, abs=1e-3)
+    assert best.score == pytest.approx(1.0, abs=1e-4)

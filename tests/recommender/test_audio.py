@@ -103,3 +103,34 @@ def test_mel_spectrogram_is_128_bands_of_float16_db_and_survives_compression():
     # The band holding 440 Hz is the loudest one.
     loudest_band = int(np.argmax(result.mel_db.astype(np.float32).mean(axis=1)))
     assert abs(audio.mel_frequencies()[loudest_band] - 440) < 40
+
+
+def test_each_3_second_segment_carries_the_features_the_recommender_compares_tracks_by():
+    """Segments are measured like whole clips: a steady tone's segments match the clip's own features."""
+    result = audio.analyse_signal(tone(440, 10))
+    assert result.segments.shape == (3, len(audio.FEATURE_NAMES))  # 10 s: three whole segments, the tail left out
+    whole = np.array([result.features[name] for name in audio.FEATURE_NAMES])
+    # Three seconds are too short for a tempo of their own: every segment carries the clip's.
+    assert np.all(result.segments[:, 0] == result.features["tempo"])
+    # All but bandwidth, which a pure tone has so little of that the clip's two edge frames dominate it.
+    same = [i for i, name in enumerate(audio.FEATURE_NAMES) if name != "spectral_bandwidth"]
+    np.testing.assert_allclose(result.segments[1, same], whole[same], rtol=0.05, atol=0.05)
+    chroma = result.segments[1, -12:]
+    assert audio.PITCH_CLASSES[int(np.argmax(chroma))] == "A"
+
+
+def test_a_change_within_the_clip_shows_in_its_segments():
+    y = np.concatenate([tone(200, 3.0), tone(2000, 3.0)])
+    centroid = audio.FEATURE_NAMES.index("spectral_centroid")
+    segments = audio.analyse_signal(y).segments
+    assert segments[1, centroid] > 4 * segments[0, centroid]
+
+
+def test_a_clip_shorter_than_a_segment_is_one_segment_and_segments_survive_json():
+    result = audio.analyse_signal(tone(440, 2))
+    assert result.segments.shape == (1, len(audio.FEATURE_NAMES))
+    stored = audio.segments_to_json(result.segments)
+    assert stored["seconds"] == pytest.approx(audio.SEGMENT_FRAMES * audio.HOP_LENGTH / SR)
+    np.testing.assert_array_equal(audio.segments_from_json(stored), result.segments)
+    reordered = audio.segments_from_json(stored, ["rms", "tempo"])
+    np.testing.assert_array_equal(reordered, result.segments[:, [1, 0]])

@@ -70,3 +70,28 @@ def test_recommend_needs_liked_tracks_and_handles_a_tiny_catalog(raw):
     with pytest.raises(ValueError):
         similarity.recommend(vectors, [], k=5)
     assert len(similarity.recommend(vectors, [0], k=5)) == 2
+
+
+def test_distance_shares_sum_exactly_to_one_minus_the_cosine(raw):
+    index = similarity.build_index(raw)
+    for a, b in [(0, 1), (5, 200), (17, 18)]:
+        shares = similarity.distance_shares(*index.zscores(raw[[a, b]]))
+        assert shares.min() >= 0
+        assert shares.sum() == pytest.approx(1 - float(index.vectors[a] @ index.vectors[b]), abs=1e-6)
+
+
+@pytest.mark.parametrize("tempo", [61.0, 130.0, 199.0])
+def test_a_feature_two_tracks_share_adds_nothing_to_their_distance_wherever_it_lies(raw, tempo):
+    raw[0, 0] = raw[1, 0] = tempo
+    index = similarity.build_index(raw)
+    shares = similarity.distance_shares(*index.zscores(raw[:2]))
+    assert shares[0] == 0
+    assert shares.sum() == pytest.approx(1 - float(index.vectors[0] @ index.vectors[1]), abs=1e-6)
+
+
+def test_distance_shares_decompose_the_score_they_are_given(raw):
+    index = similarity.build_index(raw)
+    shares = similarity.distance_shares(*index.zscores(raw[:2]), cosine=0.25)
+    assert shares.sum() == pytest.approx(0.75)
+    identical = similarity.distance_shares(*index.zscores(raw[[3, 3]]))
+    assert not identical.any()
