@@ -119,8 +119,9 @@ def long_rows(study: Study) -> Iterator[dict]:
             # Seconds of this recommendation heard, computed by the server from the player events.
             "listened_s": listened.get(rec.pk, 0.0) if rec else "",
             "value": response.value,
-            "scale_min": item.scale_min,
-            "scale_max": item.scale_max,
+            # The values this item's answers can take: a choice item's option codes, not the Likert defaults.
+            "scale_min": min(item.scale),
+            "scale_max": max(item.scale),
             "answered_at": response.answered_at.isoformat(),
             "first_answered_at": response.first_answered_at.isoformat(),
             "participant_completed": participant.completed_at is not None,

@@ -15,6 +15,7 @@ from django.contrib import messages
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -41,6 +42,18 @@ def _language() -> str:
     return (get_language() or settings.LANGUAGE_CODE).split("-")[0]
 
 
+def _speak(request, participant: Participant | None) -> None:
+    """Once a participant has consented in a language, every page and message stays in it.
+
+    A later link without ``?lang=`` (or with another one), or another browser, must not switch
+    a participant mid-study: the conditions would then differ in language, and the exported
+    ``language`` would no longer be the one they read. Before consent the browser's choice holds.
+    """
+    if participant is not None and participant.language in dict(settings.LANGUAGES):
+        translation.activate(participant.language)
+        request.LANGUAGE_CODE = participant.language
+
+
 def _current_participant(request, slug: str) -> tuple[Study, Participant | None]:
     study = get_object_or_404(Study.objects.prefetch_related("translations"), slug=slug)
     token = request.session.get(_session_key(study))
@@ -49,6 +62,7 @@ def _current_participant(request, slug: str) -> tuple[Study, Participant | None]
         if token
         else None
     )
+    _speak(request, participant)
     return study, participant
 
 
@@ -93,11 +107,12 @@ def enter(request, slug):
         )
     except services.FlowError as error:
         return _render(request, "study/closed.html", study, status=403, message=str(error))
+    _speak(request, participant)
     request.session[_session_key(study)] = participant.token
     response = redirect(_page_url(participant))
     # ?lang=de in the study link (say, on Prolific) chooses the language; otherwise the browser's.
     language = request.GET.get("lang", "")
-    if language in dict(settings.LANGUAGES):
+    if language in dict(settings.LANGUAGES) and not participant.language:
         response.set_cookie(settings.LANGUAGE_COOKIE_NAME, language, samesite="Lax", secure=request.is_secure())
     return response
 
@@ -363,9 +378,24 @@ def answer(request, slug):
     return JsonResponse({"saved": saved.saved, "value": saved.value, "seq": saved.seq})
 
 
+#: How the debrief names each explanation a group saw, in the participant's language.
+GROUP_NAMES = {
+    "features": gettext_noop("charts of musical features"),
+    "spectrogram": gettext_noop("pictures of the sound (spectrograms)"),
+    "both": gettext_noop("both charts and pictures of the sound"),
+    "tags": gettext_noop("words describing the sound (tags)"),
+    "none": gettext_noop("no explanation"),
+}
+
+
 @participant_page(Page.DONE)
 def done(request, study, participant):
-    return _render(request, "study/done.html", study, participant)
+    # The debrief names the groups this study really had, not every kind Resonance can show.
+    shown = {c.explanation for c in study.conditions.filter(is_active=True)} | (
+        {participant.condition.explanation} if participant.condition else set()
+    )
+    groups = [_(GROUP_NAMES[kind]) for kind in GROUP_NAMES if kind in shown]
+    return _render(request, "study/done.html", study, participant, groups=groups)
 
 
 @participant_page(Page.DECLINED)

@@ -48,6 +48,17 @@ def test_export_command_writes_one_row_per_answer_with_the_contract_columns(stud
         assert given == stored
 
 
+def test_each_row_gives_the_range_its_own_item_s_answers_can_take(study, finished, tmp_path):
+    """A multiple-choice item's range is its option codes (musical training 0–10, age band 1–9), not 1–7."""
+    out = tmp_path / "answers.csv"
+    call_command("export_responses", study.slug, "--format", "csv", "--out", str(out))
+    ranges = {r["item"]: (int(r["scale_min"]), int(r["scale_max"])) for r in read_csv(out.read_text())}
+    for item in study.items.all():
+        codes = [value for value, _label in item.options] if item.kind == "choice" else range(item.scale_min, item.scale_max + 1)
+        assert ranges[item.code] == (min(codes), max(codes)), item.code
+    assert ranges["musical_training"][0] == 0 and ranges["age_band"][1] == 9
+
+
 def test_export_of_an_unknown_study_fails_clearly():
     with pytest.raises(CommandError, match="No study with slug 'nope'"):
         call_command("export_responses", "nope", "--out", "/dev/null")

@@ -52,3 +52,27 @@ def test_every_participant_facing_text_has_a_german_translation():
 
 def _index(lines, keyword):
     return next(i for i, line in enumerate(lines) if line.startswith(keyword))
+
+
+def test_a_participant_keeps_the_language_they_consented_in_whatever_link_or_browser_returns(study):
+    """Consent in German; the same Prolific link without ?lang=, with ?lang=en, or in an English
+    browser still shows German pages, German error messages, and the export keeps saying de."""
+    link = {"PROLIFIC_PID": "0123456789abcdef01234507", "STUDY_ID": "s", "SESSION_ID": "x"}
+    german = ParticipantBrowser(study)
+    german.get(**link, lang="de")
+    german.consent_only()
+    assert german.participant.language == "de"
+
+    for params, accept in (({}, "en"), ({"lang": "en"}, "en-GB,en;q=0.9")):
+        returning = ParticipantBrowser(study)
+        returning.client.defaults["HTTP_ACCEPT_LANGUAGE"] = accept
+        page = returning.get(**link, **params)
+        html = page.content.decode()
+        assert page.request["PATH_INFO"].endswith("/instructions/")
+        assert '<html lang="de">' in html and "So funktioniert diese Studie" in html
+        reply = returning.client.post(
+            f"/s/{study.slug}/answer/", {"item": "age_band", "value": 1}, content_type="application/json",
+            HTTP_ACCEPT_LANGUAGE=accept,
+        )
+        assert reply.status_code == 409 and reply.json()["error"].startswith("Dieser Schritt ist bereits erledigt")
+    assert study.participants.get().language == "de"

@@ -171,3 +171,12 @@ def test_asking_for_recommendations_returns_at_once_and_the_wait_page_shows_prog
         assert "progress" in state and time.monotonic() < deadline
         time.sleep(0.2)
     assert browser.participant.recommendations.count() == 5 and browser.page() == "rate"
+
+
+def test_the_debrief_names_the_groups_this_study_really_had(study, liked):
+    """Two conditions (features, spectrograms): the debrief names those two, not "both" or "none"."""
+    study.conditions.filter(slug__in=["both", "control"]).update(is_active=False)
+    done = ParticipantBrowser(study).complete(liked).content.decode()
+    assert "one of these groups: charts of musical features; pictures of the sound (spectrograms)." in done
+    assert "no explanation" not in done and "both charts" not in done
+    assert 'rel="icon"' in done  # every page names its icon: no 404 for /favicon.ico in the console
