@@ -24,9 +24,12 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(PY) manage.py migrate --noinput
 
-# The demo catalog (48 synthesised clips, analysed and indexed) and the demo study.
+# The demo catalog (48 synthesised clips, analysed and indexed; tagged by musicnn; a CNN trained on it
+# briefly) and the demo studies.
 demo-data: migrate
 	$(PY) manage.py make_demo_catalog
+	$(PY) manage.py embed_catalog demo
+	$(PY) manage.py train_cnn demo --steps 100 --distill 1
 	$(PY) manage.py create_demo_study --host http://$(HOST):$(PORT)
 
 serve: install

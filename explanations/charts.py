@@ -20,8 +20,11 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from explanations.verdicts import ALIKE, DIFFERENT, NEITHER, ChartBar, Translate, gettext_noop, untranslated
+from explanations.verdicts import (
+    ALIKE, DIFFERENT, NEITHER, ChartBar, Number, Translate, gettext_noop, plain_number, shown_shares, untranslated,
+)
 from explanations.regions import Region
 
 ALIKE_COLOUR = "#0072B2"  # blue: a group the two tracks have alike
@@ -38,7 +41,7 @@ _INSTALLED = {font.name for font in font_manager.fontManager.ttflist}
 TITLE_FAMILIES = ["DejaVu Sans", *(family for family in _FALLBACK_FAMILIES if family in _INSTALLED)]
 
 
-def _png(fig: Figure) -> bytes:
+def png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     FigureCanvasAgg(fig)
     # zlib level 3 instead of 6: a tenth larger, a fifth faster to encode (the budget is 200 ms a figure).
@@ -61,6 +64,7 @@ def contribution_figure(
     *,
     narrow: bool = False,
     translate: Translate = untranslated,
+    number: Number = plain_number,
 ) -> Figure:
     """A bar chart of each group's share of the difference (1 − similarity), largest at the top.
 
@@ -73,8 +77,11 @@ def contribution_figure(
     if narrow:
         labels = [f"{label}\n{value}" if value else label for label, value in zip(labels, value_labels or [""] * len(bars))]
         value_labels = ()
-    row = 0.62 if narrow else 0.42
-    bottom = 1.25 if narrow else 0.95  # x axis, its label and the colour key (two rows of it on phones)
+    # A phone shows the narrow figure about 330 px wide, a third of its pixels: larger type keeps
+    # its words at 12-14 CSS px there.
+    size = {"label": 12.5, "value": 11, "key": 10.5, "title": 13.5} if narrow else {"label": 10, "value": 9, "key": 8, "title": 11}
+    row = 0.8 if narrow else 0.42
+    bottom = 1.5 if narrow else 0.95  # x axis, its label and the colour key (two rows of it on phones)
     height = row * len(bars) + bottom + 0.62
     width = 4.6 if narrow else 7.8 if value_labels else 6.4
     fig = Figure(figsize=(width, height))
@@ -82,20 +89,27 @@ def contribution_figure(
     # column is sized from the longest line instead (about 0.08 in a character at 10 pt),
     # so a longer translation widens it rather than being cut off.
     longest = max((len(line) for label in labels for line in label.split("\n")), default=10)
-    left = min(max(1.9 if narrow else 2.1, 0.08 * longest + 0.25), 2.5 if narrow else 3.0)
+    per_character = 0.08 * size["label"] / 10
+    left = min(max(1.9 if narrow else 2.1, per_character * longest + 0.25), 2.75 if narrow else 3.0)
     plot_width = width - left - (0.6 if narrow else 2.45 if value_labels else 0.6)
     left, plot_width = left / width, plot_width / width
     ax = fig.add_axes((left, bottom / height, plot_width, 1 - (bottom + 0.62) / height))
     values = np.array([bar.share for bar in bars])
     y = np.arange(len(bars))[::-1]
     ax.barh(y, values, color=[VERDICT_COLOURS[bar.verdict] for bar in bars], height=0.68)
-    ax.set_yticks(y, labels, fontsize=10, parse_math=False)
+    ax.set_yticks(y, labels, fontsize=size["label"], parse_math=False)
     ax.axvline(0, color="#333333", linewidth=1)
     # Room beyond the longest bar for its number label.
     limit = max(0.05, float(np.max(values, initial=0.0)) * (1.45 if narrow else 1.25))
     ax.set_xlim(0, limit)
-    for yi, value in zip(y, values):
-        ax.text(value + 0.015 * limit, yi, f"{value:.2f}", va="center", ha="left", fontsize=9, color="#222222")
+    # The printed numbers add up to 1 − the printed score (verdicts.shown_shares); the bars keep their exact length.
+    for yi, value, shown in zip(y, values, shown_shares(bars, score)):
+        ax.text(value + 0.015 * limit, yi, number(shown, 2), va="center", ha="left", fontsize=size["value"],
+                color="#222222")
+    # Round steps (0.02, 0.05, 0.1): a tick at 0.025 would print as a misleading 0.03.
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=3 if narrow else 5, steps=[1, 2, 5, 10]))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _position: number(v, 2)))
+    ax.tick_params(axis="x", labelsize=size["value"])
     if value_labels:
         column = left + plot_width + 0.2 / width
         ax.annotate(t(gettext_noop("You liked → this one")), xy=(column, 1.0), xycoords=("figure fraction", "axes fraction"),
@@ -103,13 +117,14 @@ def contribution_figure(
         for yi, text in zip(y, value_labels):
             ax.annotate(text, xy=(column, yi), xycoords=("figure fraction", "data"), va="center", fontsize=9,
                         color="#333333", parse_math=False)
-    ax.set_xlabel(t(gettext_noop("Share of the difference (0 = identical)")), fontsize=9, parse_math=False)
-    title = t(gettext_noop("Similarity %(score).2f = 1 − sum of the bars")) % {"score": score}
+    ax.set_xlabel(t(gettext_noop("Share of the difference (0 = identical)")), fontsize=size["value"], parse_math=False)
+    title = t(gettext_noop("Similarity %(score)s = 1 − sum of the bars")) % {"score": number(score, 2)}
     # Across the whole figure, above the bars and the values column alike, so neither can overlap it.
-    fig.text(0.04 if narrow else left, 1 - 0.22 / height, title, fontsize=11, va="center", parse_math=False)
+    fig.text(0.04 if narrow else left, 1 - 0.22 / height, title, fontsize=size["title"], va="center", parse_math=False)
     fig.legend(
         handles=[Patch(color=VERDICT_COLOURS[v], label=t(VERDICT_KEYS[v])) for v in (ALIKE, NEITHER, DIFFERENT)],
-        loc="lower left", bbox_to_anchor=(0.02 if narrow else left, 0.0), ncol=2 if narrow else 3, fontsize=8, frameon=False,
+        loc="lower left", bbox_to_anchor=(0.02 if narrow else left, 0.0), ncol=2 if narrow else 3, fontsize=size["key"],
+        frameon=False,
         handlelength=1.2, columnspacing=1.0,
     )
     for side in ("top", "right", "left"):
@@ -127,14 +142,16 @@ def contribution_chart(
     *,
     narrow: bool = False,
     translate: Translate = untranslated,
+    number: Number = plain_number,
 ) -> bytes:
     """contribution_figure as PNG bytes."""
-    return _png(contribution_figure(bars, score, value_labels, narrow=narrow, translate=translate))
+    return png(contribution_figure(bars, score, value_labels, narrow=narrow, translate=translate, number=number))
 
 
 def _mel_ticks(n_mels: int, frequencies: np.ndarray) -> tuple[list[float], list[str]]:
     positions, labels = [], []
-    for hz in (100, 250, 500, 1000, 2000, 4000, 8000):
+    # From 500 Hz up: on a mel scale 100 and 250 Hz sit a few rows apart at the bottom, unreadable.
+    for hz in (500, 1000, 2000, 4000, 8000):
         if frequencies[0] <= hz <= frequencies[-1]:
             positions.append(float(np.interp(hz, frequencies, np.arange(n_mels))))
             labels.append(f"{hz // 1000}k" if hz >= 1000 else str(hz))
@@ -185,6 +202,9 @@ def spectrogram_figure(
     regions: Sequence[Region] = (),
     layout: SpectrogramLayout = WIDE,
     translate: Translate = untranslated,
+    number: Number = plain_number,
+    score_places: int = 2,
+    score_sign: bool = False,
 ) -> Figure:
     """Two mel spectrograms on one dB colour scale, time in seconds, frequency in Hz, the score above.
 
@@ -198,7 +218,7 @@ def spectrogram_figure(
     vmin = vmax - 80.0
     fig = Figure(figsize=layout.size)
     if score is not None:  # explanations always state it; a benchmark may leave it out
-        title = t(gettext_noop("Similarity %(score).2f")) % {"score": score}
+        title = t(gettext_noop("Similarity %(score)s")) % {"score": number(score, 2)}
         fig.text(layout.liked[0], 0.985, title, fontsize=12, fontweight="bold", va="top", ha="left", parse_math=False)
     # Fixed axes positions (not constrained layout, which draws twice) keep this under 200 ms.
     first = fig.add_axes(layout.liked)
@@ -223,15 +243,27 @@ def spectrogram_figure(
         # Titles are drawn literally: "Price Tag ($ $)" must not become mathtext.
         ax.set_title(_shorten(title, layout.title_chars), fontsize=11, loc="left", parse_math=False, family=TITLE_FAMILIES)
         ax.set_xlabel(t(gettext_noop("Time (s)")))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _position: number(v, 0 if float(v).is_integer() else 1)))
+    n_rows = mels[0].shape[0]
     for region in regions:
-        for ax, (start, end) in zip(axes, (region.liked, region.recommended)):
-            ax.add_patch(
-                Rectangle((start, 0), end - start, mels[0].shape[0] - 1, fill=False, edgecolor=REGION_COLOUR,
-                          linewidth=2.2, linestyle=(0, (4, 2)))
+        for ax, span, hz in zip(axes, (region.liked, region.recommended), (region.liked_hz, region.recommended_hz)):
+            if span is None:
+                continue
+            start, end = span
+            # A frequency range becomes rows of this spectrogram's own mel scale; none: the whole height.
+            low, high = (-0.5, n_rows - 0.5) if hz is None else (
+                float(np.interp(hz[0], frequencies, np.arange(n_rows))), float(np.interp(hz[1], frequencies, np.arange(n_rows)))
             )
+            # Inset a little, so two outlines that meet (3-6 s and 6-9 s) show a gap, not one shared line.
+            inset = 0.006 * (ax.get_xlim()[1] or 1.0)
+            ax.add_patch(
+                Rectangle((start + inset, low + 0.6), end - start - 2 * inset, high - low - 1.2, fill=False,
+                          edgecolor=REGION_COLOUR, linewidth=2.2, linestyle=(0, (4, 2)))
+            )
+            # Each outline says what it is worth, not only the caption's threshold.
             ax.text(
-                (start + end) / 2, mels[0].shape[0] * 0.97, region.label, ha="center", va="top", fontsize=12,
-                fontweight="bold", color="black", parse_math=False,
+                (start + end) / 2, min(high, n_rows * 0.97) - 1, f"{region.label} {'+' if score_sign and region.score >= 0 else ''}{number(region.score, score_places)}",
+                ha="center", va="top", fontsize=10.5, fontweight="bold", color="black", parse_math=False,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": REGION_COLOUR, "linewidth": 0},
             )
     positions, labels = _mel_ticks(mels[0].shape[0], frequencies)
@@ -250,4 +282,4 @@ def spectrogram_figure(
 
 def spectrogram_pair(liked_mel_db: np.ndarray, recommended_mel_db: np.ndarray, **options) -> bytes:
     """spectrogram_figure as PNG bytes."""
-    return _png(spectrogram_figure(liked_mel_db, recommended_mel_db, **options))
+    return png(spectrogram_figure(liked_mel_db, recommended_mel_db, **options))

@@ -9,6 +9,7 @@ class Explanation(models.Model):
     class Kind(models.TextChoices):
         FEATURES = "features", "Feature contributions"
         SPECTROGRAM = "spectrogram", "Spectrograms"
+        TAGS = "tags", "Shared tags (musicnn tagger)"
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     seed_track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")

@@ -24,10 +24,16 @@ MAX_REGIONS = 2
 
 @dataclass(frozen=True)
 class Region:
+    """An outline on the liked track's panel, the recommendation's, or both (a matched pair, same label)."""
+
     label: str
-    liked: tuple[float, float]  # start and end, in seconds
-    recommended: tuple[float, float]
-    score: float  # cosine between the two segments, in the recommender's feature space
+    liked: tuple[float, float] | None  # start and end, in seconds; None: not outlined on that panel
+    recommended: tuple[float, float] | None
+    #: Segment pairs: their cosine in the recommender's feature space. CNN pairs: their exact share of
+    #: the score. Tagger regions: how much covering them lowers the score.
+    score: float
+    liked_hz: tuple[float, float] | None = None  # frequency range; None: the whole height
+    recommended_hz: tuple[float, float] | None = None
 
 
 def segment_similarity(

@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.utils import translation
+from django.utils import formats, translation
 
 from config.jobs import enqueue
 from explanations import charts, regions, verdicts
@@ -21,10 +21,19 @@ from recommender.models import AudioAnalysis, SimilarityIndex, Track
 from recommender.services import load_index, track_mel
 
 # Bump when a figure's look changes, so cached files are rendered anew.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 7, Explanation.Kind.SPECTROGRAM: 7}
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 8, Explanation.Kind.SPECTROGRAM: 9, Explanation.Kind.TAGS: 1}
 
 
-def _hash(kind: str, payload: dict) -> str:
+def number(value: float, places: int) -> str:
+    """``value`` rounded to ``places`` decimals, written as the active language writes it (0.89; German 0,89).
+
+    Rounded as the figures' own labels are (Python's format); Django's number_format cuts digits off instead.
+    """
+    return verdicts.plain_number(value, places).replace(".", formats.get_format("DECIMAL_SEPARATOR"))
+
+
+def content_hash(kind: str, payload: dict) -> str:
+    """What names an explanation: its kind, its renderer's version and every input it is drawn from."""
     body = json.dumps({"kind": kind, "renderer": RENDERER_VERSION[kind], **payload}, sort_keys=True)
     return hashlib.sha256(body.encode()).hexdigest()
 
@@ -84,17 +93,21 @@ def _render_features(
         liked = dict(zip(numbers["features"], numbers["seed_values"]))
         recommended = dict(zip(numbers["features"], numbers["track_values"]))
         bars = verdicts.chart_bars(numbers["features"], np.array(numbers["shares"]), liked, recommended)
-        values = [verdicts.bar_values(bar, liked, recommended, t) for bar in bars]
+        values = [verdicts.bar_values(bar, liked, recommended, t, number) for bar in bars]
         text = verdicts.sentence(bars, seed_track.title, t)
+        shown = verdicts.shown_shares(bars, numbers["score"])
         alt = t(gettext_noop(
             "Bar chart of how much each feature group adds to the difference between the two tracks "
-            "(similarity %(score).2f = 1 − sum of the bars; 0 = identical)."
-        )) % {"score": numbers["score"]} + " " + "; ".join(
-            f"{t(bar.label)}: {bar.share:.2f}" + (f" ({value})" if value else "") for bar, value in zip(bars, values)
+            "(similarity %(score)s = 1 − sum of the bars; 0 = identical)."
+        )) % {"score": number(numbers["score"], 2)} + " " + "; ".join(
+            f"{t(bar.label)}: {number(printed, 2)}" + (f" ({value})" if value else "")
+            for bar, printed, value in zip(bars, shown, values)
         )
         images = {
-            "image": charts.contribution_chart(bars, numbers["score"], values, translate=t),
-            "image_narrow": charts.contribution_chart(bars, numbers["score"], values, narrow=True, translate=t),
+            "image": charts.contribution_chart(bars, numbers["score"], values, translate=t, number=number),
+            "image_narrow": charts.contribution_chart(
+                bars, numbers["score"], values, narrow=True, translate=t, number=number
+            ),
         }
         data = {
             **numbers,
@@ -111,15 +124,15 @@ def _render_features(
             # Every bar as drawn: label, length, colour (verdict) and the values beside it.
             "bars": [
                 {"label": bar.label, "share": round(bar.share, 6), "even_share": round(bar.even_share, 6),
-                 "verdict": bar.verdict, "values": value}
-                for bar, value in zip(bars, values)
+                 "verdict": bar.verdict, "values": value, "printed": printed}
+                for bar, value, printed in zip(bars, values, shown)
             ],
         }
         if data["harmony_correlation"] is not None and not np.isfinite(data["harmony_correlation"]):
             data["harmony_correlation"] = None  # JSON has no NaN
         return Rendered(images, text, alt, data)
 
-    return _hash(Explanation.Kind.FEATURES, payload), render
+    return content_hash(Explanation.Kind.FEATURES, payload), render
 
 
 # Marked for translation; rendered in the participant's language.
@@ -129,11 +142,11 @@ HOW_TO_READ = gettext_noop(
 )
 CAPTION_OUTLINED = gettext_noop(
     "Outlined: 3-second passages that the recommender, measuring them the way it measures whole tracks, "
-    "finds at least %(threshold).2f alike; A matches A."
+    "finds at least %(threshold)s alike; A matches A."
 )
 CAPTION_NONE_ALIKE = gettext_noop(
     "Nothing is outlined: measured the way the recommender measures whole tracks, no 3-second passage "
-    "of one is at least %(threshold).2f alike to a passage of the other."
+    "of one is at least %(threshold)s alike to a passage of the other."
 )
 CAPTION_CATALOG = gettext_noop(
     "Nothing is outlined: this recommender compares features the catalog provides for whole tracks, "
@@ -163,9 +176,71 @@ def _segments(track: Track) -> dict | None:
     return analysis.segments
 
 
+def spectrogram_images(seed_track: Track, track: Track, *, score: float, regions, translate, **options) -> tuple[dict, list]:
+    """Both layouts of the outlined spectrogram pair (PNG bytes by model field), and the clips' durations.
+
+    ``options`` go to charts.spectrogram_figure (how each outline prints its number).
+    """
+    seed_mel, track_mel_db = track_mel(seed_track), track_mel(track)
+    seconds_per_frame = audio.frame_seconds()
+    images = {
+        field: charts.spectrogram_pair(
+            seed_mel, track_mel_db, frequencies=audio.mel_frequencies(), seconds_per_frame=seconds_per_frame,
+            liked_title=seed_track.title, recommended_title=track.title, score=score, regions=regions,
+            layout=layout, translate=translate, number=number, **options,
+        )
+        for field, layout in (("image", charts.WIDE), ("image_narrow", charts.STACKED))
+    }
+    return images, [seed_mel.shape[1] * seconds_per_frame, track_mel_db.shape[1] * seconds_per_frame]
+
+
+def _where(span, hz, t) -> str:
+    where = t(gettext_noop("%(start).0f–%(end).0f s")) % {"start": span[0], "end": span[1]}
+    if hz is not None:
+        where += t(gettext_noop(", %(low).0f–%(high).0f Hz")) % {"low": hz[0], "high": hz[1]}
+    return where
+
+
+#: How the alt text reads out a matched pair: segment pairs by their cosine, CNN pairs by their share of the score.
+PAIR_ALIKE = gettext_noop(
+    "%(label)s (%(score)s alike): %(liked)s of the liked track and %(recommended)s of the recommendation."
+)
+PAIR_ADDS = gettext_noop(
+    "%(label)s (adds %(score)s to the similarity): %(liked)s of the liked track and %(recommended)s of the "
+    "recommendation."
+)
+
+
+def spectrogram_alt(seed_track: Track, track: Track, score: float, outlined, t, pair_message: str = PAIR_ALIKE) -> str:
+    """The figure read out: both titles, the score, and every outline with its number and where it is."""
+    places = 3 if pair_message == PAIR_ADDS else 2  # a region pair's share of the score is small
+    alt = t(gettext_noop(
+        "Two spectrograms: “%(liked)s”, which you liked, and the recommended “%(recommended)s”, showing how "
+        "loud each pitch range is over time. Similarity %(score)s."
+    )) % {"liked": seed_track.title, "recommended": track.title, "score": number(score, 2)}
+    for region in outlined:
+        if region.liked is not None and region.recommended is not None:
+            alt += " " + t(pair_message) % {
+                "label": region.label, "score": number(region.score, places),
+                "liked": _where(region.liked, region.liked_hz, t),
+                "recommended": _where(region.recommended, region.recommended_hz, t),
+            }
+        else:
+            side = t(gettext_noop("liked track")) if region.liked is not None else t(gettext_noop("recommendation"))
+            span, hz = (region.liked, region.liked_hz) if region.liked is not None else (region.recommended, region.recommended_hz)
+            alt += " " + t(gettext_noop("%(side)s, %(label)s (covering it lowers the similarity by %(score)s): %(where)s.")) % {
+                "side": side, "label": region.label, "score": number(region.score, 2), "where": _where(span, hz, t),
+            }
+    return alt
+
+
 def _render_spectrogram(
     index: SimilarityIndex, seed_track: Track, track: Track, language: str
 ) -> tuple[str, Callable[[], Rendered]]:
+    if index.feature_set in (SimilarityIndex.FeatureSet.CNN, SimilarityIndex.FeatureSet.TAGGER):
+        from explanations.network_services import render_network_spectrogram
+
+        return render_network_spectrogram(index, seed_track, track, language)
     score = pair_score(index=index, seed_track=seed_track, track=track)
     payload = {
         "index": index.pk,  # its mean, std and feature set decide the outlines and the score
@@ -179,9 +254,7 @@ def _render_spectrogram(
 
     def render():
         t = translation.gettext
-        # Spectrograms are read and compared only here: a cached explanation needs neither.
-        seed_mel, track_mel_db = track_mel(seed_track), track_mel(track)
-        seconds_per_frame = audio.frame_seconds()
+        # Segments are read and compared only here: a cached explanation needs none of it.
         threshold = regions.REGION_MIN_SIMILARITY
         stored = [_segments(seed_track), _segments(track)] if index.feature_set == SimilarityIndex.FeatureSet.AUDIO else []
         if stored and None not in stored:
@@ -191,42 +264,17 @@ def _render_spectrogram(
                 *(audio.segments_from_json(s, index.feature_names) for s in stored), mean=scale.mean, std=scale.std
             )
             matched = regions.matching_regions(matrix, segment_seconds=segment_seconds, threshold=threshold)
-            outline = t(CAPTION_OUTLINED if matched else CAPTION_NONE_ALIKE) % {"threshold": threshold}
+            outline = t(CAPTION_OUTLINED if matched else CAPTION_NONE_ALIKE) % {"threshold": number(threshold, 2)}
         else:
             matrix, matched, segment_seconds = None, [], None
             outline = t(CAPTION_UNMEASURED if stored else CAPTION_CATALOG)
-        images = {
-            field: charts.spectrogram_pair(
-                seed_mel,
-                track_mel_db,
-                frequencies=audio.mel_frequencies(),
-                seconds_per_frame=seconds_per_frame,
-                liked_title=seed_track.title,
-                recommended_title=track.title,
-                score=score,
-                regions=matched,
-                layout=layout,
-                translate=t,
-            )
-            for field, layout in (("image", charts.WIDE), ("image_narrow", charts.STACKED))
-        }
-        alt = t(gettext_noop(
-            "Two spectrograms: “%(liked)s”, which you liked, and the recommended “%(recommended)s”, showing how "
-            "loud each pitch range is over time. Similarity %(score).2f."
-        )) % {"liked": seed_track.title, "recommended": track.title, "score": score}
-        for region in matched:
-            alt += " " + t(gettext_noop(
-                "%(label)s (%(score).2f alike): %(liked_start).0f–%(liked_end).0f s of the liked track and "
-                "%(start).0f–%(end).0f s of the recommendation."
-            )) % {
-                "label": region.label, "score": region.score, "liked_start": region.liked[0],
-                "liked_end": region.liked[1], "start": region.recommended[0], "end": region.recommended[1],
-            }
+        images, durations = spectrogram_images(seed_track, track, score=score, regions=matched, translate=t)
+        alt = spectrogram_alt(seed_track, track, score, matched, t)
         # What the page needs for its play head, and what an audit needs to check the outlines.
         data = {
             "panels": charts.WIDE.panels,
             "panels_narrow": charts.STACKED.panels,
-            "durations": [seed_mel.shape[1] * seconds_per_frame, track_mel_db.shape[1] * seconds_per_frame],
+            "durations": durations,
             "language": language,
             "score": score,
             "feature_set": index.feature_set,
@@ -239,7 +287,7 @@ def _render_spectrogram(
         }
         return Rendered(images, f"{t(HOW_TO_READ)} {outline}", alt, data)
 
-    return _hash(Explanation.Kind.SPECTROGRAM, payload), render
+    return content_hash(Explanation.Kind.SPECTROGRAM, payload), render
 
 
 def explanation_get_or_render(
@@ -247,13 +295,17 @@ def explanation_get_or_render(
 ) -> Explanation:
     """The explanation for this pair in this language, rendered only if no identical one exists yet."""
     if kind == Explanation.Kind.FEATURES:
-        content_hash, render = _render_features(index, seed_track, track, language)
+        digest, render = _render_features(index, seed_track, track, language)
     elif kind == Explanation.Kind.SPECTROGRAM:
-        content_hash, render = _render_spectrogram(index, seed_track, track, language)
+        digest, render = _render_spectrogram(index, seed_track, track, language)
+    elif kind == Explanation.Kind.TAGS:
+        from explanations.network_services import render_tags
+
+        digest, render = render_tags(index, seed_track, track, language)
     else:
         raise ValueError(f"unknown explanation kind {kind!r}")
 
-    existing = Explanation.objects.filter(content_hash=content_hash).first()
+    existing = Explanation.objects.filter(content_hash=digest).first()
     if existing and existing.image and existing.image.storage.exists(existing.image.name):
         return existing
     # Every text is drawn in the participant's language, whatever the request's language is.
@@ -261,12 +313,12 @@ def explanation_get_or_render(
         rendered = render()
     explanation = existing or Explanation(
         kind=kind, seed_track=seed_track, track=track, index=index, language=language,
-        content_hash=content_hash, text=rendered.text, alt_text=rendered.alt, data=rendered.data,
+        content_hash=digest, text=rendered.text, alt_text=rendered.alt, data=rendered.data,
     )
     # Named by content hash; a row that outlived its files (media wiped) gets them drawn again.
     for field, png in rendered.images.items():
         suffix = "" if field == "image" else "-narrow"
-        getattr(explanation, field).save(f"{content_hash}{suffix}.png", ContentFile(png), save=False)
+        getattr(explanation, field).save(f"{digest}{suffix}.png", ContentFile(png), save=False)
     if existing:
         existing.save()
         return existing
@@ -275,7 +327,7 @@ def explanation_get_or_render(
             explanation.save()
     except IntegrityError:
         # Another worker rendered the same pair meanwhile; its row (and identical file) wins.
-        return Explanation.objects.get(content_hash=content_hash)
+        return Explanation.objects.get(content_hash=digest)
     return explanation
 
 

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 import numpy as np
 
 Translate = Callable[[str], str]
+#: Writes a number with ``places`` decimals the way the reader's language does (0.89 or 0,89).
+Number = Callable[[float, int], str]
+
+
+def plain_number(value: float, places: int) -> str:
+    return f"{value:.{places}f}"
 
 
 def gettext_noop(message: str) -> str:
@@ -90,25 +96,25 @@ def group_of(feature: str) -> str:
     return FEATURE_GROUPS.get(feature, feature.replace("_", " ").capitalize())
 
 
-def _hz(value: float, t: Translate) -> str:
+def _hz(value: float, t: Translate, n: Number) -> str:
     if value >= 1000:
-        return t(gettext_noop("%(value).1f kHz")) % {"value": value / 1000}
+        return t(gettext_noop("%(value)s kHz")) % {"value": n(value / 1000, 1)}
     return t(gettext_noop("%(value).0f Hz")) % {"value": value}
 
 
-def _percent(value: float, t: Translate) -> str:
+def _percent(value: float, t: Translate, n: Number) -> str:
     return t(gettext_noop("%(value).0f%%")) % {"value": 100 * value}
 
 
 #: How a listener reads each feature's value: BPM, dB, Hz, per cent.
-FEATURE_UNITS: dict[str, Callable[[float, Translate], str]] = {
-    "tempo": lambda v, t: t(gettext_noop("%(value).0f BPM")) % {"value": v},
-    "rms": lambda v, t: t(gettext_noop("%(value).0f dB")) % {"value": 20 * np.log10(max(v, 1e-6))},
-    "loudness": lambda v, t: t(gettext_noop("%(value).0f dB")) % {"value": v},
+FEATURE_UNITS: dict[str, Callable[[float, Translate, Number], str]] = {
+    "tempo": lambda v, t, n: t(gettext_noop("%(value).0f BPM")) % {"value": v},
+    "rms": lambda v, t, n: t(gettext_noop("%(value).0f dB")) % {"value": 20 * np.log10(max(v, 1e-6))},
+    "loudness": lambda v, t, n: t(gettext_noop("%(value).0f dB")) % {"value": v},
     "spectral_centroid": _hz,
     "spectral_bandwidth": _hz,
     "spectral_rolloff": _hz,
-    "zero_crossing_rate": lambda v, t: t(gettext_noop("%(value).1f%%")) % {"value": 100 * v},
+    "zero_crossing_rate": lambda v, t, n: t(gettext_noop("%(value)s%%")) % {"value": n(100 * v, 1)},
     **{name: _percent for name in (
         "danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness", "valence",
     )},
@@ -146,7 +152,8 @@ class ChartBar:
 
 
 def bar_values(
-    bar: ChartBar, liked: dict[str, float], recommended: dict[str, float], translate: Translate = untranslated
+    bar: ChartBar, liked: dict[str, float], recommended: dict[str, float], translate: Translate = untranslated,
+    number: Number = plain_number,
 ) -> str:
     """Both tracks' values of one bar in the listener's units, "liked → recommended"; "" where none exists.
 
@@ -155,7 +162,8 @@ def bar_values(
     """
     if len(bar.features) == 1 and bar.features[0] in FEATURE_UNITS:
         show = FEATURE_UNITS[bar.features[0]]
-        return f"{show(liked[bar.features[0]], translate)} → {show(recommended[bar.features[0]], translate)}"
+        name = bar.features[0]
+        return f"{show(liked[name], translate, number)} → {show(recommended[name], translate, number)}"
     if all(name.startswith("chroma_") for name in bar.features):
         return f"{' '.join(top_notes(bar.features, liked))} → {' '.join(top_notes(bar.features, recommended))}"
     return ""
@@ -188,6 +196,32 @@ def chart_bars(
             verdict = DIFFERENT
         bars.append(ChartBar(label, share, tuple(names[i] for i in members), even, verdict))
     return sorted(bars, key=lambda bar: -bar.share)
+
+
+def shown_shares(bars: Sequence[ChartBar], score: float, places: int = 2) -> list[float]:
+    """Each bar's share as the chart prints it: rounded so that the printed bars add up exactly to 1 minus
+    the printed score (largest remainders get the last hundredths), as the chart's title says they do.
+
+    Plain rounding would print 0.08 + 0.03 + 0.01 + 0.01 under "Similarity 0.88 = 1 − sum of the bars".
+    """
+    unit = 10**places
+    printed_score = round(float(plain_number(score, places)) * unit)  # exactly the digits the title prints
+    total = unit - printed_score  # 1 − the printed score, in hundredths
+    raw = [max(0.0, bar.share) * unit for bar in bars]
+    floors = [int(np.floor(value)) for value in raw]
+    left = total - sum(floors)
+    order = sorted(range(len(raw)), key=lambda i: (-(raw[i] - floors[i]), i))
+    for i in order[: max(0, left)]:
+        floors[i] += 1
+    # Rounding up beyond the remainders cannot happen (see the tests); taking away could, if the
+    # shares did not sum to 1 − score: then the smallest remainders give their hundredth back.
+    for i in reversed(order):
+        if left >= 0:
+            break
+        if floors[i] > 0:
+            floors[i] -= 1
+            left += 1
+    return [f / unit for f in floors]
 
 
 def _join(words: list[str], t: Translate) -> str:

@@ -87,11 +87,12 @@ def chance_precision(labels: list[frozenset[str]], n_pairs: int = 20000, seed: i
 
 def quality_plot(results: list[Quality], *, k: int, chance: float, title: str) -> bytes:
     """Precision@k per recommender beside the distribution of their top-k similarity scores."""
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    fig = Figure(figsize=(10, 2.2 + 0.4 * len(results)), layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2, width_ratios=[1, 1.4])
     names = [r.name for r in results]
-    colours = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9"][: len(results)]
+    palette = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999"]
+    colours = [palette[i % len(palette)] for i in range(len(results))]
     bars = left.barh(names[::-1], [r.precision_at_k for r in results][::-1], color=colours[::-1])
     left.bar_label(bars, fmt="%.3f", padding=3)
     left.axvline(chance, color="#555555", linestyle="--", linewidth=1, label=f"random neighbours ({chance:.3f})")
@@ -127,3 +128,21 @@ def format_table(results: list[Quality], *, k: int, chance: float) -> str:
         )
     lines.append(f"{'(random neighbours)':<34} {chance:>13.3f}")
     return "\n".join(lines)
+
+
+def loss_curve_plot(losses: list[float], *, title: str) -> bytes:
+    """A training run's mean loss per epoch, as a PNG (the contrastive CNN's training record)."""
+    fig = Figure(figsize=(6, 3.2), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    epochs = np.arange(1, len(losses) + 1)
+    ax.plot(epochs, losses, marker="o" if len(losses) <= 40 else None, color="#0072B2", linewidth=1.6)
+    ax.set_xlabel("Epoch")
+    ax.set_ylabel("Contrastive loss (NT-Xent)")
+    ax.grid(color="#dddddd", linewidth=0.6)
+    if losses:
+        ax.annotate(f"{losses[-1]:.3f}", (epochs[-1], losses[-1]), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_title(title, fontsize=10, loc="left")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    return buffer.getvalue()

@@ -68,6 +68,11 @@ class AudioAnalysis(models.Model):
         null=True, blank=True,
         help_text="The same features per 3-second passage: {seconds, names, values}; empty for older analyses.",
     )
+    log_mel = models.FileField(
+        upload_to="logmel/", max_length=200, blank=True,
+        help_text="What the networks read: 16 kHz, 96-band log-mel (recommender.cnn.frontend), float16 .npy, "
+        "computed once on first use.",
+    )
     analysed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -77,15 +82,83 @@ class AudioAnalysis(models.Model):
         return f"Analysis of {self.track}"
 
 
+class AudioModel(models.Model):
+    """A network that turns clips into embeddings: the shipped musicnn tagger, or a CNN trained on one catalog.
+
+    Named by the SHA-256 of its weights file; every index built from its embeddings, and so every
+    recommendation, records which one it was.
+    """
+
+    class Kind(models.TextChoices):
+        TAGGER = "tagger", "musicnn tagger (pretrained on MagnaTagATune)"
+        CNN = "cnn", "CNN trained on the catalog's audio (contrastive)"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    catalog = models.ForeignKey(
+        Catalog, on_delete=models.CASCADE, null=True, blank=True, related_name="audio_models",
+        help_text="The catalog a CNN was trained on; empty for the tagger, which every catalog shares.",
+    )
+    sha256 = models.CharField(max_length=64, help_text="SHA-256 of the weights file.")
+    file = models.FileField(upload_to="models/", max_length=200, blank=True, help_text="A trained CNN's weights.")
+    loss_curve = models.FileField(upload_to="models/", max_length=200, blank=True, help_text="Training loss (PNG).")
+    training = models.JSONField(
+        default=dict, blank=True, help_text="How a CNN was trained: settings, seed, tracks, steps, seconds, losses."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["catalog", "sha256"], condition=models.Q(catalog__isnull=False), name="one_model_per_catalog_and_hash"
+            ),
+            models.UniqueConstraint(
+                fields=["kind", "sha256"], condition=models.Q(catalog__isnull=True), name="one_shared_model_per_hash"
+            ),
+        ]
+
+    def __str__(self):
+        where = f" ({self.catalog})" if self.catalog_id else ""
+        return f"{self.get_kind_display()}{where} {self.sha256[:12]}"
+
+
+class TrackEmbedding(models.Model):
+    """One network's view of one track: its embedding and, for the tagger, its 50 tag probabilities."""
+
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="embeddings")
+    model = models.ForeignKey(AudioModel, on_delete=models.CASCADE, related_name="embeddings")
+    vector = models.BinaryField(help_text="float32 .npy: the clip's embedding.")
+    tags = models.JSONField(null=True, blank=True, help_text="Tagger only: tag probabilities, in the model's tag order.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["track", "model"], name="one_embedding_per_track_and_model")]
+
+    def __str__(self):
+        return f"{self.model.kind} embedding of {self.track}"
+
+    def array(self) -> np.ndarray:
+        return np.load(io.BytesIO(bytes(self.vector)), allow_pickle=False)
+
+
 class SimilarityIndex(models.Model):
-    """One immutable build of a catalog's feature index; recommendations point at the build they came from."""
+    """One immutable build of a catalog's index; recommendations point at the build they came from."""
 
     class FeatureSet(models.TextChoices):
         AUDIO = "audio", "Audio analysis (librosa)"
         CATALOG = "catalog", "Catalog-provided features (e.g. Spotify)"
+        TAGGER = "tagger", "musicnn tagger embeddings"
+        CNN = "cnn", "Embeddings of the CNN trained on the catalog"
+
+    #: Indexes of hand-made features (the feature recommender); the others hold a network's embeddings.
+    FEATURES = (FeatureSet.AUDIO, FeatureSet.CATALOG)
 
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="indexes")
     feature_set = models.CharField(max_length=10, choices=FeatureSet.choices, default=FeatureSet.AUDIO)
+    model = models.ForeignKey(
+        AudioModel, on_delete=models.PROTECT, null=True, blank=True, related_name="indexes",
+        help_text="The network whose embeddings this index holds (tagger and CNN indexes).",
+    )
     version = models.PositiveIntegerField()
     feature_names = models.JSONField()
     track_ids = models.JSONField(help_text="Track primary keys, in the row order of the matrix.")

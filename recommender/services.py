@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from config.jobs import enqueue
-from recommender import audio, csv_formats, evaluation, fetch, similarity
+from recommender import audio, csv_formats, fetch, similarity
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
 
 logger = logging.getLogger(__name__)
@@ -106,29 +106,44 @@ def _index_source(catalog: Catalog, feature_set: str) -> tuple[list[str], list[i
 
 
 def index_build(*, catalog: Catalog, feature_set: str = SimilarityIndex.FeatureSet.AUDIO) -> SimilarityIndex | None:
-    """Build the next version of a catalog's feature index, from audio analyses or catalog features.
+    """Build the next version of a catalog's index: of audio analyses, catalog features or a network's embeddings.
 
     Safe to run twice: when nothing changed since the latest version, that version is returned.
     None when fewer than two tracks have the features, since similarity needs a pair.
+
+    Features and tagger embeddings are z-scored with the catalog's statistics before the cosine
+    (dimensions of very different spread otherwise dominate). The trained CNN's embeddings are
+    used as the network makes them, so the index's cosine is the network's own and its
+    explanation's region pairs sum exactly to it.
     """
-    names, track_ids, raw = _index_source(catalog, feature_set)
+    model = None
+    if feature_set in SimilarityIndex.FEATURES:
+        names, track_ids, raw = _index_source(catalog, feature_set)
+    else:
+        from recommender import networks
+
+        model, track_ids, raw = networks.embedding_index_source(catalog, feature_set)
+        names = [f"{feature_set}_{i}" for i in range(raw.shape[1])] if len(track_ids) else []
     if len(track_ids) < 2:
         logger.warning("Catalog %s has %d tracks with %s features; no index built", catalog.slug, len(track_ids), feature_set)
         return None
-    source_sha256 = hashlib.sha256(feature_set.encode() + np.array(track_ids).tobytes() + raw.tobytes()).hexdigest()
+    source_sha256 = hashlib.sha256(
+        feature_set.encode() + (model.sha256.encode() if model else b"") + np.array(track_ids).tobytes() + raw.tobytes()
+    ).hexdigest()
     with transaction.atomic():
         # Lock the catalog so two builds at once cannot take the same version number.
         Catalog.objects.select_for_update().get(pk=catalog.pk)
         latest = catalog.indexes.filter(feature_set=feature_set).order_by("-version").first()
         if latest is not None and latest.source_sha256 == source_sha256:
             return latest
-        index = similarity.build_index(raw)
+        index = similarity.build_index(raw, standardise=feature_set != SimilarityIndex.FeatureSet.CNN)
         buffer = io.BytesIO()
         np.save(buffer, index.vectors, allow_pickle=False)
         newest = catalog.indexes.order_by("-version").first()
         return SimilarityIndex.objects.create(
             catalog=catalog,
             feature_set=feature_set,
+            model=model,
             version=(newest.version if newest else 0) + 1,
             source_sha256=source_sha256,
             feature_names=names,
@@ -205,9 +220,18 @@ def recommend(*, index: SimilarityIndex, liked_track_ids: list[int], k: int) -> 
 
 
 def catalog_latest_index(catalog: Catalog, feature_set: str | None = None) -> SimilarityIndex | None:
-    """The newest index of the catalog (of one feature set, when given)."""
-    indexes = catalog.indexes.all() if feature_set is None else catalog.indexes.filter(feature_set=feature_set)
-    return indexes.order_by("-version").first()
+    """The newest index of the catalog's feature recommender (audio or catalog features), or of one feature set."""
+    sets = SimilarityIndex.FEATURES if feature_set is None else [feature_set]
+    return catalog.indexes.filter(feature_set__in=sets).order_by("-version").first()
+
+
+#: The index each recommender reads (study.models.Condition.Recommender): None = the newest feature index.
+RECOMMENDER_FEATURE_SETS = {"features": None, "tagger": SimilarityIndex.FeatureSet.TAGGER, "cnn": SimilarityIndex.FeatureSet.CNN}
+
+
+def recommender_index(catalog: Catalog, recommender: str) -> SimilarityIndex | None:
+    """The index a condition's recommender reads: the newest of its kind."""
+    return catalog_latest_index(catalog, RECOMMENDER_FEATURE_SETS[recommender])
 
 
 ANALYSIS_CHUNK = 8
@@ -270,28 +294,6 @@ def catalog_create_demo(*, slug: str, per_style: int, seconds: float, seed: int,
         if progress:
             progress()
     return catalog, created
-
-
-def catalog_evaluate(*, catalog: Catalog, k: int = 10, n_queries: int = 2000) -> tuple[list, float]:
-    """Offline quality of every recommender the catalog can have, beside the unscaled-cosine baseline.
-
-    Returns the results and the chance level of precision@k.
-    """
-    labels_of = {
-        pk: frozenset(genres or ([style] if style else []))
-        for pk, genres, style in catalog.tracks.values_list("pk", "genres", "style").iterator(chunk_size=5000)
-    }
-    results, chance = [], None
-    for feature_set, label in SimilarityIndex.FeatureSet.choices:
-        _, track_ids, raw = _index_source(catalog, feature_set)
-        if len(track_ids) <= k:
-            continue
-        labels = [labels_of[pk] for pk in track_ids]
-        short = "audio features" if feature_set == SimilarityIndex.FeatureSet.AUDIO else "catalog features"
-        results.append(evaluation.evaluate(f"standardised cosine, {short}", evaluation.standardised_vectors(raw), labels, k=k, n_queries=n_queries))
-        results.append(evaluation.evaluate(f"unscaled cosine, {short}", evaluation.unscaled_vectors(raw), labels, k=k, n_queries=n_queries))
-        chance = evaluation.chance_precision(labels) if chance is None else chance
-    return results, chance or 0.0
 
 
 def track_fetch_clip(*, track: Track) -> Track:

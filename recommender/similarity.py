@@ -34,10 +34,13 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     return (matrix / norms).astype(np.float32)
 
 
-def build_index(raw: np.ndarray) -> FeatureIndex:
+def build_index(raw: np.ndarray, *, standardise: bool = True) -> FeatureIndex:
+    """Unit rows of z-scored ``raw``; ``standardise=False`` keeps the raw directions (mean 0, std 1)."""
     raw = np.asarray(raw, dtype=np.float64)
     if raw.ndim != 2 or raw.shape[0] < 2:
         raise ValueError("an index needs a 2-D matrix of at least two tracks")
+    if not standardise:
+        return FeatureIndex(vectors=_unit_rows(raw), mean=np.zeros(raw.shape[1]), std=np.ones(raw.shape[1]))
     mean = raw.mean(axis=0)
     std = raw.std(axis=0)
     # A constant feature carries no information. Its computed std is rounding noise,

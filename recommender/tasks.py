@@ -33,3 +33,32 @@ def fetch_clip(self, track_id: int) -> int:
         else:
             raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1))
     return track_id
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def embed_tracks(track_ids: list[int], model_id: int) -> int:
+    from recommender import networks
+    from recommender.models import AudioModel
+
+    return networks.tracks_embed(track_ids=track_ids, model=AudioModel.objects.get(pk=model_id))
+
+
+@shared_task(acks_late=True)
+def build_embedding_index(catalog_id: int, kind: str) -> int | None:
+    index = services.index_build(catalog=Catalog.objects.get(pk=catalog_id), feature_set=kind)
+    return index.pk if index else None
+
+
+# Training takes minutes: its own limits, above the default ones every other job keeps. Acknowledged on
+# receipt, not late: Redis would hand a job unacknowledged past its visibility timeout (twice the default
+# hard limit) to a second worker while the first still trains. A lost training job is simply asked for again.
+@shared_task(acks_late=False, ignore_result=True, soft_time_limit=60 * 60, time_limit=60 * 60 + 60)
+def train_cnn(catalog_id: int, seed: int = 0, steps: int | None = None) -> int:
+    from recommender import networks
+    from recommender.cnn.contrastive import TrainingConfig
+
+    catalog = Catalog.objects.get(pk=catalog_id)
+    config = TrainingConfig(seed=seed, **({"steps": steps} if steps else {}))
+    model = networks.cnn_train(catalog=catalog, config=config)
+    networks.catalog_embed(catalog=catalog, kind="cnn")
+    return model.pk

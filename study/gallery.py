@@ -11,7 +11,7 @@ from explanations.models import Explanation
 from explanations.services import explanation_get_or_render
 from recommender import services as recommender_services
 from recommender.models import Track
-from study.models import Study
+from study.models import Condition, Study
 from study.services import study_index
 
 
@@ -25,6 +25,14 @@ def explanation_numbers(explanation: Explanation) -> dict:
             for bar in data.get("bars", [])
         ]
         numbers["harmony_correlation"] = data.get("harmony_correlation")
+    elif explanation.kind == Explanation.Kind.TAGS:
+        numbers["tags"] = data.get("rows", [])
+        numbers["threshold"] = data.get("shared_min_probability")
+    elif "method" in data:  # a network's regions: exact pairs (CNN) or occlusion (tagger)
+        numbers.update(
+            method=data["method"], threshold=data.get("threshold"), regions=data.get("regions", []),
+            pair_sum=data.get("pair_sum"), segments=None,
+        )
     else:
         matrix = data.get("segment_similarity")
         numbers.update(
@@ -62,19 +70,26 @@ def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = N
     """
     names = dict(settings.LANGUAGES)
     languages = list(languages or names)
-    index = study_index(study)
-    loaded = recommender_services.load_index(index.pk)
     conditions = list(study.conditions.filter(is_active=True))
+    indexes = {c.recommender: study_index(study, c.recommender) for c in conditions}
+    index = indexes.get(Condition.Recommender.FEATURES) or study_index(study)
+    loaded = recommender_services.load_index(index.pk)
     rows = []
     for seed in _sample_seeds(study, loaded, n_pairs):
         best = recommender_services.recommend(index=index, liked_track_ids=[seed.pk], k=1)[0]
         track = Track.objects.select_related("analysis").get(pk=best.track_id)
         cells = []
         for condition in conditions:
+            # A condition with another recommender (a crossed design) explains its own top track.
+            own_index, own_track, own_score = indexes[condition.recommender], track, best.score
+            if own_index.pk != index.pk:
+                own = recommender_services.recommend(index=own_index, liked_track_ids=[seed.pk], k=1)[0]
+                own_track = Track.objects.select_related("analysis").get(pk=own.track_id)
+                own_score = own.score
             per_language = []
             for code in languages:
                 explanations = [
-                    explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index, language=code)
+                    explanation_get_or_render(kind=kind, seed_track=seed, track=own_track, index=own_index, language=code)
                     for kind in condition.explanation_kinds
                 ]
                 per_language.append({
@@ -82,6 +97,9 @@ def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = N
                     "name": names.get(code, code),
                     "explanations": [{"explanation": e, "numbers": explanation_numbers(e)} for e in explanations],
                 })
-            cells.append({"condition": condition, "languages": per_language})
+            cells.append({
+                "condition": condition, "languages": per_language, "track": own_track, "score": own_score,
+                "own_recommendation": own_track.pk != track.pk,
+            })
         rows.append({"seed": seed, "track": track, "score": best.score, "cells": cells})
     return rows

@@ -2,6 +2,7 @@ import secrets
 from typing import NamedTuple
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -124,11 +125,32 @@ class Condition(models.Model):
         FEATURES = "features", "Feature contributions"
         SPECTROGRAM = "spectrogram", "Spectrograms"
         BOTH = "both", "Features and spectrograms"
+        TAGS = "tags", "Shared tags"
+
+    class Recommender(models.TextChoices):
+        FEATURES = "features", "Audio features (standardised cosine)"
+        TAGGER = "tagger", "musicnn tagger embeddings"
+        CNN = "cnn", "CNN trained on the catalog"
+
+    #: The explanations each recommender can give truthfully: an explanation must be true of the
+    #: model that made the recommendation. Spectrograms come from every one (segment features,
+    #: occlusion of the tagger, the CNN's exact region pairs); the bar chart only decomposes the
+    #: feature cosine; the shared tags are the tagger's own outputs.
+    TRUTHFUL = {
+        Recommender.FEATURES: {Explanation.NONE, Explanation.FEATURES, Explanation.SPECTROGRAM, Explanation.BOTH},
+        Recommender.TAGGER: {Explanation.NONE, Explanation.SPECTROGRAM, Explanation.TAGS},
+        Recommender.CNN: {Explanation.NONE, Explanation.SPECTROGRAM},
+    }
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
     slug = models.SlugField()
     name = models.CharField(max_length=100)
     explanation = models.CharField(max_length=20, choices=Explanation.choices)
+    recommender = models.CharField(
+        max_length=20, choices=Recommender.choices, default=Recommender.FEATURES,
+        help_text="Which model recommends. Conditions of one study normally share it, so they differ only in "
+        "the explanation; give them different ones to cross recommender x explanation on purpose.",
+    )
     weight = models.PositiveSmallIntegerField(default=1, help_text="Relative share of participants (1 = equal).")
     is_active = models.BooleanField(default=True, help_text="Inactive conditions receive no new participants.")
 
@@ -139,6 +161,14 @@ class Condition(models.Model):
     def __str__(self):
         return f"{self.study.slug}/{self.slug}"
 
+    def clean(self):
+        if self.explanation not in self.TRUTHFUL.get(self.recommender, ()):
+            allowed = ", ".join(sorted(self.TRUTHFUL[self.recommender]))
+            raise ValidationError({"explanation": (
+                f"The {self.get_recommender_display()} recommender cannot give a truthful "
+                f"“{self.get_explanation_display()}” explanation; choose one of: {allowed}."
+            )})
+
     @property
     def explanation_kinds(self) -> list[str]:
         return {
@@ -146,6 +176,7 @@ class Condition(models.Model):
             self.Explanation.FEATURES: [Explanation.Kind.FEATURES],
             self.Explanation.SPECTROGRAM: [Explanation.Kind.SPECTROGRAM],
             self.Explanation.BOTH: [Explanation.Kind.FEATURES, Explanation.Kind.SPECTROGRAM],
+            self.Explanation.TAGS: [Explanation.Kind.TAGS],
         }[self.explanation]
 
 
@@ -290,6 +321,7 @@ class Recommendation(models.Model):
     spectrogram_explanation = models.ForeignKey(
         Explanation, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    tags_explanation = models.ForeignKey(Explanation, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     explanation_fallback = models.TextField(
         blank=True,
         help_text="Why this recommendation was shown without (part of) its condition's explanation figure; "

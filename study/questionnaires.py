@@ -111,12 +111,13 @@ ATTENTION_CHECK = {
     "correct_value": 1, "source": "Instructed-response attention check",
 }
 #: Option values of the manipulation check, by the condition's explanation.
-MANIPULATION_ANSWER = {"features": 1, "spectrogram": 2, "both": 3, "none": 4}
+MANIPULATION_ANSWER = {"features": 1, "spectrogram": 2, "both": 3, "none": 4, "tags": 5}
 MANIPULATION_CHECK = {
     "code": "manipulation_check", "construct": "check", "check_kind": "manipulation", "kind": "choice",
     "text": _("What did the explanations beside the recommendations show?"),
     "options": [[1, _("Bar charts of musical features (tempo, loudness, …)")],
-                [2, _("Pictures of the sound (spectrograms)")], [3, _("Both of these")], [4, _("There were no explanations")]],
+                [2, _("Pictures of the sound (spectrograms)")], [3, _("Both of these")], [4, _("There were no explanations")],
+                [5, _("Words describing the sound (tags)")]],
     "source": "Manipulation check",
 }
 

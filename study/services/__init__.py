@@ -20,4 +20,6 @@ from study.services.listening import (  # noqa: F401
 from study.services.recommending import (  # noqa: F401
     participant_poll_recommendations, participant_recommend, participant_retry_recommendations,
 )
-from study.services.setup import study_create, study_index, study_prerender_explanations  # noqa: F401
+from study.services.setup import (  # noqa: F401
+    recommender_index_exists, study_create, study_index, study_prerender_explanations,
+)

@@ -70,9 +70,10 @@ def participant_recommend(*, participant: Participant, draw: bool = True) -> lis
     if existing:
         return existing
     try:
-        index = recommender_services.catalog_latest_index(participant.study.catalog)
+        recommender = participant.condition.recommender
+        index = recommender_services.recommender_index(participant.study.catalog, recommender)
         if index is None:
-            raise RuntimeError(f"catalog {participant.study.catalog.slug!r} has no similarity index yet")
+            raise RuntimeError(f"catalog {participant.study.catalog.slug!r} has no similarity index for the {recommender} recommender yet")
         liked_ids = list(participant.liked_tracks.values_list("pk", flat=True))
         matches = recommender_services.recommend(
             index=index, liked_track_ids=liked_ids, k=participant.study.n_recommendations
@@ -102,6 +103,7 @@ def participant_recommend(*, participant: Participant, draw: bool = True) -> lis
                 participant=participant, rank=rank, track=track, seed_track=seed, score=match.score, index=index,
                 feature_explanation=shown.get(Explanation.Kind.FEATURES),
                 spectrogram_explanation=shown.get(Explanation.Kind.SPECTROGRAM),
+                tags_explanation=shown.get(Explanation.Kind.TAGS),
                 explanation_fallback="; ".join(missing),
             )
         )

@@ -16,33 +16,52 @@ def study_create(
     *, slug: str, title: str, catalog: Catalog, conditions: list[tuple], consent_text: str,
     scales: list[str] | None = None, translations: dict[str, dict] | None = None, **options,
 ) -> Study:
-    """A study with its conditions ((slug, name, explanation[, weight])), the chosen questionnaire scales,
-    and its own texts in other languages ({"de": {"title": ..., "consent_text": ...}})."""
+    """A study with its conditions ((slug, name, explanation[, weight[, recommender]])), the chosen questionnaire
+    scales, and its own texts in other languages ({"de": {"title": ..., "consent_text": ...}}).
+
+    A condition whose recommender cannot explain itself the way asked (Condition.TRUTHFUL) is refused.
+    """
     items = default_items(scales)
     with transaction.atomic():
         study = Study.objects.create(slug=slug, title=title, catalog=catalog, consent_text=consent_text, **options)
-        for condition_slug, name, explanation, *weight in conditions:
-            Condition.objects.create(
-                study=study, slug=condition_slug, name=name, explanation=explanation, weight=weight[0] if weight else 1
+        for condition_slug, name, explanation, *rest in conditions:
+            condition = Condition(
+                study=study, slug=condition_slug, name=name, explanation=explanation,
+                weight=rest[0] if rest else 1, recommender=rest[1] if len(rest) > 1 else Condition.Recommender.FEATURES,
             )
+            condition.full_clean(exclude=["study"])
+            condition.save()
         Item.objects.bulk_create(Item(study=study, **fields) for fields in items)
         for language, texts in (translations or {}).items():
             StudyTranslation.objects.create(study=study, language=language, **texts)
     return study
 
 
-def study_index(study: Study):
-    index = recommender_services.catalog_latest_index(study.catalog)
+def study_index(study: Study, recommender: str = Condition.Recommender.FEATURES):
+    """The index ``recommender`` reads for this study's catalog; a clear error when it has none yet."""
+    index = recommender_services.recommender_index(study.catalog, recommender)
     if index is None:
-        raise FlowError(f"Catalog {study.catalog.slug!r} has no similarity index yet; analyse it first.")
+        how = "analyse it first" if recommender == Condition.Recommender.FEATURES else (
+            "embed it with the tagger first (python manage.py embed_catalog)" if recommender == Condition.Recommender.TAGGER
+            else "train its CNN first (python manage.py train_cnn)"
+        )
+        raise FlowError(f"Catalog {study.catalog.slug!r} has no {recommender} index yet; {how}.")
     return index
+
+
+def recommender_index_exists(catalog: Catalog, recommender: str) -> bool:
+    return recommender_services.recommender_index(catalog, recommender) is not None
 
 
 def study_prerender_explanations(*, study: Study) -> int:
     """Render ahead of time every explanation this study's conditions can show, in every language."""
-    index = study_index(study)
-    kinds = sorted({kind for condition in study.conditions.filter(is_active=True) for kind in condition.explanation_kinds})
-    return explanations_prerender(
-        index=index, kinds=kinds, per_seed=study.n_recommendations + study.max_liked,
-        languages=[code for code, _ in settings.LANGUAGES],
+    kinds_by_recommender: dict[str, set[str]] = {}
+    for condition in study.conditions.filter(is_active=True):
+        kinds_by_recommender.setdefault(condition.recommender, set()).update(condition.explanation_kinds)
+    return sum(
+        explanations_prerender(
+            index=study_index(study, recommender), kinds=sorted(kinds), per_seed=study.n_recommendations + study.max_liked,
+            languages=[code for code, _ in settings.LANGUAGES],
+        )
+        for recommender, kinds in sorted(kinds_by_recommender.items()) if kinds
     )

@@ -16,8 +16,8 @@ GERMAN = {
     "Harmony (notes used)": "Harmonie (verwendete Töne)",
     "loudness": "Lautstärke",
     "tempo": "Tempo",
-    "Similarity %(score).2f = 1 − sum of the bars": "Ähnlichkeit %(score).2f = 1 − Summe der Balken",
-    "Similarity %(score).2f": "Ähnlichkeit %(score).2f",
+    "Similarity %(score)s = 1 − sum of the bars": "Ähnlichkeit %(score)s = 1 − Summe der Balken",
+    "Similarity %(score)s": "Ähnlichkeit %(score)s",
     "Share of the difference (0 = identical)": "Anteil am Unterschied (0 = gleich)",
     "You liked → this one": "Dein Titel → dieser",
     "You liked: %(title)s": "Dir gefällt: %(title)s",
@@ -98,9 +98,25 @@ def test_the_spectrogram_figure_outlines_each_region_on_both_panels_with_its_let
     liked_ax, recommended_ax = fig.axes[:2]
     for ax, side in ((liked_ax, "liked"), (recommended_ax, "recommended")):
         outlines = [p for p in ax.patches if isinstance(p, Rectangle)]
-        assert [(p.get_x(), p.get_x() + p.get_width()) for p in outlines] == [getattr(r, side) for r in regions]
-        assert [t.get_text() for t in ax.texts] == ["A", "B"]
+        # Each outline sits inside its passage, inset a hair so that two passages that meet show a gap.
+        for outline, region in zip(outlines, regions, strict=True):
+            start, end = getattr(region, side)
+            assert start < outline.get_x() < start + 0.1 and end - 0.1 < outline.get_x() + outline.get_width() < end
+            assert outline.get_height() > 120  # no frequency range given: the whole height
+        assert [t.get_text() for t in ax.texts] == ["A 0.90", "B 0.60"]  # each outline states its number
     assert "Similarity 0.82" in texts(fig)  # the same rounding as the feature chart's title
+
+
+def test_an_outline_with_a_frequency_range_covers_only_those_rows_and_a_cnn_pair_prints_what_it_adds():
+    regions = [Region("A", (3.0, 6.0), (0.0, 3.0), 0.0123, (1000.0, 2800.0), (0.0, 1000.0))]
+    mel, options = spectrogram(regions=regions, score_places=3, score_sign=True)
+    fig = charts.spectrogram_figure(mel, mel, **options)
+    frequencies = audio.mel_frequencies()
+    for ax, (low, high) in zip(fig.axes[:2], ((1000.0, 2800.0), (0.0, 1000.0))):
+        (box,) = [p for p in ax.patches if isinstance(p, Rectangle)]
+        rows = np.interp([low, high], frequencies, np.arange(len(frequencies)))
+        assert box.get_y() == pytest.approx(rows[0], abs=1) and box.get_y() + box.get_height() == pytest.approx(rows[1], abs=1)
+        assert [t.get_text() for t in ax.texts] == ["A +0.012"]
 
 
 def test_a_spectrogram_without_regions_outlines_nothing():
@@ -124,7 +140,7 @@ def test_titles_are_drawn_literally_never_as_mathtext(title):
     titles = [ax._left_title for ax in fig.axes[:2]]  # set_title(loc="left") draws this one
     assert [t.get_text() for t in titles] == [f"You liked: {title}", f"Recommended: {title}"]
     assert not any(t.get_parse_math() for t in titles)
-    assert charts._png(fig).startswith(PNG_MAGIC)  # "$\notacommand{$" would fail to parse as mathtext
+    assert charts.png(fig).startswith(PNG_MAGIC)  # "$\notacommand{$" would fail to parse as mathtext
     bars = [verdicts.ChartBar("Tempo", 0.1, ("tempo",), 0.1)]
     assert charts.contribution_chart(bars, 0.9, [title]).startswith(PNG_MAGIC)
     assert charts.contribution_chart(bars, 0.9, [title], narrow=True).startswith(PNG_MAGIC)
@@ -134,7 +150,8 @@ def test_the_figure_and_wording_modules_need_no_django():
     """They run the same in a notebook: every text is translated by the caller's function."""
     import inspect
 
-    from explanations import regions
+    from explanations import network_regions, regions, tags
+    from recommender.cnn import contrastive, frontend, tagger
 
-    for module in (charts, verdicts, regions):
+    for module in (charts, verdicts, regions, tags, network_regions, contrastive, frontend, tagger):
         assert "django" not in inspect.getsource(module)

@@ -183,3 +183,27 @@ def test_passages_that_cannot_be_measured_are_not_outlined_and_the_caption_says_
     assert explanation.data["regions"] == [] and explanation.data["segment_similarity"] is None
     assert "could not be measured" in explanation.text
     assert all(not outlines(fig) for fig in drawn)
+
+
+@pytest.mark.parametrize("kind", ["features", "spectrogram"])
+def test_german_figures_and_texts_write_decimals_with_a_comma(pair, kind, monkeypatch):
+    """0,89 and 4,8 kHz for a German reader, with the real German catalogue; 0.89 for an English one."""
+    index, seed, track = pair
+    drawn = []
+    original = charts.contribution_figure if kind == "features" else charts.spectrogram_figure
+
+    def spy(*args, **kwargs):
+        drawn.append(original(*args, **kwargs))
+        return drawn[-1]
+
+    monkeypatch.setattr(charts, original.__name__, spy)
+    german = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index, language="de")
+    score = german.data["score"]
+    written = f"{score:.2f}".replace(".", ",")
+    texts = [t.get_text() for fig in drawn for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()]
+    assert f"Ähnlichkeit {written}" in " ".join(texts)
+    assert f"Ähnlichkeit {written}" in german.alt_text
+    assert not any(ch.isdigit() and nxt == "." and after.isdigit()
+                   for t in texts + [german.alt_text, german.text] for ch, nxt, after in zip(t, t[1:], t[2:]))
+    english = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
+    assert f"imilarity {score:.2f}" in english.alt_text

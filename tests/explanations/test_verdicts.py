@@ -132,3 +132,26 @@ def test_each_bar_shows_both_tracks_values_in_a_listener_s_units():
     recommended_notes = {**chroma, "chroma_D": 0.5, "chroma_G": 0.45, "chroma_F#": 0.3}
     assert shown(CHROMA, liked_notes, recommended_notes) == "G D B → D G F#"
     assert shown([f"mfcc_{i}" for i in range(1, 14)]) == ""  # timbre has no unit a listener knows
+
+
+def test_the_printed_bars_add_up_to_one_minus_the_printed_score_where_plain_rounding_would_not():
+    """Shares 0.0824 + 0.0274 + 0.0075 + 0.0075 = 1 − 0.8752: plain rounding prints 0.08 + 0.03 + 0.01 + 0.01
+    = 0.13 under "Similarity 0.88"; the printed bars must give 0.12."""
+    bars = [verdicts.ChartBar(name, share, (name,)) for name, share in
+            zip(["a", "b", "c", "d"], [0.0824, 0.0274, 0.0075, 0.0075])]
+    assert sum(round(b.share, 2) for b in bars) == pytest.approx(0.13)
+    printed = verdicts.shown_shares(bars, 0.8752)
+    # Largest remainders (.75, .75) get the two hundredths floors leave over: 8 + 2 + 1 + 1.
+    assert printed == [0.08, 0.02, 0.01, 0.01]
+    assert all(abs(p - b.share) < 0.01 for p, b in zip(printed, bars))
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_printed_bars_always_add_up_to_one_minus_the_printed_score(seed):
+    rng = np.random.default_rng(seed)
+    score = float(rng.uniform(-0.5, 1.0))
+    shares = rng.dirichlet(np.ones(rng.integers(2, 15))) * (1 - score)
+    bars = [verdicts.ChartBar(str(i), float(s), (str(i),)) for i, s in enumerate(shares)]
+    printed = verdicts.shown_shares(bars, score)
+    assert round(sum(printed) * 100) == 100 - round(float(f"{score:.2f}") * 100)
+    assert all(p >= 0 and abs(p - b.share) < 0.01 + 1e-9 for p, b in zip(printed, bars))

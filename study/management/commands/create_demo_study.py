@@ -52,6 +52,27 @@ class Command(BaseCommand):
                     ("spectrogram", "Spectrograms", "spectrogram"),
                 ],
             )
+        networks = Study.objects.filter(slug="demo-networks").first()
+        if networks is None and all(services.recommender_index_exists(catalog_row, r) for r in ("tagger", "cnn")):
+            # The networks' explanations side by side, recommender x explanation crossed on purpose.
+            networks = services.study_create(
+                slug="demo-networks",
+                title="Music recommendations study (demo: the networks)",
+                description="Recommendations from neural networks that listen to the music, with their explanations.",
+                catalog=catalog_row,
+                consent_text=CONSENT,
+                open_to_anyone=True,
+                translations={"de": {
+                    "title": "Studie zu Musikempfehlungen (Demo: die neuronalen Netze)",
+                    "description": "Empfehlungen neuronaler Netze, die die Musik anhören, mit ihren Erklärungen.",
+                    "consent_text": CONSENT_DE,
+                }},
+                conditions=[
+                    ("cnn-spectrogram", "CNN: spectrograms (exact region pairs)", "spectrogram", 1, "cnn"),
+                    ("tagger-tags", "Tagger: shared tags", "tags", 1, "tagger"),
+                    ("tagger-spectrogram", "Tagger: spectrograms (occlusion)", "spectrogram", 1, "tagger"),
+                ],
+            )
         # An existing account is never touched: its password and rights stay as its owner set them.
         users = get_user_model().objects
         if users.filter(username=admin_user).exists():
@@ -60,9 +81,14 @@ class Command(BaseCommand):
             password = secrets.token_urlsafe(12)
             users.create_superuser(username=admin_user, password=password, email="")
             login = f"user {admin_user!r}, password {password!r}"
+        also = (
+            f"  The networks:     {host}/s/{networks.slug}/ ({networks.conditions.count()} conditions: CNN and tagger)\n"
+            if networks else ""
+        )
         self.stdout.write(
             f"\nDemo study ready ({study.conditions.count()} conditions).\n"
             f"  Participant link: {host}/s/{study.slug}/\n"
+            f"{also}"
             f"  With Prolific ids: {host}/s/{study.slug}/?PROLIFIC_PID=demo-participant&STUDY_ID=demo&SESSION_ID=1\n"
             f"  Admin:            {host}/admin/  {login}\n"
         )

@@ -1,0 +1,170 @@
+"""The networks on a folder of clips, in one run: train the CNN on them (no labels), embed them with every
+model, and compare style precision@5 against the feature recommender, mean MFCCs and chance; throughput
+of the CNN and the tagger on the CPU, decoding included; faithfulness of the CNN's explanations.
+
+Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and `style` columns.
+- Precision@5: every clip a query against all the others (leave-one-out), cosine; a neighbour counts
+  when it has the query's style. Features: the feature recommender's standardised librosa summary;
+  mean MFCCs: 20 MFCCs averaged over the clip (librosa at 22.05 kHz), z-scored; tagger: its 200-d
+  embedding, z-scored, as its index compares them; CNN: its own unit embedding (its index's cosine).
+- Throughput: decode to 16 kHz + log-mel + network, clip after clip, the first left out as warm-up.
+- Training: the CNN's default settings (recommender.cnn.contrastive.TrainingConfig), distilled towards
+  the tagger's embeddings of the same clips (computed for the tagger's figures anyway, not timed as
+  training), from log-mels computed once.
+- Faithfulness (explanations.fidelity): deletion and insertion AUC over --pairs (each clip with its top
+  CNN recommendation), against a random order and occlusion; pointing game over --trials spliced pairs.
+"""
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+from _common import ROOT, report
+
+REALMUSIC = ROOT.parent / "shared" / "realmusic"
+K = 5
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--data", type=Path, default=REALMUSIC, help="a folder with catalog.csv (path, style)")
+    parser.add_argument("--clips", type=int, default=None, help="only N clips, spread over the catalog")
+    parser.add_argument("--steps", type=int, default=None, help="CNN training steps (default: the CNN's own)")
+    parser.add_argument("--distill", type=float, default=None, help="distillation weight (default: the CNN's own)")
+    parser.add_argument("--pairs", type=int, default=50, help="pairs for the deletion/insertion curves")
+    parser.add_argument("--trials", type=int, default=50, help="spliced pairs for the pointing game")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not (args.data / "catalog.csv").is_file():
+        raise SystemExit(f"no catalog.csv in {args.data}: pass --data DIR")
+
+    import librosa
+    import numpy as np
+    import torch
+
+    from explanations import fidelity
+    from recommender import audio, evaluation
+    from recommender.cnn import contrastive, frontend, tagger
+
+    rows = list(csv.DictReader((args.data / "catalog.csv").open()))
+    if args.clips and args.clips < len(rows):  # spread over the catalog, so every style keeps some clips
+        rows = [rows[i * len(rows) // args.clips] for i in range(args.clips)]
+    paths = [args.data / row["path"] for row in rows]
+    styles = [row["style"] for row in rows]
+    labels = [frozenset([s]) for s in styles]
+    n = len(paths)
+
+    # Inputs every model reads: the networks' log-mel (once), librosa's features, mean MFCCs.
+    mels, features, mfccs = [], [], []
+    for path in paths:
+        mels.append(frontend.log_mel(frontend.load_signal(path, max_seconds=30)).astype(np.float16).astype(np.float32))
+        analysed = audio.analyse_file(path)
+        features.append([analysed.features[name] for name in audio.FEATURE_NAMES])
+        y, sr = librosa.load(path, duration=30)
+        mfccs.append(librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20).mean(axis=1))
+
+    # The tagger: embeddings (and its throughput, decoding included).
+    musicnn = tagger.load_tagger("cpu")
+    tagger.tag_clip(frontend.load_signal(paths[0], max_seconds=30), model=musicnn)  # warm-up
+    start = time.perf_counter()
+    tagged = [tagger.tag_clip(frontend.load_signal(p, max_seconds=30), model=musicnn).embedding for p in paths]
+    tagger_seconds = time.perf_counter() - start
+    tagger_vectors = np.array(tagged, dtype=np.float64)
+    teacher = (tagger_vectors - tagger_vectors.mean(axis=0)) / np.where(tagger_vectors.std(axis=0) > 0, tagger_vectors.std(axis=0), 1)
+
+    # The CNN, trained on these clips without their labels.
+    defaults = contrastive.TrainingConfig()
+    config = contrastive.TrainingConfig(
+        seed=args.seed, steps=args.steps or defaults.steps,
+        distill_weight=defaults.distill_weight if args.distill is None else args.distill,
+    )
+    trained = contrastive.train(mels, config, teacher=teacher)
+    model = trained.model
+    contrastive.embed(model, frontend.log_mel(frontend.load_signal(paths[0], max_seconds=30)))  # warm-up
+    start = time.perf_counter()
+    cnn_vectors = np.array([contrastive.embed(model, frontend.log_mel(frontend.load_signal(p, max_seconds=30))) for p in paths])
+    cnn_seconds = time.perf_counter() - start
+
+    def precision(vectors) -> float:
+        return evaluation.evaluate("", vectors, labels, k=K, n_queries=n).precision_at_k
+
+    figures = {
+        "cnn": precision(evaluation.unit_rows(cnn_vectors)),
+        "tagger": precision(evaluation.standardised_vectors(tagger_vectors)),
+        "feature": precision(evaluation.standardised_vectors(np.array(features))),
+        "mfcc": precision(evaluation.standardised_vectors(np.array(mfccs))),
+    }
+    counts = {style: styles.count(style) for style in set(styles)}
+    chance = float(np.mean([(counts[s] - 1) / (n - 1) for s in styles]))
+    halves = [(contrastive.embed(model, m[: len(m) // 2]), contrastive.embed(model, m[len(m) // 2 :])) for m in mels]
+    first, second = np.array([h[0] for h in halves]), np.array([h[1] for h in halves])
+    crop_top1 = float(np.mean(np.argmax(first @ second.T, axis=1) == np.arange(n)))
+
+    # Faithfulness of the CNN's explanations.
+    rng = np.random.default_rng(args.seed)
+    similarity = cnn_vectors @ cnn_vectors.T
+    np.fill_diagonal(similarity, -np.inf)
+    queries = rng.permutation(n)[: args.pairs] if args.pairs <= n else rng.integers(0, n, args.pairs)
+    pairs = [(mels[q], mels[int(np.argmax(similarity[q]))]) for q in queries]
+    fidelity_start = time.perf_counter()
+    faithfulness = fidelity.evaluate_pairs(model, pairs, seed=args.seed)
+    trials = []
+    for _ in range(args.trials):
+        a = int(rng.integers(n))
+        b = int(rng.choice([j for j in range(n) if styles[j] != styles[a]] or [j for j in range(n) if j != a]))
+        c = int(rng.choice([j for j in range(n) if j not in (a, b)]))
+        length = min(frontend.PATCH_FRAMES, len(mels[c]), len(mels[a]) // 2, len(mels[b]) // 2)
+        start_c = int(rng.integers(0, len(mels[c]) - length + 1))
+        trials.append((mels[a], mels[b], mels[c][start_c : start_c + length],
+                       int(rng.integers(0, len(mels[a]) - length + 1)), int(rng.integers(0, len(mels[b]) - length + 1))))
+    pointing = fidelity.pointing_game(model, trials)
+    fidelity_seconds = time.perf_counter() - fidelity_start
+
+    print(f"{n} clips, {len(counts)} styles, torch {torch.__version__} on {torch.get_num_threads()} CPU thread(s)")
+    print(f"style precision@{K}: CNN {figures['cnn']:.3f}, tagger {figures['tagger']:.3f}, features {figures['feature']:.3f}, "
+          f"mean MFCCs {figures['mfcc']:.3f}, chance {chance:.3f}")
+    print(f"CNN: trained {trained.steps} steps in {trained.seconds:.0f} s; {n / cnn_seconds:.1f} clips/s embedding "
+          f"(decoding included); same-track crop retrieval top-1 {crop_top1:.3f} (chance {1 / n:.3f})")
+    print(f"tagger: {n / tagger_seconds:.2f} clips/s (decoding included)")
+    d, i = faithfulness.deletion_auc, faithfulness.insertion_auc
+    print(f"explanations ({faithfulness.pairs} pairs): deletion AUC {d['explanation']:.3f} vs random {d['random']:.3f}, "
+          f"occlusion {d['occlusion']:.3f}; insertion AUC {i['explanation']:.3f} vs random {i['random']:.3f}, occlusion "
+          f"{i['occlusion']:.3f}; pointing game {pointing.hits}/{pointing.trials} (chance {pointing.chance:.3f})")
+    report({
+        "n_clips": n,
+        "clips": str(args.data.name),
+        "torch_threads": torch.get_num_threads(),
+        "cpu_count": os.cpu_count(),
+        "cnn_precision_at_5": round(figures["cnn"], 4),
+        "tagger_precision_at_5": round(figures["tagger"], 4),
+        "feature_precision_at_5": round(figures["feature"], 4),
+        "mfcc_precision_at_5": round(figures["mfcc"], 4),
+        "chance": round(chance, 4),
+        "best_minus_mfcc": round(max(figures["cnn"], figures["tagger"]) - figures["mfcc"], 4),
+        "best_minus_feature": round(max(figures["cnn"], figures["tagger"]) - figures["feature"], 4),
+        "cnn_minus_mfcc": round(figures["cnn"] - figures["mfcc"], 4),
+        "crop_retrieval_top1": round(crop_top1, 4),
+        "train_seconds": round(trained.seconds, 1),
+        "train_steps": trained.steps,
+        "train_seconds_per_step": round(trained.seconds / max(1, trained.steps), 3),
+        "distill_weight": config.distill_weight,
+        "clips_per_second": round(n / cnn_seconds, 2),
+        "tagger_clips_per_second": round(n / tagger_seconds, 2),
+        "deletion_auc": d["explanation"],
+        "deletion_auc_random": d["random"],
+        "deletion_auc_occlusion": d["occlusion"],
+        "insertion_auc": i["explanation"],
+        "insertion_auc_random": i["random"],
+        "insertion_auc_occlusion": i["occlusion"],
+        "fidelity_pairs": faithfulness.pairs,
+        "pointing_trials": pointing.trials,
+        "pointing_hit_rate": round(pointing.hit_rate, 4),
+        "pointing_chance": round(pointing.chance, 4),
+        "splice_share": round(pointing.splice_share, 4),
+        "fidelity_seconds": round(fidelity_seconds, 1),
+    })
+
+
+if __name__ == "__main__":
+    main()

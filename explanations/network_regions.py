@@ -1,0 +1,179 @@
+"""Which regions of two spectrograms a network's similarity comes from: log-mels in, regions out.
+
+A region is a 3-second passage in one of three pitch bands (low, middle, high) of the networks'
+16 kHz, 96-band log-mel. For the CNN trained on the catalog the answer is exact: its cosine is a
+sum over (cell of A, cell of B) pairs (recommender.cnn.contrastive), so summing the cells of
+each region gives a (regions of A) x (regions of B) matrix that adds up to the score itself. For
+the musicnn tagger, whose embedding has no such structure, each region is covered in turn (its
+cells set to FILL, the log-mel of silence) and the similarity recomputed: occlusion. No Django.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from explanations.regions import Region
+from recommender.cnn import contrastive, frontend
+
+#: What a covered (deleted, occluded) cell of the log-mel becomes: log10(10000 * 0 + 1) = 0, silence.
+FILL = 0.0
+PASSAGE_SECONDS = 3.0
+N_BANDS = 3
+#: At most this many region pairs are outlined, each region in at most one pair.
+MAX_PAIRS = 3
+#: A CNN region pair is outlined only if it adds at least this many times its even share of the
+#: score (score / number of pairs), and something positive.
+PAIR_MIN_TIMES_EVEN_SHARE = 3.0
+#: A tagger region is outlined only if covering it lowers the similarity by at least this much.
+OCCLUSION_MIN_DROP = 0.01
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The regions of one clip: passages x pitch bands, in log-mel frames and mel bands."""
+
+    n_frames: int
+    passage_frames: int
+
+    @property
+    def n_passages(self) -> int:
+        return max(1, int(np.ceil(self.n_frames / self.passage_frames)))
+
+    def __len__(self) -> int:
+        return self.n_passages * N_BANDS
+
+    def frames(self, region: int) -> tuple[int, int]:
+        passage = region // N_BANDS
+        return passage * self.passage_frames, min(self.n_frames, (passage + 1) * self.passage_frames)
+
+    def mel_bands(self, region: int) -> tuple[int, int]:
+        band, width = region % N_BANDS, frontend.N_MELS // N_BANDS
+        return band * width, (band + 1) * width
+
+    def seconds(self, region: int) -> tuple[float, float]:
+        start, end = self.frames(region)
+        frame = frontend.HOP_LENGTH / frontend.SAMPLE_RATE
+        return round(start * frame, 3), round(end * frame, 3)
+
+    def hertz(self, region: int) -> tuple[float, float]:
+        """The band's frequency range: from the lower edge of its lowest mel filter to the upper edge of its highest."""
+        low, high = self.mel_bands(region)
+        edges = librosa.mel_frequencies(frontend.N_MELS + 2, fmin=0.0, fmax=frontend.SAMPLE_RATE / 2)
+        return round(float(edges[low]), 1), round(float(edges[high + 1]), 1)
+
+    def covered(self, log_mel: np.ndarray, regions) -> np.ndarray:
+        """A copy of ``log_mel`` (frames, 96) with the given regions set to FILL."""
+        out = np.array(log_mel, dtype=np.float32, copy=True)
+        for region in regions:
+            (f0, f1), (b0, b1) = self.frames(region), self.mel_bands(region)
+            out[f0:f1, b0:b1] = FILL
+        return out
+
+
+def grid_of(log_mel: np.ndarray) -> Grid:
+    """3-second passages for a clip, in whole CNN columns (16 frames), so every cell falls in one region."""
+    columns = max(1, int(round(PASSAGE_SECONDS / contrastive.column_seconds())))
+    return Grid(n_frames=len(log_mel), passage_frames=columns * contrastive.TIME_STRIDE)
+
+
+def region_of_cells(grid: Grid, n_rows: int, n_columns: int) -> np.ndarray:
+    """(rows * columns,) the region of each last-map cell (row-major: frequency row, then time column)."""
+    rows_per_band = n_rows // N_BANDS
+    columns_per_passage = grid.passage_frames // contrastive.TIME_STRIDE
+    row = np.repeat(np.arange(n_rows), n_columns)
+    column = np.tile(np.arange(n_columns), n_rows)
+    passage = np.minimum(column // columns_per_passage, grid.n_passages - 1)
+    band = np.minimum(row // rows_per_band, N_BANDS - 1)
+    return passage * N_BANDS + band
+
+
+def cnn_region_pairs(cells_a: np.ndarray, cells_b: np.ndarray, grid_a: Grid, grid_b: Grid) -> np.ndarray:
+    """(regions of A, regions of B): each pair's exact share of the CNN's cosine; the matrix sums to it."""
+    cells = contrastive.pair_contributions(cells_a, cells_b)
+    of_a = region_of_cells(grid_a, *cells_a.shape[:2])
+    of_b = region_of_cells(grid_b, *cells_b.shape[:2])
+    by_a = np.zeros((len(grid_a), cells.shape[1]))
+    np.add.at(by_a, of_a, cells)
+    pairs = np.zeros((len(grid_a), len(grid_b)))
+    np.add.at(pairs.T, of_b, by_a.T)
+    return pairs
+
+
+def _label(i: int) -> str:
+    return "ABCDEFGH"[i]
+
+
+def top_pairs(pairs: np.ndarray, grid_a: Grid, grid_b: Grid, *, threshold: float, count: int = MAX_PAIRS) -> list[Region]:
+    """Up to ``count`` region pairs whose contribution is at least ``threshold``, largest first, each region once."""
+    scores = np.where(pairs >= threshold, pairs, -np.inf).astype(np.float64)
+    found = []
+    while len(found) < count and np.isfinite(scores).any():
+        i, j = np.unravel_index(np.argmax(scores), scores.shape)
+        found.append(Region(
+            label=_label(len(found)), liked=grid_a.seconds(i), recommended=grid_b.seconds(j),
+            score=round(float(pairs[i, j]), 4), liked_hz=grid_a.hertz(i), recommended_hz=grid_b.hertz(j),
+        ))
+        scores[i, :] = -np.inf
+        scores[:, j] = -np.inf
+    return found
+
+
+def cnn_threshold(score: float, pairs: np.ndarray) -> float:
+    """The least a pair must add to be outlined: PAIR_MIN_TIMES_EVEN_SHARE x its even share, and above 0."""
+    return max(PAIR_MIN_TIMES_EVEN_SHARE * score / pairs.size, 1e-6)
+
+
+# Occlusion (the tagger) ---------------------------------------------------------------------------
+
+def _standardised_cosine(a: np.ndarray, b: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    za, zb = (np.atleast_2d(a) - mean) / std, (np.atleast_2d(b) - mean) / std
+    norms = np.linalg.norm(za, axis=1) * np.linalg.norm(zb, axis=1)
+    return np.where(norms > 0, np.sum(za * zb, axis=1) / np.where(norms > 0, norms, 1), 0.0)
+
+
+def tagger_patch_embeddings(model, log_mel: np.ndarray) -> np.ndarray:
+    """(patches, 200): the tagger's embedding of each 3-s patch; the clip's is their mean."""
+    from recommender.cnn import tagger
+
+    return tagger.tag_patches(frontend.patches(log_mel), model=model)[1]
+
+
+def tagger_grid(log_mel: np.ndarray) -> Grid:
+    """The tagger's own 3-s patches as passages, so covering a region changes exactly one patch."""
+    n = max(1, len(log_mel) // frontend.PATCH_FRAMES)
+    return Grid(n_frames=n * frontend.PATCH_FRAMES, passage_frames=frontend.PATCH_FRAMES)
+
+
+def tagger_occlusion(model, mel_a: np.ndarray, mel_b: np.ndarray, *, mean, std) -> tuple[float, np.ndarray, np.ndarray]:
+    """(similarity, drop of covering each region of A, drop of covering each region of B).
+
+    The similarity is the tagger index's (z-scored with the catalog's mean and std, then cosine).
+    Covering a region changes one 3-s patch, so only that patch is run through the network again.
+    """
+    mean, std = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    patches = [tagger_patch_embeddings(model, m).astype(np.float64) for m in (mel_a, mel_b)]
+    clips = [p.mean(axis=0) for p in patches]
+    score = float(_standardised_cosine(clips[0], clips[1], mean, std)[0])
+    drops = []
+    for side, mel in enumerate((mel_a, mel_b)):
+        grid = tagger_grid(mel)
+        covered = np.stack([
+            frontend.patches(grid.covered(mel[: grid.n_frames], [r]))[r // N_BANDS] for r in range(len(grid))
+        ])
+        from recommender.cnn import tagger
+
+        changed = tagger.tag_patches(covered, model=model)[1].astype(np.float64)
+        n = len(patches[side])
+        # The clip's embedding with patch k replaced: the mean moves by (new - old) / n.
+        moved = clips[side] + (changed - patches[side][[r // N_BANDS for r in range(len(grid))]]) / n
+        other = clips[1 - side]
+        drops.append(score - _standardised_cosine(moved, np.broadcast_to(other, moved.shape), mean, std))
+    return score, drops[0], drops[1]
+
+
+def top_regions(drops: np.ndarray, grid: Grid, *, threshold: float = OCCLUSION_MIN_DROP, count: int = MAX_PAIRS) -> list[int]:
+    """The regions whose covering lowers the similarity most, at least by ``threshold``, largest first."""
+    order = np.argsort(-np.asarray(drops), kind="stable")
+    return [int(r) for r in order[:count] if drops[r] >= threshold]

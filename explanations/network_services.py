@@ -1,0 +1,162 @@
+"""Explanations of recommendations made by the networks: spectrograms with the regions the network's
+similarity comes from, and the tagger's shared tags. Called from explanations.services, which caches
+what these render by the hash of every input (the network's weights hash included)."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from django.utils import translation
+
+from explanations import charts, network_regions, tags
+from explanations.models import Explanation
+from explanations.regions import Region
+from explanations.services import (
+    HOW_TO_READ, PAIR_ADDS, Rendered, content_hash, number, pair_score, spectrogram_alt, spectrogram_images,
+)
+from explanations.verdicts import gettext_noop
+from recommender import networks
+from recommender.models import SimilarityIndex, Track, TrackEmbedding
+
+FeatureSet = SimilarityIndex.FeatureSet
+
+CAPTION_CNN = gettext_noop(
+    "Outlined: the pairs of passages (3 seconds, in a low, middle or high pitch range) that add most to the "
+    "similarity; A matches A. Every pair of passages adds its share, and all shares together make the "
+    "similarity %(score)s exactly."
+)
+CAPTION_CNN_NONE = gettext_noop(
+    "Nothing is outlined: no pair of passages adds clearly more to the similarity %(score)s than the others."
+)
+CAPTION_TAGGER = gettext_noop(
+    "Outlined on each track: the passages (3 seconds, in a low, middle or high pitch range) that, covered "
+    "up, lower the similarity most (by at least %(drop)s); 1 is the largest on each track."
+)
+CAPTION_TAGGER_NONE = gettext_noop(
+    "Nothing is outlined: covering any one passage of either track lowers the similarity by less than %(drop)s."
+)
+
+
+def _network_payload(index: SimilarityIndex, seed_track: Track, track: Track, language: str) -> dict:
+    return {
+        "index": index.pk, "feature_set": index.feature_set, "model": index.model.sha256,
+        "score": round(pair_score(index=index, seed_track=seed_track, track=track), 6),
+        "seed_audio": seed_track.analysis.audio_sha256, "track_audio": track.analysis.audio_sha256,
+        "seed_title": seed_track.title, "track_title": track.title, "language": language,
+    }
+
+
+def _cnn_regions(index: SimilarityIndex, mel_a: np.ndarray, mel_b: np.ndarray, score: float) -> tuple[list[Region], dict]:
+    from recommender.cnn import contrastive
+
+    model = networks.load_network(index.model_id)
+    grid_a, grid_b = network_regions.grid_of(mel_a), network_regions.grid_of(mel_b)
+    pairs = network_regions.cnn_region_pairs(
+        contrastive.cells(model, mel_a), contrastive.cells(model, mel_b), grid_a, grid_b
+    )
+    threshold = network_regions.cnn_threshold(score, pairs)
+    found = network_regions.top_pairs(pairs, grid_a, grid_b, threshold=threshold)
+    return found, {
+        "method": "exact region-pair decomposition of the CNN's cosine",
+        "threshold": round(threshold, 6),
+        "pair_sum": float(pairs.sum()),
+        "region_pairs": np.round(pairs, 6).tolist(),
+        "passage_seconds": [grid_a.seconds(0)[1], grid_b.seconds(0)[1]],
+        "bands_hz": [grid_a.hertz(b) for b in range(network_regions.N_BANDS)],
+    }
+
+
+def _tagger_regions(index: SimilarityIndex, mel_a: np.ndarray, mel_b: np.ndarray) -> tuple[list[Region], dict]:
+    model = networks.load_network(index.model_id)
+    score, drops_a, drops_b = network_regions.tagger_occlusion(model, mel_a, mel_b, mean=index.mean, std=index.std)
+    grid_a, grid_b = network_regions.tagger_grid(mel_a), network_regions.tagger_grid(mel_b)
+    found = []
+    for rank, region in enumerate(network_regions.top_regions(drops_a, grid_a), start=1):
+        found.append(Region(str(rank), grid_a.seconds(region), None, round(float(drops_a[region]), 4), grid_a.hertz(region)))
+    for rank, region in enumerate(network_regions.top_regions(drops_b, grid_b), start=1):
+        found.append(Region(str(rank), None, grid_b.seconds(region), round(float(drops_b[region]), 4), None,
+                            grid_b.hertz(region)))
+    return found, {
+        "method": "occlusion: each region set to silence, the tagger index's similarity recomputed",
+        "threshold": network_regions.OCCLUSION_MIN_DROP,
+        "occlusion_score": score,
+        "drops_liked": np.round(drops_a, 6).tolist(),
+        "drops_recommended": np.round(drops_b, 6).tolist(),
+    }
+
+
+def render_network_spectrogram(
+    index: SimilarityIndex, seed_track: Track, track: Track, language: str
+) -> tuple[str, Callable[[], Rendered]]:
+    """Spectrograms outlined where the recommending network's similarity comes from (CNN: exact; tagger: occlusion)."""
+    payload = _network_payload(index, seed_track, track, language)
+    score = payload["score"]
+
+    def render():
+        t = translation.gettext
+        mel_a, mel_b = networks.track_log_mel(track=seed_track), networks.track_log_mel(track=track)
+        if index.feature_set == FeatureSet.CNN:
+            found, numbers = _cnn_regions(index, mel_a, mel_b, score)
+            outline = t(CAPTION_CNN if found else CAPTION_CNN_NONE) % {"score": number(score, 2)}
+        else:
+            found, numbers = _tagger_regions(index, mel_a, mel_b)
+            caption = CAPTION_TAGGER if found else CAPTION_TAGGER_NONE
+            outline = t(caption) % {"drop": number(network_regions.OCCLUSION_MIN_DROP, 2)}
+        cnn = index.feature_set == FeatureSet.CNN
+        images, durations = spectrogram_images(
+            seed_track, track, score=score, regions=found, translate=t,
+            # A CNN pair's number is what it adds to the score (small: three decimals, with its sign).
+            score_places=3 if cnn else 2, score_sign=cnn,
+        )
+        data = {
+            "panels": charts.WIDE.panels, "panels_narrow": charts.STACKED.panels, "durations": durations,
+            "language": language, "score": score, "feature_set": index.feature_set, "model": index.model.sha256,
+            "max_regions": network_regions.MAX_PAIRS, "regions": [r.__dict__ for r in found], **numbers,
+        }
+        alt = spectrogram_alt(seed_track, track, score, found, t, PAIR_ADDS)
+        return Rendered(images, f"{t(HOW_TO_READ)} {outline}", alt, data)
+
+    return content_hash(Explanation.Kind.SPECTROGRAM, payload), render
+
+
+def _tag_probabilities(track: Track, model) -> list[float]:
+    embedding = TrackEmbedding.objects.filter(track=track, model=model).first() or networks.track_embed(track=track, model=model)
+    return embedding.tags
+
+
+def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, language: str) -> tuple[str, Callable[[], Rendered]]:
+    """The tagger's shared tags for a recommendation the tagger made, with the similarity it scored."""
+    if index.feature_set != FeatureSet.TAGGER:
+        raise ValueError("the tags explanation explains the tagger's recommendations only")
+    model = index.model
+    liked, recommended = _tag_probabilities(seed_track, model), _tag_probabilities(track, model)
+    payload = {**_network_payload(index, seed_track, track, language), "liked_tags": liked, "recommended_tags": recommended}
+    score = payload["score"]
+
+    def render():
+        t = translation.gettext
+        names = networks.load_network(model.pk).tag_names
+        rows = tags.tag_rows(names, liked, recommended)
+        text = tags.sentence(rows, t)
+        images = {
+            field: charts.png(tags.tags_figure(
+                rows, score, liked_title=seed_track.title, recommended_title=track.title, narrow=narrow, translate=t,
+                number=number,
+            ))
+            for field, narrow in (("image", False), ("image_narrow", True))
+        }
+        alt = t(gettext_noop(
+            "Bar chart of the tags the tagger hears in “%(liked)s”, which you liked, and the recommended "
+            "“%(recommended)s” (similarity %(score)s)."
+        )) % {"liked": seed_track.title, "recommended": track.title, "score": number(score, 2)} + " " + "; ".join(
+            f"{tags.label(r.tag, t)}: {100 * r.liked:.0f}% / {100 * r.recommended:.0f}%" for r in rows
+        )
+        data = {
+            "language": language, "score": score, "model": model.sha256,
+            "shared_min_probability": tags.SHARED_MIN_PROBABILITY,
+            "rows": [{"tag": r.tag, "liked": r.liked, "recommended": r.recommended, "heard_in_both": r.heard_in_both}
+                     for r in rows],
+        }
+        return Rendered(images, text, alt, data)
+
+    return content_hash(Explanation.Kind.TAGS, payload), render

@@ -1,0 +1,298 @@
+"""A small CNN trained on a catalog's own audio, without labels, whose cosine splits exactly into
+region pairs. Pure PyTorch and numpy, no Django.
+
+Input: the tagger's log-mel spectrogram (frontend.log_mel: 16 kHz, 96 bands, 16 ms frames), so
+one cached spectrogram per clip serves both networks. Five 3x3 convolutions (batch norm, ReLU)
+with max pooling leave a last map of C channels x 12 frequency rows x T/32 time columns (one
+column per ~0.5 s). Every cell's C values are projected by one linear map W (no bias) to a
+D-dimensional vector p[f, t]; the track's embedding is their mean, L2-normalised:
+
+    z = mean_cells p,   e = z / |z|,   cos(A, B) = e_A . e_B
+      = sum over (r in A, s in B) of  p_A[r] . p_B[s] / (n_A n_B |z_A| |z_B|)
+
+so the similarity is exactly a sum over pairs (region of A, region of B): ``pair_contributions``
+gives that matrix, which the spectrogram explanation draws and the fidelity tests delete from.
+
+Training is contrastive (SimCLR's NT-Xent): two random crops of the same track are positives,
+the other tracks' crops in the batch negatives. Light augmentation, in the power domain: gain,
+mixing in another track (mixup), time-stretching crops (random resized crop); the crop position
+is the time shift. Deterministic from its seed on the CPU.
+"""
+from __future__ import annotations
+
+import io
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from recommender.cnn import frontend
+
+#: (frequency, time) max pooling after each convolution; None: no pooling. 96 mel rows end as 12.
+POOLS: tuple[tuple[int, int] | None, ...] = ((2, 4), (2, 2), (2, 2), None, None)
+CHANNELS = (16, 32, 64, 128, 128)
+EMBEDDING_SIZE = 128
+FREQUENCY_ROWS = frontend.N_MELS // math.prod(p[0] for p in POOLS if p)  # 12
+TIME_STRIDE = math.prod(p[1] for p in POOLS if p)  # 16 input frames per last-map column
+MEL_ROWS_PER_CELL = frontend.N_MELS // FREQUENCY_ROWS  # 8 mel bands per last-map row
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    seed: int = 0
+    #: Optimiser steps: the length of training whatever the catalog's size (an epoch is one pass
+    #: over the tracks in batches; a small catalog sees many, a large one few).
+    steps: int = 400
+    batch_size: int = 32  # tracks per step; each gives two crops
+    crop_frames: int = 256  # ~4.1 s
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    temperature: float = 0.1
+    gain_db: float = 6.0  # each crop's level moves by up to this much, up or down
+    mixup: float = 0.3  # at most this share of another track is mixed in
+    stretch: tuple[float, float] = (0.8, 1.25)  # a crop covers this many crop lengths of the clip, resized
+    #: Weight of the relational distillation towards the tagger (0: none): how far the CNN's cosines
+    #: between the batch's tracks are pulled towards the tagger's cosines between the same tracks.
+    distill_weight: float = 0.0
+    threads: int | None = None  # torch threads while training; None: torch's default
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+class SimilarityCNN(nn.Module):
+    """Log-mel (batch, frames, 96) in; per-cell projected vectors or unit embeddings out."""
+
+    def __init__(self, channels: Sequence[int] = CHANNELS, embedding_size: int = EMBEDDING_SIZE):
+        super().__init__()
+        self.input_norm = nn.BatchNorm2d(1)
+        layers, previous = [], 1
+        for width, pool in zip(channels, POOLS):
+            layers += [nn.Conv2d(previous, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
+            if pool:
+                layers.append(nn.MaxPool2d(pool, ceil_mode=True))
+            previous = width
+        self.body = nn.Sequential(*layers)
+        # No bias: the embedding must be a mean of per-cell vectors for the pair decomposition to be exact.
+        self.projection = nn.Linear(previous, embedding_size, bias=False)
+        self.config = {"channels": list(channels), "embedding_size": embedding_size, "pools": [list(p) if p else None for p in POOLS]}
+
+    def last_map(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """(batch, C, 12, columns): the last convolution's map (frequency low to high, time left to right)."""
+        x = log_mel.transpose(1, 2).unsqueeze(1)  # (batch, 1, mel, frames)
+        return self.body(self.input_norm(x))
+
+    def cells(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """(batch, 12, columns, D): each cell of the last map projected by W."""
+        return self.projection(self.last_map(log_mel).permute(0, 2, 3, 1))
+
+    def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """(batch, D) unit-length embeddings."""
+        return F.normalize(self.cells(log_mel).mean(dim=(1, 2)), dim=1)
+
+
+def pair_contributions(cells_a: np.ndarray, cells_b: np.ndarray) -> np.ndarray:
+    """(cells of A, cells of B): each pair's exact share of cos(A, B); the whole matrix sums to it.
+
+    ``cells_a``/``cells_b`` are one clip's (rows, columns, D) projected cells. The result is
+    indexed by flattened cells (row-major: frequency row, then time column).
+    """
+    a = np.asarray(cells_a, dtype=np.float64).reshape(-1, cells_a.shape[-1])
+    b = np.asarray(cells_b, dtype=np.float64).reshape(-1, cells_b.shape[-1])
+    norm = np.linalg.norm(a.mean(axis=0)) * np.linalg.norm(b.mean(axis=0)) * len(a) * len(b)
+    if norm == 0:
+        return np.zeros((len(a), len(b)))
+    return (a @ b.T) / norm
+
+
+def column_seconds() -> float:
+    """How many seconds of audio one last-map column covers."""
+    return TIME_STRIDE * frontend.HOP_LENGTH / frontend.SAMPLE_RATE
+
+
+def row_mel_bands(row: int) -> tuple[int, int]:
+    """The input's mel bands [low, high) that last-map row ``row`` (0 = lowest) sits over."""
+    return row * MEL_ROWS_PER_CELL, (row + 1) * MEL_ROWS_PER_CELL
+
+
+# Training ------------------------------------------------------------------------------------
+
+def _to_power(log_mel: torch.Tensor) -> torch.Tensor:
+    return (torch.pow(10.0, log_mel) - 1.0) / 10_000.0
+
+
+def _to_log(power: torch.Tensor) -> torch.Tensor:
+    return torch.log10(10_000.0 * power.clamp_min(0.0) + 1.0)
+
+
+class CropSampler:
+    """Random crops of cached spectrograms, augmented, drawn from one numpy generator (reproducible)."""
+
+    def __init__(self, spectrograms: Sequence[np.ndarray], config: TrainingConfig, rng: np.random.Generator):
+        self.spectrograms, self.config, self.rng = spectrograms, config, rng
+
+    def crop(self, index: int) -> torch.Tensor:
+        """(crop_frames, 96) log-mel: a stretch of the clip resized to crop_frames (time-stretch and shift)."""
+        mel = self.spectrograms[index]
+        length = self.config.crop_frames
+        low, high = self.config.stretch
+        span = int(round(length * self.rng.uniform(low, high)))
+        span = max(8, min(span, len(mel)))
+        start = int(self.rng.integers(0, len(mel) - span + 1))
+        piece = torch.from_numpy(np.asarray(mel[start : start + span], dtype=np.float32))
+        if span < length and len(mel) < length:  # a clip shorter than a crop is repeated, as the tagger pads
+            piece = piece.repeat(math.ceil(length / span), 1)[:length]
+        elif span != length:
+            piece = F.interpolate(piece.T.unsqueeze(0), size=length, mode="linear", align_corners=False)[0].T
+        return piece
+
+    def views(self, indices: Sequence[int]) -> torch.Tensor:
+        """(2 * len(indices), crop_frames, 96): two augmented crops of each track, first views then second."""
+        crops = [self.crop(i) for _ in range(2) for i in indices]
+        power = _to_power(torch.stack(crops))
+        n = len(power)
+        gains = 10.0 ** (torch.from_numpy(self.rng.uniform(-1, 1, size=n)).float() * self.config.gain_db / 10.0)
+        power = power * gains.view(n, 1, 1)
+        if self.config.mixup > 0 and len(self.spectrograms) > 1:
+            others = [self.crop(int(j)) for j in self.rng.integers(0, len(self.spectrograms), size=n)]
+            weights = torch.from_numpy(self.rng.uniform(0, self.config.mixup, size=n)).float().view(n, 1, 1)
+            power = (1 - weights) * power + weights * _to_power(torch.stack(others))
+        return _to_log(power)
+
+
+def relational_distillation(embeddings: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between the student's and the teacher's cosines of every pair of distinct
+    tracks (Park et al. 2019, "Relational knowledge distillation"); both (n, d) unit rows, one per track."""
+    n = len(embeddings)
+    off_diagonal = ~torch.eye(n, dtype=torch.bool)
+    return F.mse_loss((embeddings @ embeddings.T)[off_diagonal], (teacher @ teacher.T)[off_diagonal])
+
+
+def nt_xent(embeddings: torch.Tensor, temperature: float) -> torch.Tensor:
+    """SimCLR's loss for (2n, d) unit embeddings whose rows i and i + n are two views of one track."""
+    n = len(embeddings) // 2
+    logits = embeddings @ embeddings.T / temperature
+    logits.fill_diagonal_(float("-inf"))
+    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)])
+    return F.cross_entropy(logits, targets)
+
+
+@dataclass
+class TrainingResult:
+    model: SimilarityCNN
+    losses: list[float] = field(default_factory=list)  # mean loss of each epoch
+    seconds: float = 0.0
+    steps: int = 0
+
+
+def train(
+    spectrograms: Sequence[np.ndarray],
+    config: TrainingConfig = TrainingConfig(),
+    *,
+    teacher: np.ndarray | None = None,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> TrainingResult:
+    """Train a SimilarityCNN on (frames, 96) log-mel spectrograms, one per track.
+
+    ``teacher``: (tracks, d) vectors whose cosines the CNN's are pulled towards (the tagger's
+    z-scored embeddings) when ``config.distill_weight`` > 0. ``progress(step, total_steps, loss)``
+    is called after every step. The same inputs, config and torch build give the same weights:
+    all randomness comes from ``config.seed``.
+    """
+    targets = None
+    if config.distill_weight > 0:
+        if teacher is None or len(teacher) != len(spectrograms):
+            raise ValueError("distillation needs one teacher vector per spectrogram")
+        targets = F.normalize(torch.as_tensor(np.asarray(teacher, dtype=np.float32)), dim=1)
+    if len(spectrograms) < 2:
+        raise ValueError("contrastive training needs at least two tracks")
+    previous_threads = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model = SimilarityCNN()
+    sampler = CropSampler(spectrograms, config, rng)
+    batch = min(config.batch_size, len(spectrograms))
+    steps_per_epoch = max(1, len(spectrograms) // batch)
+    total = max(1, config.steps)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=config.learning_rate, total_steps=total, pct_start=0.1, anneal_strategy="cos"
+    )
+    result = TrainingResult(model=model)
+    start = time.perf_counter()
+    step = 0
+    try:
+        model.train()
+        while step < total:
+            order = rng.permutation(len(spectrograms))
+            epoch_losses = []
+            for k in range(min(steps_per_epoch, total - step)):
+                indices = order[k * batch : (k + 1) * batch]
+                embeddings = model(sampler.views(indices))
+                loss = nt_xent(embeddings, config.temperature)
+                if targets is not None:
+                    loss = loss + config.distill_weight * relational_distillation(
+                        embeddings[: len(indices)], targets[torch.as_tensor(indices)]
+                    )
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                schedule.step()
+                step += 1
+                epoch_losses.append(loss.item())
+                if progress:
+                    progress(step, total, epoch_losses[-1])
+            result.losses.append(float(np.mean(epoch_losses)))
+    finally:
+        torch.set_num_threads(previous_threads)
+    model.eval()
+    result.seconds, result.steps = time.perf_counter() - start, step
+    return result
+
+
+# Inference and files -------------------------------------------------------------------------
+
+def embed(model: SimilarityCNN, log_mel: np.ndarray) -> np.ndarray:
+    """(D,) float32 unit embedding of a whole clip's (frames, 96) log-mel."""
+    with torch.inference_mode():
+        return model(torch.from_numpy(_padded(log_mel))[None])[0].numpy()
+
+
+def cells(model: SimilarityCNN, log_mel: np.ndarray) -> np.ndarray:
+    """(12, columns, D) float32 projected cells of a whole clip: what pair_contributions takes."""
+    with torch.inference_mode():
+        return model.cells(torch.from_numpy(_padded(log_mel))[None])[0].numpy()
+
+
+def _padded(log_mel: np.ndarray) -> np.ndarray:
+    """At least one column's worth of frames (a very short clip is repeated), float32."""
+    mel = np.asarray(log_mel, dtype=np.float32)
+    if len(mel) < TIME_STRIDE:
+        mel = np.resize(mel, (TIME_STRIDE, mel.shape[1]))
+    return mel
+
+
+def save_bytes(model: SimilarityCNN, *, config: TrainingConfig | None = None, extra: dict | None = None) -> bytes:
+    """The model as one file: its weights and the settings to rebuild it (no pickled code)."""
+    buffer = io.BytesIO()
+    torch.save(
+        {"architecture": model.config, "state": model.state_dict(), "config": config.to_json() if config else {},
+         "extra": extra or {}},
+        buffer,
+    )
+    return buffer.getvalue()
+
+
+def load_bytes(content: bytes) -> SimilarityCNN:
+    stored = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
+    architecture = stored["architecture"]
+    model = SimilarityCNN(channels=architecture["channels"], embedding_size=architecture["embedding_size"])
+    model.load_state_dict(stored["state"])
+    return model.eval()

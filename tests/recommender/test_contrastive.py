@@ -1,0 +1,98 @@
+"""The CNN trained on a catalog's own audio: its similarity splits exactly into region pairs, it trains
+deterministically from a seed, and it learns to recognise a clip from another part of it."""
+import numpy as np
+import pytest
+import torch
+
+from explanations import network_regions
+from recommender.cnn import contrastive, frontend
+
+TINY = dict(steps=40, batch_size=8, crop_frames=64, learning_rate=3e-3)
+
+
+def synthetic_clips(n: int, frames: int = 400, seed: int = 0) -> list[np.ndarray]:
+    """Log-mels of n made-up tracks: each its own few bands and its own rhythm, with noise on top."""
+    rng = np.random.default_rng(seed)
+    clips = []
+    t = np.arange(frames)
+    for _ in range(n):
+        mel = rng.uniform(0.0, 0.4, size=(frames, frontend.N_MELS)).astype(np.float32)
+        for band in rng.choice(frontend.N_MELS - 4, size=3, replace=False):
+            period = int(rng.integers(6, 40))
+            mel[:, band : band + 4] += (2.5 * ((t % period) < period // 2))[:, None]
+        clips.append(mel)
+    return clips
+
+
+@pytest.fixture(scope="module")
+def trained():
+    clips = synthetic_clips(8)
+    return clips, contrastive.train(clips, contrastive.TrainingConfig(seed=1, **TINY))
+
+
+def test_the_last_map_keeps_twelve_frequency_rows_one_column_per_sixteen_frames():
+    model = contrastive.SimilarityCNN().eval()
+    cells = contrastive.cells(model, np.zeros((320, frontend.N_MELS), dtype=np.float32))
+    assert cells.shape == (contrastive.FREQUENCY_ROWS, 320 // contrastive.TIME_STRIDE, contrastive.EMBEDDING_SIZE)
+    assert contrastive.FREQUENCY_ROWS >= 8
+
+
+def test_the_cosine_is_exactly_the_sum_of_its_cell_pairs_and_of_its_region_pairs():
+    torch.manual_seed(0)
+    model = contrastive.SimilarityCNN().eval()
+    a, b = synthetic_clips(2, frames=700, seed=3)
+    cosine = float(contrastive.embed(model, a) @ contrastive.embed(model, b))
+    cells_a, cells_b = contrastive.cells(model, a), contrastive.cells(model, b)
+    by_cell = contrastive.pair_contributions(cells_a, cells_b)
+    assert by_cell.shape == (cells_a.shape[0] * cells_a.shape[1], cells_b.shape[0] * cells_b.shape[1])
+    assert by_cell.sum() == pytest.approx(cosine, abs=1e-5)
+    grid_a, grid_b = network_regions.grid_of(a), network_regions.grid_of(b)
+    by_region = network_regions.cnn_region_pairs(cells_a, cells_b, grid_a, grid_b)
+    assert by_region.shape == (len(grid_a), len(grid_b))
+    assert by_region.sum() == pytest.approx(cosine, abs=1e-5)
+
+
+def test_training_is_deterministic_from_its_seed():
+    clips = synthetic_clips(6)
+    config = contrastive.TrainingConfig(seed=3, **{**TINY, "steps": 3})
+    first = contrastive.save_bytes(contrastive.train(clips, config).model)
+    again = contrastive.save_bytes(contrastive.train(clips, config).model)
+    other = contrastive.save_bytes(contrastive.train(clips, contrastive.TrainingConfig(seed=4, **{**TINY, "steps": 3})).model)
+    assert first == again
+    assert first != other
+
+
+def test_training_lowers_the_loss_and_finds_the_other_half_of_each_clip(trained):
+    clips, result = trained
+    assert result.steps == TINY["steps"] and len(result.losses) == TINY["steps"]  # 8 clips, batch 8: a step an epoch
+    assert np.mean(result.losses[-5:]) < np.mean(result.losses[:5])
+    firsts = np.array([contrastive.embed(result.model, c[:200]) for c in clips])
+    seconds = np.array([contrastive.embed(result.model, c[200:]) for c in clips])
+    found = np.argmax(firsts @ seconds.T, axis=1)
+    assert np.mean(found == np.arange(len(clips))) >= 0.75  # chance: 1/8
+    assert np.allclose(np.linalg.norm(firsts, axis=1), 1, atol=1e-5)
+
+
+def test_a_saved_model_loads_back_with_the_same_outputs(trained):
+    clips, result = trained
+    loaded = contrastive.load_bytes(contrastive.save_bytes(result.model, config=contrastive.TrainingConfig()))
+    assert np.allclose(contrastive.embed(loaded, clips[0]), contrastive.embed(result.model, clips[0]), atol=1e-6)
+
+
+def test_clips_shorter_than_a_crop_or_a_column_still_train_and_embed():
+    clips = [c[:40] for c in synthetic_clips(3)] + [synthetic_clips(1, frames=9)[0]]
+    result = contrastive.train(clips, contrastive.TrainingConfig(seed=0, **{**TINY, "steps": 2}))
+    assert contrastive.embed(result.model, clips[-1]).shape == (contrastive.EMBEDDING_SIZE,)
+
+
+def test_relational_distillation_is_zero_when_the_student_agrees_with_the_teacher_and_pulls_otherwise():
+    rng = np.random.default_rng(0)
+    teacher = torch.nn.functional.normalize(torch.as_tensor(rng.normal(size=(6, 5)), dtype=torch.float32), dim=1)
+    assert float(contrastive.relational_distillation(teacher, teacher)) == pytest.approx(0, abs=1e-7)
+    student = torch.nn.functional.normalize(torch.as_tensor(rng.normal(size=(6, 5)), dtype=torch.float32), dim=1)
+    assert float(contrastive.relational_distillation(student, teacher)) > 0.01
+
+
+def test_distillation_needs_a_teacher_vector_per_clip():
+    with pytest.raises(ValueError, match="one teacher vector per spectrogram"):
+        contrastive.train(synthetic_clips(3), contrastive.TrainingConfig(distill_weight=1.0, **TINY), teacher=np.ones((2, 4)))
