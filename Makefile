@@ -29,7 +29,7 @@ migrate: install
 demo-data: migrate
 	$(PY) manage.py make_demo_catalog
 	$(PY) manage.py embed_catalog demo
-	$(PY) manage.py train_cnn demo --steps 100 --distill 1
+	$(PY) manage.py train_cnn demo --steps 100
 	$(PY) manage.py create_demo_study --host http://$(HOST):$(PORT)
 
 serve: install
@@ -39,9 +39,11 @@ serve: install
 demo: demo-data serve
 
 ## Run the whole test suite (integration tests too, when DATABASE_URL and CELERY_BROKER_URL are set),
-## then the browser journeys in Debian's Chromium (skipped where it is not installed).
+## then the browser journeys in Debian's Chromium (skipped where it is not installed). Two processes
+## share the rest; tests with a real worker run on their own, against the database the worker reads.
 test: install-dev
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not browser and not worker"
+	$(PY) -m pytest -m worker
 	$(PY) -m pytest -m browser
 
 ## A Celery worker for a deployment with CELERY_BROKER_URL set.

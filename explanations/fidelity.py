@@ -24,20 +24,26 @@ from explanations import network_regions
 from recommender.cnn import contrastive
 
 #: Random deletion orders averaged per pair, for the random baseline.
-RANDOM_ORDERS = 5
+RANDOM_ORDERS = 3
+#: Clips per forward pass: a whole curve of 30-s clips at once allocates hundreds of MB of activations.
+CHUNK = 8
+#: Points on each curve: 0 %, 10 %, ... 100 % of the regions changed (a 30-s clip has 30 regions; every
+#: point costs one pass of the network).
+CURVE_POINTS = 11
 
 
 @dataclass(frozen=True)
 class Curves:
-    """One pair's curves: similarity after deleting (or inserting) 0, 1, ..., n regions."""
+    """One pair's curves: similarity after deleting (or inserting) a growing share of the regions."""
 
-    deletion: dict[str, np.ndarray]  # order name -> (n + 1,) similarities
+    fractions: np.ndarray  # (points,) share of the regions changed at each point, 0 to 1
+    deletion: dict[str, np.ndarray]  # order name -> (points,) similarities
     insertion: dict[str, np.ndarray]
 
     @staticmethod
-    def area(curve: np.ndarray) -> float:
+    def area(curve: np.ndarray, fractions: np.ndarray | None = None) -> float:
         """Area under a curve over the fraction of regions changed, 0..1 (trapezoids)."""
-        x = np.linspace(0.0, 1.0, len(curve))
+        x = np.linspace(0.0, 1.0, len(curve)) if fractions is None else np.asarray(fractions, dtype=np.float64)
         return float(np.sum((curve[1:] + curve[:-1]) * np.diff(x) / 2))
 
 
@@ -46,10 +52,11 @@ def cnn_similarity(model: contrastive.SimilarityCNN) -> Callable[[np.ndarray, np
     import torch
 
     def similarity(mels: np.ndarray, other: np.ndarray) -> np.ndarray:
+        mels = np.asarray(mels, dtype=np.float32)
         with torch.inference_mode():
-            a = model(torch.from_numpy(np.asarray(mels, dtype=np.float32)))
-            b = model(torch.from_numpy(np.asarray(other, dtype=np.float32))[None])
-        return (a @ b[0]).numpy().astype(np.float64)
+            b = model(torch.from_numpy(np.asarray(other, dtype=np.float32))[None])[0]
+            scores = [model(torch.from_numpy(mels[i : i + CHUNK])) @ b for i in range(0, len(mels), CHUNK)]
+        return torch.cat(scores).numpy().astype(np.float64)
 
     return similarity
 
@@ -71,22 +78,31 @@ def occlusion_attribution(similarity, mel_a: np.ndarray, mel_b: np.ndarray) -> n
     return base - similarity(covered, mel_b)
 
 
-def _curve(similarity, mel_a: np.ndarray, mel_b: np.ndarray, order: np.ndarray, *, insert: bool) -> np.ndarray:
+def _counts(n: int, points: int) -> np.ndarray:
+    """How many regions are changed at each point of a curve: 0 to n, about evenly spaced."""
+    return np.unique(np.round(np.linspace(0, n, min(points, n + 1))).astype(int))
+
+
+def _curve(similarity, mel_a: np.ndarray, mel_b: np.ndarray, order: np.ndarray, counts, *, insert: bool) -> np.ndarray:
     grid = network_regions.grid_of(mel_a)
-    versions = []
-    for k in range(len(order) + 1):
-        changed = order[:k] if not insert else order[k:]
-        versions.append(grid.covered(mel_a, changed))
+    # Insertion starts from a clip with every region deleted and puts back the first k in order.
+    versions = [grid.covered(mel_a, order[:k] if not insert else order[k:]) for k in counts]
     return similarity(np.stack(versions), mel_b)
 
 
 def pair_curves(
-    similarity, mel_a: np.ndarray, mel_b: np.ndarray, orders: dict[str, np.ndarray]
+    similarity, mel_a: np.ndarray, mel_b: np.ndarray, orders: dict[str, np.ndarray], *, points: int | None = None
 ) -> Curves:
-    """Deletion and insertion curves of one pair for each named order of A's regions (largest first)."""
+    """Deletion and insertion curves of one pair for each named order of A's regions (largest first).
+
+    ``points``: how many points each curve has (default: every number of regions, 0 to n).
+    """
+    n = len(network_regions.grid_of(mel_a))
+    counts = _counts(n, points or n + 1)
     return Curves(
-        deletion={name: _curve(similarity, mel_a, mel_b, order, insert=False) for name, order in orders.items()},
-        insertion={name: _curve(similarity, mel_a, mel_b, order, insert=True) for name, order in orders.items()},
+        fractions=counts / n,
+        deletion={name: _curve(similarity, mel_a, mel_b, order, counts, insert=False) for name, order in orders.items()},
+        insertion={name: _curve(similarity, mel_a, mel_b, order, counts, insert=True) for name, order in orders.items()},
     )
 
 
@@ -105,17 +121,17 @@ def evaluate_pairs(
 ) -> FidelityReport:
     """Deletion and insertion AUC of the CNN's explanation, occlusion and random orders over ``pairs`` of log-mels.
 
-    Curves are resampled to 21 points (0 %, 5 %, ... 100 % of the regions) before averaging, so clips of
-    different lengths weigh the same.
+    Each curve has CURVE_POINTS points (0 %, 10 %, ... 100 % of the regions), so clips of different
+    lengths weigh the same.
     """
     rng = np.random.default_rng(seed)
     similarity = cnn_similarity(model)
     deletion: dict[str, list] = {"explanation": [], "occlusion": [], "random": []}
     insertion: dict[str, list] = {"explanation": [], "occlusion": [], "random": []}
-    grid_x = np.linspace(0, 1, 21)
+    grid_x = np.linspace(0, 1, CURVE_POINTS)
 
-    def resampled(curve):
-        return np.interp(grid_x, np.linspace(0, 1, len(curve)), curve)
+    def resampled(curve, fractions):
+        return np.interp(grid_x, fractions, curve)
 
     for mel_a, mel_b in pairs:
         n = len(network_regions.grid_of(mel_a))
@@ -123,13 +139,16 @@ def evaluate_pairs(
             "explanation": np.argsort(-cnn_attribution(model, mel_a, mel_b), kind="stable"),
             "occlusion": np.argsort(-occlusion_attribution(similarity, mel_a, mel_b), kind="stable"),
         }
-        curves = pair_curves(similarity, mel_a, mel_b, orders)
-        randoms = pair_curves(similarity, mel_a, mel_b, {f"r{i}": rng.permutation(n) for i in range(random_orders)})
+        curves = pair_curves(similarity, mel_a, mel_b, orders, points=CURVE_POINTS)
+        randoms = pair_curves(
+            similarity, mel_a, mel_b, {f"r{i}": rng.permutation(n) for i in range(random_orders)}, points=CURVE_POINTS
+        )
+        x = curves.fractions
         for name in ("explanation", "occlusion"):
-            deletion[name].append(resampled(curves.deletion[name]))
-            insertion[name].append(resampled(curves.insertion[name]))
-        deletion["random"].append(np.mean([resampled(c) for c in randoms.deletion.values()], axis=0))
-        insertion["random"].append(np.mean([resampled(c) for c in randoms.insertion.values()], axis=0))
+            deletion[name].append(resampled(curves.deletion[name], x))
+            insertion[name].append(resampled(curves.insertion[name], x))
+        deletion["random"].append(np.mean([resampled(c, x) for c in randoms.deletion.values()], axis=0))
+        insertion["random"].append(np.mean([resampled(c, x) for c in randoms.insertion.values()], axis=0))
     mean_deletion = {k: np.mean(v, axis=0) for k, v in deletion.items()}
     mean_insertion = {k: np.mean(v, axis=0) for k, v in insertion.items()}
     return FidelityReport(

@@ -36,6 +36,7 @@ def test_analyse_bench_reports_its_figures():
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("scratch-postgres")  # both PostgreSQL benches create and drop one scratch database
 def test_import_bench_reports_its_figures():
     import os
 
@@ -49,8 +50,33 @@ def test_render_bench_reports_its_figures():
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("scratch-postgres")
 def test_search_bench_reports_its_figures():
     import os
 
     figures = run_bench("search", "--rows", "3000", "--queries", "20", env={**os.environ, "DATABASE_URL": ""})
     assert figures["n_tracks"] > 2000 and {"ms_median", "ms_p95", "baseline_ms_per_query"} <= set(figures)
+
+
+def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp_path):
+    """A made-up folder (synthesised clips, catalog.csv with path and style), a few steps: every figure is there."""
+    import csv
+
+    import soundfile
+
+    from recommender import demo
+
+    with (tmp_path / "catalog.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["track_id", "title", "style", "path"])
+        for index, style in demo.clip_plan(2):
+            clip = demo.synthesise_clip(index, style, seed=1, seconds=6)
+            soundfile.write(tmp_path / f"clip{index}.wav", clip.signal, demo.SR)
+            writer.writerow([index, clip.title, style, f"clip{index}.wav"])
+    figures = run_bench("cnn", "--data", str(tmp_path), "--steps", "3", "--pairs", "3", "--trials", "3")
+    assert figures["n_clips"] == 12
+    assert {
+        "cnn_precision_at_5", "tagger_precision_at_5", "mfcc_precision_at_5", "feature_precision_at_5", "train_seconds",
+        "clips_per_second", "tagger_clips_per_second", "deletion_auc", "deletion_auc_random", "pointing_hit_rate",
+    } <= set(figures)
+    assert figures["train_steps"] == 3 and figures["fidelity_pairs"] == 3 and figures["pointing_trials"] == 3

@@ -34,7 +34,7 @@ def test_the_explanation_s_order_deletes_the_similarity_faster_than_a_random_ord
     assert report.deletion_auc["explanation"] < report.deletion_auc["random"]
     assert report.insertion_auc["explanation"] > report.insertion_auc["random"]
     assert set(report.mean_deletion) == {"explanation", "occlusion", "random"}
-    assert len(report.mean_deletion["explanation"]) == 21
+    assert len(report.mean_deletion["explanation"]) == fidelity.CURVE_POINTS
     png = fidelity.curves_plot(report, title="test")
     assert png.startswith(b"\x89PNG")
 

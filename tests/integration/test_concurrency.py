@@ -12,7 +12,7 @@ from study.models import Assignment, Item, Participant, Response
 from tests.factories import CatalogFactory, make_study
 from tests.live import LiveParticipant, all_at_once, all_succeeded, statuses
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("connections")]
 
 CONSENTING = 12
 ANSWERING = 20

@@ -10,7 +10,9 @@ from study.models import Assignment, Participant
 from tests.factories import CatalogFactory, make_study
 from tests.study.conftest import ParticipantBrowser
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+# One group: tests that open dozens of connections at once run one after another, never side by side
+# in two test processes (PostgreSQL allows 100).
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("connections")]
 
 ARRIVALS = 500
 # PostgreSQL allows 100 connections by default; 40 threads hold one each.
