@@ -191,6 +191,12 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 }
 CELERY_TASK_SERIALIZER = "json"
+# Data protection: Prolific ids (participant, study, session) are blanked this many days after a participant
+# started (0: kept). The worker's beat runs the purge daily; `python manage.py purge_identifiers` runs it now.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 0)
+CELERY_BEAT_SCHEDULE = (
+    {"purge-identifiers": {"task": "study.tasks.purge_identifiers", "schedule": 60 * 60 * 24}} if RETENTION_DAYS else {}
+)
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
 
 REST_FRAMEWORK = {

@@ -1,13 +1,15 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
-from study.export import write_long_csv
+from study.export import Options
+from study.export_files import study_data_package, study_export
 from study.models import (
-    Assignment, Condition, Item, ListeningEvent, PageVisit, Participant, Recommendation, Response, Study,
+    Assignment, AuditEntry, Condition, Item, ListeningEvent, PageVisit, Participant, Recommendation, Response, Study,
     StudyTranslation,
 )
 
@@ -37,7 +39,7 @@ class StudyTranslationInline(admin.StackedInline):
 class ConditionInline(admin.TabularInline):
     model = Condition
     extra = 0
-    fields = ["slug", "name", "explanation", "weight", "is_active", "n_assigned"]
+    fields = ["slug", "name", "explanation", "recommender", "weight", "is_active", "n_assigned"]
     readonly_fields = ["n_assigned"]
 
     @admin.display(description="Assigned")
@@ -54,7 +56,7 @@ class ItemInline(admin.TabularInline):
     ]
 
 
-@admin.action(description="Export answers as CSV (one row per answer)")
+@admin.action(description="Export answers as CSV (one row per answer, with Prolific ids; logged)")
 def export_responses_csv(modeladmin, request, queryset):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     slugs = "-".join(queryset.values_list("slug", flat=True))
@@ -62,8 +64,32 @@ def export_responses_csv(modeladmin, request, queryset):
     for i, study in enumerate(queryset.order_by("slug")):
         if i:
             response.write("\n")
-        write_long_csv(study, response)
+        response.write(study_export(study=study, format="csv", exported_by=f"admin:{request.user.get_username()}").content)
     return response
+
+
+def _data_package(request, queryset, *, include_pilot: bool):
+    if queryset.count() != 1:
+        messages.error(request, "Choose one study to download its data package.")
+        return None
+    study = queryset.get()
+    content = study_data_package(
+        study=study, options=Options(include_pilot=include_pilot), exported_by=f"admin:{request.user.get_username()}"
+    )
+    response = HttpResponse(content, content_type="application/zip")
+    suffix = "-with-pilot" if include_pilot else ""
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-data{suffix}.zip"'
+    return response
+
+
+@admin.action(description="Download the data package (ZIP: long, wide, events, codebook, XLSX, SPSS; pseudonymous)")
+def export_data_package(modeladmin, request, queryset):
+    return _data_package(request, queryset, include_pilot=False)
+
+
+@admin.action(description="Download the data package including pilot (bot) participants")
+def export_data_package_with_pilot(modeladmin, request, queryset):
+    return _data_package(request, queryset, include_pilot=True)
 
 
 @admin.action(description="Pre-render every explanation the study can show (background jobs)")
@@ -83,18 +109,82 @@ def prerender_explanations(modeladmin, request, queryset):
 
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "is_open", "open_to_anyone", "n_participants", "n_completed", "balance", "created_at"]
-    list_filter = ["is_open"]
+    list_display = ["title", "slug", "state", "open_to_anyone", "n_participants", "n_completed", "balance", "created_at"]
+    list_filter = ["state"]
     search_fields = ["title", "slug"]
     inlines = [StudyTranslationInline, ConditionInline, ItemInline]
-    actions = [export_responses_csv, prerender_explanations]
-    readonly_fields = ["gallery_link"]
+    actions = [export_responses_csv, export_data_package, export_data_package_with_pilot, prerender_explanations]
+    readonly_fields = ["researcher_pages"]
 
     def get_urls(self):
+        view = self.admin_site.admin_view
         return [
-            path("<int:pk>/gallery/", self.admin_site.admin_view(self.gallery_view), name="study_study_gallery"),
+            path("<int:pk>/gallery/", view(self.gallery_view), name="study_study_gallery"),
+            path("<int:pk>/monitor/", view(self.monitor_view), name="study_study_monitor"),
+            path("<int:pk>/analysis/", view(self.analysis_view), name="study_study_analysis"),
+            path("<int:pk>/export/<str:format>/", view(self.export_view), name="study_study_export"),
+            path("<int:pk>/delete-participant/", view(self.delete_participant_view), name="study_study_delete_participant"),
             *super().get_urls(),
         ]
+
+    def _page(self, request, study, template, **context):
+        return render(request, template, {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "study": study, **context,
+        })
+
+    def monitor_view(self, request, pk):
+        """Arrivals, the flow through each condition, drop-out and time per page; refreshes itself."""
+        from study.monitor import study_monitor
+
+        study = get_object_or_404(Study, pk=pk)
+        include_pilot = request.GET.get("pilot") == "1"
+        return self._page(request, study, "admin/study/study/monitor.html", title=f"Monitor: {study}",
+                          monitor=study_monitor(study=study, include_pilot=include_pilot), include_pilot=include_pilot)
+
+    def analysis_view(self, request, pk):
+        """The by-condition analysis report (the same as analyse_study writes), figures inline."""
+        from study.analysis_report import study_analyse
+
+        study = get_object_or_404(Study, pk=pk)
+        report = study_analyse(study=study, include_pilot=request.GET.get("pilot") == "1", inline_figures=True)
+        return HttpResponse(report.html)
+
+    def export_view(self, request, pk, format):
+        """One export file (the study page's buttons); every download is written to the audit log."""
+        from study.export_files import FORMATS
+
+        study = get_object_or_404(Study, pk=pk)
+        if format not in FORMATS or format == "csv":
+            return HttpResponse("Unknown export format.", status=404)
+        export = study_export(
+            study=study, format=format, exported_by=f"admin:{request.user.get_username()}",
+            options=Options(include_pilot=request.GET.get("pilot") == "1"),
+        )
+        response = HttpResponse(export.content, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        return response
+
+    def delete_participant_view(self, request, pk):
+        """Delete one participant's data on request, by Prolific id (the audited path; nothing else deletes)."""
+        from study import services
+
+        study = get_object_or_404(Study, pk=pk)
+        if not request.user.has_perm("study.delete_participant") and not request.user.is_superuser:
+            return HttpResponse("Only researchers allowed to delete participants may do this.", status=403)
+        form = DeleteParticipantForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                deleted = services.participant_delete(
+                    study=study, prolific_pid=form.cleaned_data["prolific_pid"],
+                    actor=f"admin:{request.user.get_username()}",
+                )
+            except services.NoSuchParticipant as error:
+                form.add_error("prolific_pid", str(error))
+            else:
+                messages.success(request, f"Deleted: {', '.join(f'{n} {k}' for k, n in deleted.items())}. Logged.")
+                return redirect("admin:study_study_change", study.pk)
+        return self._page(request, study, "admin/study/study/delete_participant.html",
+                          title=f"Delete a participant's data: {study}", form=form)
 
     def gallery_view(self, request, pk):
         """Every condition's explanation of the same sample pairs, side by side, to check before launch."""
@@ -113,12 +203,31 @@ class StudyAdmin(admin.ModelAdmin):
         }
         return render(request, "admin/study/study/gallery.html", context)
 
-    @admin.display(description="Explanations")
-    def gallery_link(self, study):
+    @admin.display(description="Researcher pages")
+    def researcher_pages(self, study):
         if not study.pk:
             return "–"
-        url = reverse("admin:study_study_gallery", args=[study.pk])
-        return format_html('<a href="{}">Open the gallery: every condition’s explanation of sample pairs</a>', url)
+        links = [
+            ("study_study_gallery", "", "Explanation gallery: every condition’s explanation of sample pairs, every language"),
+            ("study_study_monitor", "", "Live monitor: arrivals, conditions, drop-out, time per page"),
+            ("study_study_analysis", "", "Analysis report (pilot participants left out)"),
+            ("study_study_analysis", "?pilot=1", "Analysis report with pilot participants"),
+            *[("study_study_export", fmt, f"Download {label}") for fmt, label in (
+                ("long", "answers, one row per answer (CSV)"), ("wide", "one row per participant (CSV)"),
+                ("events", "page visits and player events (CSV)"), ("codebook", "the codebook (CSV)"),
+                ("xlsx", "everything as XLSX"), ("spss", "the wide table as SPSS .sav"),
+            )],
+            ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id)"),
+        ]
+        return format_html_join(
+            "", '<p><a href="{}{}">{}</a></p>',
+            (
+                (reverse(f"admin:{name}", args=[study.pk, suffix]) if name == "study_study_export"
+                 else reverse(f"admin:{name}", args=[study.pk]),
+                 "" if name == "study_study_export" else suffix, label)
+                for name, suffix, label in links
+            ),
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(
@@ -171,13 +280,27 @@ class ResponseInline(RecordAdminMixin, admin.TabularInline):
     readonly_fields = fields
 
 
+class DeleteParticipantForm(forms.Form):
+    prolific_pid = forms.CharField(label="Prolific id (PROLIFIC_PID)", max_length=200)
+    confirm = forms.BooleanField(label="I understand that this deletes the participant's data for good.")
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(RecordAdminMixin, admin.ModelAdmin):
+    """Every export and deletion, for staff to see; written only by the services that do them."""
+
+    list_display = ["at", "actor", "action", "study", "detail"]
+    list_filter = ["action", "study"]
+    search_fields = ["actor"]
+
+
 @admin.register(Participant)
 class ParticipantAdmin(RecordAdminMixin, admin.ModelAdmin):
-    list_display = ["__str__", "study", "condition_slug", "page", "prolific_pid", "started_at", "completed_at"]
-    list_filter = ["study", "page", "assignment__condition"]
+    list_display = ["__str__", "study", "condition_slug", "page", "is_pilot", "prolific_pid", "started_at", "completed_at"]
+    list_filter = ["study", "page", "is_pilot", "assignment__condition"]
     search_fields = ["prolific_pid", "completion_code"]
     readonly_fields = [
-        "study", "prolific_pid", "prolific_study_id", "prolific_session_id", "page", "language", "consent_version",
+        "study", "is_pilot", "prolific_pid", "prolific_study_id", "prolific_session_id", "page", "language", "consent_version",
         "consented_at", "liked_tracks", "recommendations_requested_at", "recommendation_attempts", "recommendation_progress", "completion_code",
         "started_at", "completed_at",
     ]

@@ -19,7 +19,16 @@ class Study(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Shown to participants above the consent form.")
     catalog = models.ForeignKey(Catalog, on_delete=models.PROTECT, related_name="studies")
-    is_open = models.BooleanField(default=True, help_text="Closed studies accept no new participants.")
+    class State(models.TextChoices):
+        DRAFT = "draft", "Draft: nobody may enter yet"
+        PILOT = "pilot", "Pilot: anyone may enter; their data is pilot data, left out of analysis by default"
+        OPEN = "open", "Open: participants enter; their data counts"
+        CLOSED = "closed", "Closed: no new participants; those who started may finish"
+
+    state = models.CharField(
+        max_length=10, choices=State.choices, default=State.OPEN,
+        help_text="Who may enter, and whether their data counts as pilot data.",
+    )
     open_to_anyone = models.BooleanField(
         default=True,
         help_text="Off for a Prolific study: only visitors whose link carries a PROLIFIC_PID may take part; "
@@ -56,6 +65,11 @@ class Study(models.Model):
         default=2, help_text="Permuted blocks only: each block holds every condition weight x this many times."
     )
     randomisation_seed = models.BigIntegerField(default=new_seed, editable=False)
+    assignments_made = models.PositiveIntegerField(
+        default=0, editable=False,
+        help_text="Assignments ever made, deleted participants' included: the next one is this + 1, so a deletion "
+        "never makes a block position be dealt twice.",
+    )
     required_listening_s = models.PositiveSmallIntegerField(
         default=0, help_text="Seconds of a recommendation a participant must hear before rating it (0: none)."
     )
@@ -70,6 +84,10 @@ class Study(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def accepts_new_participants(self) -> bool:
+        return self.state in (self.State.PILOT, self.State.OPEN)
 
     def texts(self, language: str) -> "StudyTexts":
         """Title, description, consent, instructions and debrief in ``language``, falling back to the study's own."""
@@ -223,6 +241,10 @@ class Participant(models.Model):
         default=dict, blank=True, help_text="What the recommendation job has done so far: {done, total, error}."
     )
     completion_code = models.CharField(max_length=40, blank=True)
+    is_pilot = models.BooleanField(
+        default=False, help_text="A simulated participant (python manage.py run_bots): left out of exports and "
+        "analysis unless asked for.",
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -421,3 +443,26 @@ class ListeningEvent(models.Model):
 
     def __str__(self):
         return f"{self.participant} {self.kind} {self.track_id} at {self.position_s:.1f} s"
+
+
+class AuditEntry(models.Model):
+    """Who exported or deleted participants' data, and when: written by the services that do it, never edited."""
+
+    class Action(models.TextChoices):
+        EXPORT = "export", "Export"
+        EXPORT_IDENTIFYING = "export_identifying", "Export with raw Prolific ids"
+        DELETE_PARTICIPANT = "delete_participant", "Participant's data deleted on request"
+        PURGE_IDENTIFIERS = "purge_identifiers", "Identifiers purged after the retention period"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.CharField(max_length=200, help_text="Who: admin:<user>, api:<user>, or the OS user of a command.")
+    action = models.CharField(max_length=30, choices=Action.choices)
+    study = models.ForeignKey(Study, on_delete=models.SET_NULL, null=True, blank=True, related_name="audit_entries")
+    detail = models.JSONField(default=dict, blank=True, help_text="What exactly: format, rows, pseudonym, counts.")
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name_plural = "audit log"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.get_action_display()}"

@@ -15,3 +15,13 @@ from study.models import Participant
 def recommend_for_participant(participant_id: int) -> list[int]:
     participant = Participant.objects.select_related("study__catalog", "assignment__condition").get(pk=participant_id)
     return [r.pk for r in services.participant_recommend(participant=participant)]
+
+
+@shared_task(ignore_result=True)
+def purge_identifiers() -> int:
+    """The daily retention purge (settings.RETENTION_DAYS; scheduled by the worker's beat)."""
+    from django.conf import settings
+
+    if not settings.RETENTION_DAYS:
+        return 0
+    return services.identifiers_purge(older_than_days=settings.RETENTION_DAYS, actor="retention (daily)")

@@ -17,6 +17,7 @@ from study.services.journey import (  # noqa: F401
 from study.services.listening import (  # noqa: F401
     TooManyEvents, listened_seconds, listening_record, study_listening,
 )
+from study.services.privacy import NoSuchParticipant, identifiers_purge, participant_delete  # noqa: F401
 from study.services.recommending import (  # noqa: F401
     participant_poll_recommendations, participant_recommend, participant_retry_recommendations,
 )

@@ -66,7 +66,9 @@ def participant_enter(
         participant = Participant.objects.filter(study=study, prolific_pid=prolific_pid).first()
         if participant:
             return participant
-    if not study.is_open:
+    if study.state == Study.State.DRAFT:
+        raise FlowError(_("This study has not started yet. Please come back through the link you were given later."))
+    if not study.accepts_new_participants:
         raise FlowError(_("This study is closed and accepts no new participants."))
     if not prolific_pid and not study.open_to_anyone:
         raise NotInvited(
@@ -80,6 +82,8 @@ def participant_enter(
                 prolific_pid=prolific_pid,
                 prolific_study_id=prolific_study_id,
                 prolific_session_id=prolific_session_id,
+                # Everyone who enters a study in pilot is a pilot participant, left out of analysis by default.
+                is_pilot=study.state == Study.State.PILOT,
             )
     except IntegrityError:
         # The same Prolific id arrived twice at once (a double click); the first one stands.
@@ -102,7 +106,10 @@ def participant_assign(*, participant: Participant) -> Assignment:
         if not active:
             raise FlowError(_("This study has no active condition; please contact the researcher."))
         weights = {c.pk: c.weight for c in active}
-        position = Assignment.objects.filter(condition__study=study).count()
+        # Positions count every assignment ever made: a participant deleted on request leaves a gap, so a
+        # permuted block is never dealt twice.
+        position = study.assignments_made
+        Study.objects.filter(pk=study.pk).update(assignments_made=position + 1)
         if study.randomisation == Study.Randomisation.PERMUTED_BLOCK:
             condition_id = randomisation.permuted_block(
                 position, list(weights), seed=study.randomisation_seed, weights=weights, repeats=study.block_repeats

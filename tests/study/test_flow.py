@@ -182,7 +182,7 @@ def test_a_closed_study_turns_new_participants_away_but_lets_started_ones_finish
     started = ParticipantBrowser(study)
     started.get()
     started.consent()
-    study.is_open = False
+    study.state = "closed"
     study.save()
     assert ParticipantBrowser(study).get().status_code == 403
     assert started.get().redirect_chain[-1][0] == started.url("choose")
