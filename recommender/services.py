@@ -195,8 +195,11 @@ class Recommendation:
     score: float
 
 
-def recommend(*, index: SimilarityIndex, liked_track_ids: list[int], k: int) -> list[Recommendation]:
-    """Top-k tracks for a set of liked tracks, skipping the liked ones and copies of them."""
+def recommend(
+    *, index: SimilarityIndex, liked_track_ids: list[int], k: int, allowed_track_ids=None
+) -> list[Recommendation]:
+    """Top-k tracks for a set of liked tracks, skipping the liked ones and copies of them;
+    ``allowed_track_ids`` (a study's pool) limits what may be recommended."""
     loaded = load_index(index.pk)
     liked_rows = [int(row) for row in loaded.rows_of(liked_track_ids)]
     if not liked_rows:
@@ -210,7 +213,8 @@ def recommend(*, index: SimilarityIndex, liked_track_ids: list[int], k: int) -> 
             )
         )
     exclude = {int(row) for row in loaded.rows_of(duplicate_ids)}
-    matches = similarity.recommend(loaded.vectors, liked_rows, k, exclude_rows=exclude)
+    allowed = None if allowed_track_ids is None else loaded.rows_of(allowed_track_ids)
+    matches = similarity.recommend(loaded.vectors, liked_rows, k, exclude_rows=exclude, allowed_rows=allowed)
     return [
         Recommendation(
             track_id=int(loaded.track_ids[m.row]), seed_track_id=int(loaded.track_ids[m.seed_row]), score=m.score

@@ -58,7 +58,10 @@ class Match:
     score: float  # cosine between the two
 
 
-def recommend(vectors: np.ndarray, liked_rows: list[int], k: int, exclude_rows: set[int] = frozenset()) -> list[Match]:
+def recommend(
+    vectors: np.ndarray, liked_rows: list[int], k: int, exclude_rows: set[int] = frozenset(),
+    allowed_rows: np.ndarray | None = None,
+) -> list[Match]:
     """Top-k rows by their best cosine to any liked row, never a liked or excluded row.
 
     Scoring by the best single liked track (rather than the mean of them) keeps
@@ -74,8 +77,12 @@ def recommend(vectors: np.ndarray, liked_rows: list[int], k: int, exclude_rows: 
         best = (vectors @ liked.T).max(axis=1)
     blocked = np.fromiter(set(liked_rows) | set(exclude_rows), dtype=np.int64)
     best[blocked] = -np.inf
+    if allowed_rows is not None:  # a study's pool: every other track is out of reach
+        outside = np.ones(len(vectors), dtype=bool)
+        outside[np.asarray(allowed_rows, dtype=np.int64)] = False
+        best[outside] = -np.inf
     n = len(vectors)
-    k = min(k, n - len(blocked))
+    k = min(k, int(np.isfinite(best).sum()))
     if k <= 0:
         return []
     # Partition, then sort only the k winners: O(n) instead of sorting the catalog.

@@ -92,6 +92,39 @@ def export_data_package_with_pilot(modeladmin, request, queryset):
     return _data_package(request, queryset, include_pilot=True)
 
 
+@admin.action(description="Duplicate (a new draft with the same configuration, no participants)")
+def duplicate_studies(modeladmin, request, queryset):
+    from study.services import FlowError, study_duplicate
+
+    for study in queryset:
+        n = 1
+        while Study.objects.filter(slug=f"{study.slug}-copy{n if n > 1 else ''}").exists():
+            n += 1
+        try:
+            copy = study_duplicate(study=study, slug=f"{study.slug}-copy{n if n > 1 else ''}")
+        except FlowError as error:
+            modeladmin.message_user(request, f"{study}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{study} duplicated as {copy.slug!r} (a draft).", messages.SUCCESS)
+
+
+@admin.action(description="Download the configuration (JSON; python manage.py import_study recreates it)")
+def download_configuration(modeladmin, request, queryset):
+    import json
+
+    from study.services import study_to_config
+
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Choose one study to download its configuration.", messages.ERROR)
+        return None
+    study = queryset.get()
+    response = HttpResponse(
+        json.dumps(study_to_config(study), indent=2, ensure_ascii=False, default=str), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-study.json"'
+    return response
+
+
 @admin.action(description="Pre-render every explanation the study can show (background jobs)")
 def prerender_explanations(modeladmin, request, queryset):
     from django.contrib import messages
@@ -113,8 +146,24 @@ class StudyAdmin(admin.ModelAdmin):
     list_filter = ["state"]
     search_fields = ["title", "slug"]
     inlines = [StudyTranslationInline, ConditionInline, ItemInline]
-    actions = [export_responses_csv, export_data_package, export_data_package_with_pilot, prerender_explanations]
-    readonly_fields = ["researcher_pages"]
+    actions = [
+        export_responses_csv, export_data_package, export_data_package_with_pilot, prerender_explanations,
+        duplicate_studies, download_configuration,
+    ]
+    readonly_fields = ["researcher_pages", "sample_size"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "description", "catalog", "state", "open_to_anyone", "researcher_pages"]}),
+        ("Participants' texts", {"fields": ["consent_text", "consent_version", "instructions_text", "debrief_text"]}),
+        ("Design", {"fields": [
+            "randomisation", "balance_on", "block_repeats", "target_per_condition", "effect_size_d", "alpha", "power",
+            "sample_size",
+        ]}),
+        ("Tracks and questions", {"fields": [
+            "pool_styles", "pool_track_ids", "min_liked", "max_liked", "n_recommendations", "item_order",
+            "required_listening_s", "min_duration_s",
+        ]}),
+        ("Prolific", {"fields": ["prolific_completion_code", "prolific_no_consent_code"]}),
+    ]
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -202,6 +251,20 @@ class StudyAdmin(admin.ModelAdmin):
             "conditions": list(study.conditions.all()), "error": error, "title": f"Explanation gallery: {study}",
         }
         return render(request, "admin/study/study/gallery.html", context)
+
+    @admin.display(description="Power analysis")
+    def sample_size(self, study):
+        if not study.pk:
+            return "Save the study and its conditions first."
+        from study.services import study_sample_size
+
+        size = study_sample_size(study=study)
+        return format_html(
+            "<strong>{}</strong> participants per condition ({} in all) to detect d = {} with power {} "
+            "(two-sided Welch/Student t; alpha {} per comparison over {} pairwise comparison{}; statsmodels).",
+            size["per_condition"], size["total"], size["effect_size_d"], size["power"],
+            f"{size['alpha_per_comparison']:.4g}", size["comparisons"], "s" if size["comparisons"] != 1 else "",
+        )
 
     @admin.display(description="Researcher pages")
     def researcher_pages(self, study):

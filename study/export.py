@@ -52,6 +52,7 @@ LONG_COLUMNS = [
     "index_kind",
     "model_sha256",
     "tags_explanation",
+    "item_position",
 ]
 
 STRING, INTEGER, NUMBER, BOOLEAN, DATETIME = "string", "integer", "number", "boolean", "datetime"
@@ -117,6 +118,8 @@ LONG_TYPES = {
     "index_kind": (STRING, "What that index holds: audio or catalog features, tagger or cnn embeddings"),
     "model_sha256": (STRING, "SHA-256 of the network's weights behind that index (tagger and CNN indexes)"),
     "tags_explanation": (STRING, "Content hash of the tags explanation figure shown; empty if none"),
+    "item_position": (INTEGER, "Where on its page the participant saw the item (1 = first): the study's order, or "
+                               "the participant's own when the study randomises item order"),
     "feature_explanation": (STRING, "Content hash of the feature explanation figure shown; empty if none"),
     "spectrogram_explanation": (STRING, "Content hash of the spectrogram explanation figure shown; empty if none"),
     "explanation_fallback": (STRING, "Why (part of) the condition's explanation was not shown; empty if it was"),
@@ -201,6 +204,11 @@ def long_rows(study: Study, options: Options = LEGACY) -> Iterator[dict]:
     )
     summaries = participant_summaries(study)
     listened = study_listening(study=study)
+    # Each section's items in the study's order; a participant's own order (item_order) where randomised.
+    positions = {
+        section: [code for code in Item.objects.filter(study=study, section=section).values_list("code", flat=True)]
+        for section in Item.Section.values
+    }
     for response in responses.iterator(chunk_size=2000):
         participant, item, rec = response.participant, response.item, response.recommendation
         condition = participant.condition
@@ -240,8 +248,14 @@ def long_rows(study: Study, options: Options = LEGACY) -> Iterator[dict]:
             "index_kind": rec.index.feature_set if rec else "",
             "model_sha256": rec.index.model.sha256 if rec and rec.index.model else "",
             "tags_explanation": rec.tags_explanation.content_hash if rec and rec.tags_explanation else "",
+            "item_position": _position(participant, item, positions),
             "is_pilot": participant.is_pilot,
         }
+
+
+def _position(participant: Participant, item: Item, positions: dict[str, list[str]]) -> int | str:
+    order = (participant.item_order or {}).get(item.section) or positions[item.section]
+    return order.index(item.code) + 1 if item.code in order else ""
 
 
 def legacy_table(study: Study, *, include_pilot: bool = False) -> Table:

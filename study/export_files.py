@@ -61,23 +61,12 @@ class ExportFile:
 
 # Reproducibility -----------------------------------------------------------------------------
 
-def _fields(obj, skip: set[str]) -> dict:
-    return {f.name: f.value_from_object(obj) for f in obj._meta.concrete_fields if f.name not in skip}
-
-
-def study_configuration(study: Study) -> dict:
-    """What defines the study as run: its settings, conditions, items and texts (not when it was made or opened)."""
-    # Not what defines the study: when it was made, its state, and how many were assigned so far.
-    config = _fields(study, {"id", "created_at", "state", "catalog", "assignments_made"})
-    config["catalog"] = study.catalog.slug
-    config["conditions"] = [_fields(c, {"id", "study"}) for c in study.conditions.order_by("slug")]
-    config["items"] = [_fields(i, {"id", "study"}) for i in study.items.order_by("code")]
-    config["translations"] = [_fields(t, {"id", "study"}) for t in study.translations.order_by("language")]
-    return config
-
-
 def configuration_sha256(study: Study) -> str:
-    text = json.dumps(study_configuration(study), sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
+    """The hash of everything that defines the study (study.services.configuration): the same study
+    imported on another installation has the same hash; its state and its participants do not count."""
+    from study.services.configuration import study_to_config
+
+    text = json.dumps(study_to_config(study), sort_keys=True, separators=(",", ":"), cls=DjangoJSONEncoder)
     return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -36,6 +36,28 @@ class Study(models.Model):
     )
     consent_text = models.TextField()
     consent_version = models.CharField(max_length=20, default="1")
+    pool_styles = models.JSONField(
+        default=list, blank=True,
+        help_text='The catalog pool: only tracks of these main genres or styles, e.g. ["jazz", "rock"] (empty: all).',
+    )
+    pool_track_ids = models.JSONField(
+        default=list, blank=True,
+        help_text="The catalog pool: only these tracks, by their catalog ids (empty: all). Both filters apply "
+        "when both are set. Participants search, like and are recommended tracks of the pool only.",
+    )
+
+    class ItemOrder(models.TextChoices):
+        FIXED = "fixed", "Fixed: every participant sees the items in the study's order"
+        RANDOMISED = "randomised", "Randomised per participant (the order each saw is recorded and exported)"
+
+    item_order = models.CharField(max_length=12, choices=ItemOrder.choices, default=ItemOrder.FIXED)
+    target_per_condition = models.PositiveIntegerField(
+        default=0, help_text="Participants to analyse in each condition (0: none set). The admin shows the sample "
+        "size a power analysis gives for the effect size, alpha and power below.",
+    )
+    effect_size_d = models.FloatField(default=0.5, help_text="Power analysis: the smallest effect of interest (Cohen's d).")
+    alpha = models.FloatField(default=0.05, help_text="Power analysis: significance level (two-sided).")
+    power = models.FloatField(default=0.8, help_text="Power analysis: the chance of detecting that effect.")
     min_liked = models.PositiveSmallIntegerField(default=1)
     max_liked = models.PositiveSmallIntegerField(default=3)
     n_recommendations = models.PositiveSmallIntegerField(default=5)
@@ -241,6 +263,10 @@ class Participant(models.Model):
         default=dict, blank=True, help_text="What the recommendation job has done so far: {done, total, error}."
     )
     completion_code = models.CharField(max_length=40, blank=True)
+    item_order = models.JSONField(
+        default=dict, blank=True,
+        help_text="Randomised item order: section -> the item codes in the order this participant saw them.",
+    )
     is_pilot = models.BooleanField(
         default=False, help_text="A simulated participant (python manage.py run_bots): left out of exports and "
         "analysis unless asked for.",

@@ -45,6 +45,7 @@ class Monitor:
     conditions: list[ConditionFlow]
     dropout_by_page: dict[str, int]  # last page of those who dropped out
     median_seconds_by_page: dict[str, float]
+    target_per_condition: int = 0  # the study's target of analysed participants per condition (0: none set)
     figures: dict[str, str] = field(default_factory=dict)  # name -> data: URI of a PNG
 
 
@@ -116,6 +117,7 @@ def study_monitor(*, study: Study, include_pilot: bool = False, now=None) -> Mon
         median_seconds_by_page={
             page: round(statistics.median(page_seconds[page]), 1) for page in flow.FLOW if page_seconds[page]
         },
+        target_per_condition=study.target_per_condition,
     )
     monitor.figures = _figures(people, monitor)
     return monitor
@@ -147,6 +149,9 @@ def _figures(people: list[Participant], monitor: Monitor) -> dict[str, str]:
             ax.barh(names, values, left=left, color=colour, label=label)
             left = [a + b for a, b in zip(left, values)]
         ax.set_xlabel("Participants assigned")
+        if monitor.target_per_condition:
+            ax.axvline(monitor.target_per_condition, color="#333333", linestyle="--", linewidth=1)
+            ax.annotate("target", (monitor.target_per_condition, len(names) - 0.5), fontsize=8, ha="center")
         ax.legend(fontsize=8, ncol=4, loc="lower left", bbox_to_anchor=(0, 1.0), frameon=False)
         figures["conditions"] = _png_uri(fig)
     if monitor.median_seconds_by_page:

@@ -22,7 +22,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from study import flow, services
-from study.models import Item, Participant, Study
+from study.models import Participant, Study
 from study.templatetags.study_tags import answer_field
 
 Page = Participant.Page
@@ -267,7 +267,8 @@ def _answer_page(request, study, participant, template, extra, status=200):
         missing = {answer_field(code, rid) for rid, code in services.missing_answers(participant, section)}
     return _render(
         request, template, study, participant, status=status,
-        items=list(Item.objects.filter(study=study, section=section)), answers=answers, seqs=seqs, missing=missing,
+        items=services.participant_items(participant=participant, section=section), answers=answers, seqs=seqs,
+        missing=missing,
         **extra,
     )
 

@@ -5,11 +5,12 @@ do what is asked, so a forged request gets a clear error and changes nothing. On
 module per stage of the journey; this package's names are the public ones.
 """
 from study.services.answers import (  # noqa: F401
-    AnswerError, Saved, missing_answers, participant_submit_page, response_save,
+    AnswerError, Saved, missing_answers, participant_items, participant_submit_page, response_save,
 )
 from study.services.choosing import (  # noqa: F401
-    SearchPage, catalog_search, participant_confirm_liked, participant_like,
+    SearchPage, catalog_search, participant_confirm_liked, participant_like, study_pool,
 )
+from study.services.configuration import study_duplicate, study_from_config, study_to_config  # noqa: F401
 from study.services.journey import (  # noqa: F401
     FlowError, NotInvited, page_visit_enter, participant_assign, participant_consent, participant_enter,
     participant_read_instructions,
@@ -22,5 +23,5 @@ from study.services.recommending import (  # noqa: F401
     participant_poll_recommendations, participant_recommend, participant_retry_recommendations,
 )
 from study.services.setup import (  # noqa: F401
-    recommender_index_exists, study_create, study_index, study_prerender_explanations,
+    recommender_index_exists, study_create, study_index, study_prerender_explanations, study_sample_size,
 )

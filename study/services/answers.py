@@ -7,6 +7,7 @@ submit is all-or-nothing: one invalid value stores nothing and names its questio
 """
 from __future__ import annotations
 
+import random
 import re
 import secrets
 from collections.abc import Mapping
@@ -145,6 +146,28 @@ def response_save(
     if recommendation is not None:
         _check_listened(participant, item, recommendation, field)
     return _store(participant, item, recommendation, checked, seq)
+
+
+def participant_items(*, participant: Participant, section: str) -> list[Item]:
+    """The section's items in the order this participant sees them: the study's, or, when the study
+    randomises item order, one drawn the first time and stored, so reloads and the export show the same."""
+    items = list(Item.objects.filter(study=participant.study_id, section=section))
+    if participant.study.item_order != participant.study.ItemOrder.RANDOMISED:
+        return items
+    order = (participant.item_order or {}).get(section)
+    if order is None:
+        order = [item.code for item in items]
+        random.SystemRandom().shuffle(order)
+        with transaction.atomic():
+            # Re-read under a lock: two tabs opening the page at once must agree on one order.
+            locked = Participant.objects.select_for_update().only("item_order").get(pk=participant.pk)
+            stored = dict(locked.item_order or {})
+            order = stored.setdefault(section, order)
+            Participant.objects.filter(pk=participant.pk).update(item_order=stored)
+        participant.item_order = stored
+    position = {code: i for i, code in enumerate(order)}
+    # An item added after the order was drawn goes last, in the study's order.
+    return sorted(items, key=lambda item: position.get(item.code, len(position)))
 
 
 def _questions(participant: Participant, section: str) -> list[tuple[Item, Recommendation | None]]:

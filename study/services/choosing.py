@@ -35,8 +35,18 @@ class SearchPage:
         return self.first + len(self.tracks) - 1 if self.tracks else 0
 
 
-def _matching(study: Study, query: str) -> QuerySet[Track]:
+def study_pool(study: Study) -> QuerySet[Track]:
+    """The tracks a study's participants may find, like and be recommended: analysed, in its pool."""
     tracks = Track.objects.filter(catalog=study.catalog_id, status=Track.Status.ANALYSED)
+    if study.pool_styles:
+        tracks = tracks.filter(style__in=study.pool_styles)
+    if study.pool_track_ids:
+        tracks = tracks.filter(external_id__in=[str(i) for i in study.pool_track_ids])
+    return tracks
+
+
+def _matching(study: Study, query: str) -> QuerySet[Track]:
+    tracks = study_pool(study)
     query = query.strip()
     if query:
         tracks = tracks.filter(Q(title__icontains=query) | Q(artist__icontains=query))
@@ -57,9 +67,7 @@ def catalog_search(*, study: Study, query: str, page: int = 1, page_size: int = 
 def participant_like(*, participant: Participant, track_id: int, liked: bool) -> list[Track]:
     """Add a track to (or remove it from) the participant's choice; returns the choice as it now stands."""
     require_page(participant, Page.CHOOSE)
-    track = Track.objects.filter(
-        pk=track_id, catalog=participant.study.catalog_id, status=Track.Status.ANALYSED
-    ).first()
+    track = study_pool(participant.study).filter(pk=track_id).first()
     if track is None:
         raise FlowError(_("That track is not part of this study."))
     if not liked:

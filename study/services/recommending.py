@@ -20,6 +20,7 @@ from explanations.services import explanation_get_or_render
 from recommender import services as recommender_services
 from recommender.models import Track
 from study.models import Participant, Recommendation
+from study.services.choosing import study_pool
 from study.services.journey import FlowError, advance
 
 logger = logging.getLogger(__name__)
@@ -75,8 +76,10 @@ def participant_recommend(*, participant: Participant, draw: bool = True) -> lis
         if index is None:
             raise RuntimeError(f"catalog {participant.study.catalog.slug!r} has no similarity index for the {recommender} recommender yet")
         liked_ids = list(participant.liked_tracks.values_list("pk", flat=True))
+        study = participant.study
+        pool = list(study_pool(study).values_list("pk", flat=True)) if study.pool_styles or study.pool_track_ids else None
         matches = recommender_services.recommend(
-            index=index, liked_track_ids=liked_ids, k=participant.study.n_recommendations
+            index=index, liked_track_ids=liked_ids, k=study.n_recommendations, allowed_track_ids=pool
         )
     except Exception as error:
         logger.exception("Recommending for participant %s failed", participant.pk)

@@ -65,3 +65,19 @@ def study_prerender_explanations(*, study: Study) -> int:
         )
         for recommender, kinds in sorted(kinds_by_recommender.items()) if kinds
     )
+
+
+def study_sample_size(*, study: Study) -> dict:
+    """Participants per condition for the study's power analysis (statsmodels): a two-sided independent
+    t-test for the smallest effect of interest (Cohen's d), at its alpha and power. With more than two
+    active conditions alpha is split over the pairwise comparisons (Bonferroni), so each pair keeps it."""
+    import math
+
+    from statsmodels.stats.power import TTestIndPower
+
+    k = max(2, study.conditions.filter(is_active=True).count())
+    comparisons = k * (k - 1) // 2
+    alpha = study.alpha / comparisons
+    n = TTestIndPower().solve_power(effect_size=study.effect_size_d, alpha=alpha, power=study.power, ratio=1.0)
+    return {"per_condition": math.ceil(n), "conditions": k, "total": k * math.ceil(n), "comparisons": comparisons,
+            "alpha_per_comparison": alpha, "effect_size_d": study.effect_size_d, "power": study.power}
