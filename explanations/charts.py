@@ -204,7 +204,7 @@ def spectrogram_figure(
     translate: Translate = untranslated,
     number: Number = plain_number,
     score_places: int = 2,
-    score_sign: bool = False,
+    share_of: float | None = None,
 ) -> Figure:
     """Two mel spectrograms on one dB colour scale, time in seconds, frequency in Hz, the score above.
 
@@ -245,7 +245,14 @@ def spectrogram_figure(
         ax.set_xlabel(t(gettext_noop("Time (s)")))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _position: number(v, 0 if float(v).is_integer() else 1)))
     n_rows = mels[0].shape[0]
-    for region in regions:
+
+    def worth(region: Region) -> str:
+        # A CNN pair's number is its part of the score, as a percentage of it (share_of); others print as found.
+        if share_of:
+            return t(gettext_noop("%(value)s%%")) % {"value": number(100 * region.score / share_of, 1)}
+        return number(region.score, score_places)
+
+    for k, region in enumerate(regions):
         for ax, span, hz in zip(axes, (region.liked, region.recommended), (region.liked_hz, region.recommended_hz)):
             if span is None:
                 continue
@@ -260,10 +267,11 @@ def spectrogram_figure(
                 Rectangle((start + inset, low + 0.6), end - start - 2 * inset, high - low - 1.2, fill=False,
                           edgecolor=REGION_COLOUR, linewidth=2.2, linestyle=(0, (4, 2)))
             )
-            # Each outline says what it is worth, not only the caption's threshold.
+            # Each outline says what it is worth, not only the caption's threshold. Labels start at their
+            # outline's left edge, each a step lower than the one before, so neighbours never overlap.
             ax.text(
-                (start + end) / 2, min(high, n_rows * 0.97) - 1, f"{region.label} {'+' if score_sign and region.score >= 0 else ''}{number(region.score, score_places)}",
-                ha="center", va="top", fontsize=10.5, fontweight="bold", color="black", parse_math=False,
+                start + inset, min(high, n_rows * 0.97) - 1 - (k % 3) * 0.12 * n_rows, f"{region.label} {worth(region)}",
+                ha="left", va="top", fontsize=10.5, fontweight="bold", color="black", parse_math=False,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": REGION_COLOUR, "linewidth": 0},
             )
     positions, labels = _mel_ticks(mels[0].shape[0], frequencies)

@@ -22,8 +22,8 @@ FeatureSet = SimilarityIndex.FeatureSet
 
 CAPTION_CNN = gettext_noop(
     "Outlined: the pairs of passages (3 seconds, in a low, middle or high pitch range) that add most to the "
-    "similarity; A matches A. Every pair of passages adds its share, and all shares together make the "
-    "similarity %(score)s exactly."
+    "similarity, each with its share of it; A matches A. All %(pairs)s pairs of passages together make up the "
+    "similarity %(score)s exactly, so each pair's share is small."
 )
 CAPTION_CNN_NONE = gettext_noop(
     "Nothing is outlined: no pair of passages adds clearly more to the similarity %(score)s than the others."
@@ -97,7 +97,9 @@ def render_network_spectrogram(
         mel_a, mel_b = networks.track_log_mel(track=seed_track), networks.track_log_mel(track=track)
         if index.feature_set == FeatureSet.CNN:
             found, numbers = _cnn_regions(index, mel_a, mel_b, score)
-            outline = t(CAPTION_CNN if found else CAPTION_CNN_NONE) % {"score": number(score, 2)}
+            outline = t(CAPTION_CNN if found else CAPTION_CNN_NONE) % {
+                "score": number(score, 2), "pairs": len(numbers["region_pairs"]) * len(numbers["region_pairs"][0]),
+            }
         else:
             found, numbers = _tagger_regions(index, mel_a, mel_b)
             caption = CAPTION_TAGGER if found else CAPTION_TAGGER_NONE
@@ -105,8 +107,8 @@ def render_network_spectrogram(
         cnn = index.feature_set == FeatureSet.CNN
         images, durations = spectrogram_images(
             seed_track, track, score=score, regions=found, translate=t,
-            # A CNN pair's number is what it adds to the score (small: three decimals, with its sign).
-            score_places=3 if cnn else 2, score_sign=cnn,
+            # A CNN pair's number is its part of the score, printed as a percentage of it.
+            share_of=score if cnn and score > 0 else None,
         )
         data = {
             "panels": charts.WIDE.panels, "panels_narrow": charts.STACKED.panels, "durations": durations,
@@ -149,7 +151,8 @@ def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, languag
             "Bar chart of the tags the tagger hears in “%(liked)s”, which you liked, and the recommended "
             "“%(recommended)s” (similarity %(score)s)."
         )) % {"liked": seed_track.title, "recommended": track.title, "score": number(score, 2)} + " " + "; ".join(
-            f"{tags.label(r.tag, t)}: {100 * r.liked:.0f}% / {100 * r.recommended:.0f}%" for r in rows
+            f"{tags.label(r.tag, t)}: {t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.liked}} / "
+            f"{t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.recommended}}" for r in rows
         )
         data = {
             "language": language, "score": score, "model": model.sha256,

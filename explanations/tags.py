@@ -19,7 +19,7 @@ from explanations.verdicts import Number, Translate, gettext_noop, plain_number,
 #: A tag is "heard in both" when the tagger gives it at least this probability in each track.
 SHARED_MIN_PROBABILITY = 0.1
 #: At most this many shared tags are named; the chart shows up to SHOWN tags.
-NAMED = 3
+NAMED = 5  # every tag the chart ticks as heard in both
 SHOWN = 5
 LIKED_COLOUR = "#0072B2"
 RECOMMENDED_COLOUR = "#E69F00"

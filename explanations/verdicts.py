@@ -76,8 +76,8 @@ GROUP_PHRASES = {
 
 HARMONY = "Harmony (notes used)"
 
-# When a bar counts as alike or different. A group of n_g of the d features would hold
-# n_g/d of the distance if every feature differed equally: its "even share".
+# When a bar counts as alike or different, against its "even share": the mean bar (1 − similarity
+# divided by the number of bars), so that a bar's colour agrees with its length on the chart.
 #: Alike: at most half its even share of the distance...
 ALIKE_FRACTION_OF_EVEN_SHARE = 0.5
 #: ...or a share that the chart prints as 0.00, whatever the total.
@@ -184,15 +184,20 @@ def chart_bars(
     groups: dict[str, list[int]] = {}
     for i, name in enumerate(names):
         groups.setdefault(group_of(name), []).append(i)
+    # The even share is the mean bar: a verdict compares a bar with the others on the chart, so that
+    # colour and length agree (a long bar is never "alike", a short one never "different"), whatever the
+    # number of features behind each bar.
+    even = total / len(groups) if groups else 0.0
+    harmony_same = liked is not None and recommended is not None and harmony_agrees(liked, recommended)[0]
     bars = []
     for label, members in groups.items():
         share = float(shares[members].sum())
-        even = total * len(members) / len(names)
         verdict = NEITHER
         if share <= NEGLIGIBLE_SHARE or share <= ALIKE_FRACTION_OF_EVEN_SHARE * even:
-            if label != HARMONY or (liked is not None and recommended is not None and harmony_agrees(liked, recommended)[0]):
+            if label != HARMONY or harmony_same:
                 verdict = ALIKE
-        elif share > even:
+        elif share > even and not (label == HARMONY and harmony_same):
+            # The same notes, in another balance, are not "different harmony": at most in between.
             verdict = DIFFERENT
         bars.append(ChartBar(label, share, tuple(names[i] for i in members), even, verdict))
     return sorted(bars, key=lambda bar: -bar.share)

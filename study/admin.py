@@ -140,8 +140,31 @@ def prerender_explanations(modeladmin, request, queryset):
             modeladmin.message_user(request, f"{study}: {sent} track pairs sent for rendering.", messages.INFO)
 
 
+class StudyForm(forms.ModelForm):
+    """A new study chooses its questionnaire from the bank here; its items can then be edited below."""
+
+    scales = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="New studies only: the published scales to ask after the ratings (each complete; drop or reword "
+        "items afterwards in the items below: the codebook records it). The pre-questionnaire, the ratings of "
+        "each recommendation, an attention check and a manipulation check are always added.",
+    )
+
+    class Meta:
+        model = Study
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        from study.questionnaires import DEFAULT_SCALES, SCALES
+
+        super().__init__(*args, **kwargs)
+        self.fields["scales"].choices = [(key, scale["name"]) for key, scale in SCALES.items()]
+        self.fields["scales"].initial = DEFAULT_SCALES
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
+    form = StudyForm
     list_display = ["title", "slug", "state", "open_to_anyone", "n_participants", "n_completed", "balance", "created_at"]
     list_filter = ["state"]
     search_fields = ["title", "slug"]
@@ -150,9 +173,10 @@ class StudyAdmin(admin.ModelAdmin):
         export_responses_csv, export_data_package, export_data_package_with_pilot, prerender_explanations,
         duplicate_studies, download_configuration,
     ]
-    readonly_fields = ["researcher_pages", "sample_size"]
+    readonly_fields = ["researcher_pages", "sample_size", "warnings"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "description", "catalog", "state", "open_to_anyone", "researcher_pages"]}),
+        (None, {"fields": ["title", "slug", "description", "catalog", "state", "open_to_anyone", "warnings",
+                           "researcher_pages"]}),
         ("Participants' texts", {"fields": ["consent_text", "consent_version", "instructions_text", "debrief_text"]}),
         ("Design", {"fields": [
             "randomisation", "balance_on", "block_repeats", "target_per_condition", "effect_size_d", "alpha", "power",
@@ -164,6 +188,37 @@ class StudyAdmin(admin.ModelAdmin):
         ]}),
         ("Prolific", {"fields": ["prolific_completion_code", "prolific_no_consent_code"]}),
     ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # adding: the questionnaire is chosen once, from the bank
+            fieldsets = [*fieldsets, ("Questionnaire", {"fields": ["scales"]})]
+        return fieldsets
+
+    def get_changeform_initial_data(self, request):
+        # A study made in the admin starts as a draft: nobody enters before the researcher opens it.
+        return {**super().get_changeform_initial_data(request), "state": Study.State.DRAFT}
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        study = form.instance
+        if not change and not study.items.exists():
+            from study.questionnaires import default_items
+
+            Item.objects.bulk_create(
+                Item(study=study, **fields) for fields in default_items(form.cleaned_data.get("scales") or [])
+            )
+        for warning in study_warnings(study):
+            messages.warning(request, warning)
+
+    @admin.display(description="Before launch")
+    def warnings(self, study):
+        if not study.pk:
+            return "–"
+        problems = study_warnings(study)
+        if not problems:
+            return "Nothing missing."
+        return format_html_join("", "<p class=\"errornote\">{}</p>", ((p,) for p in problems))
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -243,7 +298,7 @@ class StudyAdmin(admin.ModelAdmin):
         study = get_object_or_404(Study, pk=pk)
         try:
             rows = study_gallery(study=study, n_pairs=min(12, max(1, int(request.GET.get("n", 4)))))
-            error = ""
+            error = " ".join(w for w in study_warnings(study) if "index" in w)
         except (FlowError, ValueError) as problem:
             rows, error = [], str(problem)
         context = {
@@ -280,14 +335,17 @@ class StudyAdmin(admin.ModelAdmin):
                 ("events", "page visits and player events (CSV)"), ("codebook", "the codebook (CSV)"),
                 ("xlsx", "everything as XLSX"), ("spss", "the wide table as SPSS .sav"),
             )],
+            # Pilot data is left out of the downloads above; during a pilot it is all there is.
+            *[("study_study_export", f"{fmt}/?pilot=1", f"Download {fmt} with pilot participants")
+              for fmt in ("long", "wide", "xlsx")],
             ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id)"),
         ]
         return format_html_join(
             "", '<p><a href="{}{}">{}</a></p>',
             (
-                (reverse(f"admin:{name}", args=[study.pk, suffix]) if name == "study_study_export"
+                (reverse(f"admin:{name}", args=[study.pk, suffix.split("/")[0]]) if name == "study_study_export"
                  else reverse(f"admin:{name}", args=[study.pk]),
-                 "" if name == "study_study_export" else suffix, label)
+                 suffix.partition("/")[2] if name == "study_study_export" else suffix, label)
                 for name, suffix, label in links
             ),
         )
@@ -341,6 +399,28 @@ class ResponseInline(RecordAdminMixin, admin.TabularInline):
     extra = 0
     fields = ["item", "recommendation", "value", "client_seq", "first_answered_at", "answered_at"]
     readonly_fields = fields
+
+
+def study_warnings(study: Study) -> list[str]:
+    """What would hurt a study if it went live now: missing questions, indexes or translations."""
+    from django.conf import settings
+
+    from study.services import recommender_index_exists
+
+    problems = []
+    if not study.items.filter(section__in=[Item.Section.RATING, Item.Section.QUESTIONNAIRE]).exists():
+        problems.append("The study asks no questions: participants would finish without answering anything.")
+    for recommender in sorted(set(study.conditions.filter(is_active=True).values_list("recommender", flat=True))):
+        if not recommender_index_exists(study.catalog, recommender):
+            how = {"tagger": "embed_catalog", "cnn": "train_cnn"}.get(recommender, "analyse the catalog")
+            problems.append(f"Catalog {study.catalog.slug!r} has no {recommender} index yet ({how}): "
+                            "participants of those conditions would get no recommendations.")
+    have = {t.language for t in study.translations.all()}
+    for code, name in settings.LANGUAGES[1:]:
+        if code not in have:
+            problems.append(f"No {name} texts: participants reading {name} would see the title, description and "
+                            f"consent in {settings.LANGUAGES[0][1]}. Add them under 'texts in other languages'.")
+    return problems
 
 
 class DeleteParticipantForm(forms.Form):

@@ -85,6 +85,9 @@ def scale_scores(answers: pd.DataFrame) -> pd.DataFrame:
     """One row per participant: condition and each scale's score (the mean of its scored items; ratings
     averaged over the recommendations first)."""
     items = _likert_scales(scored(answers))
+    # A rating asked of every recommendation is its own score, never mixed into a questionnaire scale of the
+    # same construct (reliability is computed on the questionnaire's items alone).
+    items = items.assign(construct=np.where(items["section"] == "rating", items["construct"] + "_rating", items["construct"]))
     per_item = items.groupby(["participant", "condition", "construct", "item"], as_index=False)["scored"].mean()
     scores = per_item.groupby(["participant", "condition", "construct"], as_index=False)["scored"].mean()
     wide = scores.pivot(index=["participant", "condition"], columns="construct", values="scored").reset_index()

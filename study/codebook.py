@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from study.export import BOOLEAN, EVENT_COLUMNS, STRING, Column, Options, Table, legacy_table, long_table
 from study.export_wide import wide_columns
 from study.models import Condition, Item, Participant, Study
+from study.questionnaires import GERMAN_SOURCE, MANIPULATION_ANSWER
 
 LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 
@@ -22,6 +23,7 @@ CODEBOOK_COLUMNS = [
     "scale_min", "scale_max",
     *[f"values_{code}" for code in LANGUAGE_CODES],
     "reverse_coded", "check", "correct_value", "source",
+    "published_text", "adapted", "bank_scale", "dropped_from_scale", "changed_from_bank", "translations",
 ]
 
 
@@ -55,10 +57,37 @@ def _column_values(study: Study) -> dict[str, str]:
         "language": _choices(settings.LANGUAGES),
         "event_type": "page_visit; player",
         "event": "play; pause; seeked; ended; progress",
+        # The manipulation check's right answer depends on the participant's condition.
+        "manipulation_key": "; ".join(
+            f"{slug} ({explanation}): {MANIPULATION_ANSWER[explanation]}"
+            for slug, explanation in study.conditions.order_by("pk").values_list("slug", "explanation")
+        ),
     }
 
 
-def _row(column: Column, formats: list[str], values: dict[str, str]) -> dict:
+def _bank_notes(item: Item, study_codes: set[str]) -> dict:
+    """What the codebook says of a bank item: which of its scale's items the study left out, and what the study
+    changed from the bank (wording, response scale, anchors)."""
+    from study.questionnaires import SCALES, bank_item, scale_items
+
+    notes = {"bank_scale": item.bank_scale, "dropped_from_scale": "", "changed_from_bank": ""}
+    if not item.bank_scale or item.bank_scale not in SCALES:
+        return notes
+    scale_codes = [entry["code"] for entry in SCALES[item.bank_scale]["items"]]
+    notes["dropped_from_scale"] = " ".join(code for code in scale_codes if code not in study_codes)
+    entry = bank_item(item.bank_scale, item.code)
+    if entry is not None:
+        bank = next(fields for fields in scale_items(item.bank_scale, [item.code]))
+        changed = [
+            f"{name}: bank {bank[name]!r}, study {getattr(item, name)!r}"
+            for name in ("text", "scale_min", "scale_max", "label_min", "label_max", "reverse_coded")
+            if bank[name] != getattr(item, name)
+        ]
+        notes["changed_from_bank"] = "; ".join(changed)
+    return notes
+
+
+def _row(column: Column, formats: list[str], values: dict[str, str], study_codes: set[str] = frozenset()) -> dict:
     item = column.item
     row = dict.fromkeys(CODEBOOK_COLUMNS, "")
     row.update(name=column.name, formats=" ".join(formats), type=column.type, description=column.description)
@@ -73,7 +102,13 @@ def _row(column: Column, formats: list[str], values: dict[str, str]) -> dict:
         description=f"Answer to item {item.code}" + (f" about recommendation {column.rank}" if column.rank else ""),
         section=item.section, construct=item.construct, item=item.code, scale_min=min(item.scale),
         scale_max=max(item.scale), reverse_coded=item.reverse_coded, check=item.check_kind,
-        correct_value="" if item.correct_value is None else item.correct_value, source=item.source,
+        correct_value=values["manipulation_key"] if item.check_kind == Item.Check.MANIPULATION
+        else "" if item.correct_value is None else item.correct_value, source=item.source,
+        published_text=item.published_text, adapted=item.adapted, **_bank_notes(item, study_codes),
+        translations="; ".join(
+            f"{code}: {'as published' if code == 'en' and not item.adapted else GERMAN_SOURCE if code == 'de' else 'adapted wording'}"
+            for code in LANGUAGE_CODES
+        ),
     )
     for code in LANGUAGE_CODES:
         row[f"text_{code}"] = _translated(item.text, code)
@@ -101,7 +136,8 @@ def codebook_rows(study: Study, options: Options | None = None) -> list[dict]:
             if format not in appears[column.name]:
                 appears[column.name].append(format)
     values = _column_values(study)
-    return [_row(column, appears[name], values) for name, column in first.items()]
+    study_codes = set(study.items.values_list("code", flat=True))
+    return [_row(column, appears[name], values, study_codes) for name, column in first.items()]
 
 
 def codebook_table(study: Study, options: Options | None = None) -> Table:

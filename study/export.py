@@ -102,7 +102,8 @@ COMMON = {
     "too_fast": (BOOLEAN, "Completed faster than the study's min_duration_s"),
     "attention_passed": (BOOLEAN, "Gave the instructed answer to the attention check; empty if not answered"),
     "manipulation_passed": (BOOLEAN, "Named the explanation their condition showed; empty if not answered"),
-    "is_pilot": (BOOLEAN, "A simulated pilot participant (run_bots)"),
+    "is_pilot": (BOOLEAN, "A pilot participant: entered while the study was in its pilot state, or a simulated one "
+                          "(run_bots; their STUDY_ID is 'pilot-bots')"),
 }
 
 LONG_TYPES = {

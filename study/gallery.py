@@ -70,8 +70,12 @@ def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = N
     """
     names = dict(settings.LANGUAGES)
     languages = list(languages or names)
-    conditions = list(study.conditions.filter(is_active=True))
-    indexes = {c.recommender: study_index(study, c.recommender) for c in conditions}
+    # A condition whose recommender has no index yet is left out (the study page warns of it); the others show.
+    indexes = {
+        recommender: recommender_services.recommender_index(study.catalog, recommender)
+        for recommender in set(study.conditions.filter(is_active=True).values_list("recommender", flat=True))
+    }
+    conditions = [c for c in study.conditions.filter(is_active=True) if indexes.get(c.recommender) is not None]
     index = indexes.get(Condition.Recommender.FEATURES) or study_index(study)
     loaded = recommender_services.load_index(index.pk)
     rows = []

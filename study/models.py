@@ -15,7 +15,7 @@ def new_seed() -> int:
 
 
 class Study(models.Model):
-    slug = models.SlugField(unique=True, help_text="Participants enter at /s/<slug>/.")
+    slug = models.SlugField(unique=True, help_text="Participants enter at /s/SLUG/ (this slug).")
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Shown to participants above the consent form.")
     catalog = models.ForeignKey(Catalog, on_delete=models.PROTECT, related_name="studies")
@@ -327,8 +327,15 @@ class Item(models.Model):
     section = models.CharField(max_length=20, choices=Section.choices)
     kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.LIKERT)
     construct = models.CharField(max_length=60, blank=True, help_text="Scale this item belongs to, e.g. trust.")
-    text = models.TextField()
-    source = models.CharField(max_length=200, blank=True)
+    text = models.TextField(help_text="The wording participants read (translated where the catalogue has it).")
+    published_text = models.TextField(
+        blank=True, help_text="The item's wording as its source published it (bank items); empty for the study's own items."
+    )
+    adapted = models.BooleanField(default=False, help_text="The wording shown is adapted from the published one.")
+    bank_scale = models.CharField(
+        max_length=40, blank=True, help_text="The bank scale this item comes from (study.questionnaires.SCALES)."
+    )
+    source = models.CharField(max_length=400, blank=True)
     options = models.JSONField(default=list, blank=True, help_text="Choice items: [[value, label], ...].")
     reverse_coded = models.BooleanField(default=False, help_text="Higher answers mean less of the construct.")
     check_kind = models.CharField(max_length=20, choices=Check.choices, default=Check.NONE, blank=True)

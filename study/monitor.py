@@ -93,7 +93,8 @@ def study_monitor(*, study: Study, include_pilot: bool = False, now=None) -> Mon
             row.attention_failed += 1
         if person.page == Page.DONE:
             row.finished += 1
-            if summary["attention_passed"] is False or summary["too_fast"]:
+            # As in the analysis: a pilot's (a bot's) speed says nothing about attention.
+            if summary["attention_passed"] is False or (summary["too_fast"] and not person.is_pilot):
                 row.excluded += 1
             else:
                 row.analysed += 1

@@ -162,5 +162,5 @@ def test_the_export_holds_the_last_answer_each_participant_saw(chromium, live_se
     for row in long_rows(study):
         exported[row["prolific_pid"]][row["item"], row["recommendation_rank"]] = row["value"]
     for pid, shown in screens.items():
-        assert len(shown) == 4 + 5 * 3 + 20
+        assert len(shown) == 4 + 5 * 3 + 16 + 2  # pre, ratings, the default scales' items, two checks
         assert exported[pid] == shown, pid

@@ -93,7 +93,7 @@ def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, s
     shots(page, "6-questionnaire")
     post = list(Item.objects.filter(study=study, section="questionnaire"))
     for n, item in enumerate(post):
-        value = item.options[0][0] if item.kind == "choice" else 1 + n % 7
+        value = item.options[0][0] if item.kind == "choice" else item.scale_min + n % (item.scale_max - item.scale_min + 1)
         answer(page, item.code, value)
         given[(item.code, "")] = value
         if n == len(post) // 2:

@@ -109,14 +109,14 @@ def test_the_spectrogram_figure_outlines_each_region_on_both_panels_with_its_let
 
 def test_an_outline_with_a_frequency_range_covers_only_those_rows_and_a_cnn_pair_prints_what_it_adds():
     regions = [Region("A", (3.0, 6.0), (0.0, 3.0), 0.0123, (1000.0, 2800.0), (0.0, 1000.0))]
-    mel, options = spectrogram(regions=regions, score_places=3, score_sign=True)
+    mel, options = spectrogram(regions=regions, share_of=0.82)
     fig = charts.spectrogram_figure(mel, mel, **options)
     frequencies = audio.mel_frequencies()
     for ax, (low, high) in zip(fig.axes[:2], ((1000.0, 2800.0), (0.0, 1000.0))):
         (box,) = [p for p in ax.patches if isinstance(p, Rectangle)]
         rows = np.interp([low, high], frequencies, np.arange(len(frequencies)))
         assert box.get_y() == pytest.approx(rows[0], abs=1) and box.get_y() + box.get_height() == pytest.approx(rows[1], abs=1)
-        assert [t.get_text() for t in ax.texts] == ["A +0.012"]
+        assert [t.get_text() for t in ax.texts] == ["A 1.5%"]  # 0.0123 of a similarity of 0.82
 
 
 def test_a_spectrogram_without_regions_outlines_nothing():

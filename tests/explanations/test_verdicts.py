@@ -155,3 +155,25 @@ def test_printed_bars_always_add_up_to_one_minus_the_printed_score(seed):
     printed = verdicts.shown_shares(bars, score)
     assert round(sum(printed) * 100) == 100 - round(float(f"{score:.2f}") * 100)
     assert all(p >= 0 and abs(p - b.share) < 0.01 + 1e-9 for p, b in zip(printed, bars))
+
+
+def test_colour_agrees_with_length_a_long_bar_of_many_features_is_never_alike():
+    """Seen in the gallery: timbre (13 MFCCs) held the longest bar yet read "alike" against a per-feature share."""
+    names = ["tempo", "rms", "spectral_centroid"] + [f"mfcc_{i}" for i in range(1, 14)]
+    shares = np.array([0.019, 0.005, 0.021] + [0.055 / 13] * 13)
+    bars = {b.label: b for b in verdicts.chart_bars(names, shares)}
+    assert bars["Timbre (tone colour)"].verdict == verdicts.DIFFERENT
+    assert bars["Loudness"].verdict == verdicts.ALIKE
+    ordered = sorted(bars.values(), key=lambda b: -b.share)
+    rank = {verdicts.DIFFERENT: 2, verdicts.NEITHER: 1, verdicts.ALIKE: 0}
+    assert [rank[b.verdict] for b in ordered] == sorted((rank[b.verdict] for b in ordered), reverse=True)
+
+
+def test_the_same_notes_in_another_balance_are_never_called_different_harmony():
+    liked = {f"chroma_{pc}": v for pc, v in zip(verdicts.PITCH_CLASSES, [0.2] * 7 + [0.9, 0.8, 0.85, 0.2, 0.2])}
+    recommended = {k: (v * 1.4 if v > 0.5 else v) for k, v in liked.items()}
+    names = ["tempo"] + CHROMA
+    shares = np.array([0.01] + [0.05] * 12)
+    harmony = next(b for b in verdicts.chart_bars(names, shares, {"tempo": 1, **liked}, {"tempo": 1, **recommended})
+                   if b.label == verdicts.HARMONY)
+    assert harmony.share > 0.5 and harmony.verdict == verdicts.NEITHER

@@ -63,9 +63,10 @@ class ParticipantBrowser:
         }
 
     def questionnaire_answers(self, value=6):
-        """Likert items get ``value``; choice items (the manipulation check) their first option."""
+        """Likert items get ``value`` (or their scale's top, where it is lower); choice items (the manipulation
+        check) their first option."""
         return {
-            item.code: item.options[0][0] if item.kind == "choice" else value
+            item.code: item.options[0][0] if item.kind == "choice" else min(value, item.scale_max)
             for item in Item.objects.filter(study=self.study, section="questionnaire")
         }
 

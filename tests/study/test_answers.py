@@ -85,7 +85,7 @@ def test_a_page_submit_with_one_invalid_value_stores_nothing_and_names_the_quest
     page = on_pre.client.post(on_pre.url("about-you"), answers)
     assert page.status_code == 422
     html = page.content.decode()
-    assert "For how many years have you had formal training" in html and "is not an answer on this scale" in html
+    assert "years of formal training on a musical instrument" in html and "is not an answer on this scale" in html
     assert 'class="choice question missing" data-field="musical_training"' in html
     assert not Response.objects.exists()
     assert on_pre.page() == "pre"

@@ -123,3 +123,33 @@ def test_a_configuration_with_a_dishonest_condition_or_another_format_is_refused
 def test_the_admin_study_page_shows_the_power_analysis(study, admin_client):
     page = admin_client.get(f"/admin/study/study/{study.pk}/change/").content.decode()
     assert "participants per condition" in page and "statsmodels" in page
+
+
+def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chose_and_says_what_is_missing(
+        demo_catalog, admin_client):
+    form = admin_client.get("/admin/study/study/add/").content.decode()
+    assert 'value="draft" selected' in form and 'name="scales"' in form
+    data = {
+        "title": "Admin study", "slug": "admin-study", "catalog": demo_catalog.pk, "state": "draft",
+        "open_to_anyone": "on", "consent_text": "Yes.", "consent_version": "1", "randomisation": "least_filled",
+        "balance_on": "started", "block_repeats": 2, "target_per_condition": 0, "effect_size_d": 0.5, "alpha": 0.05,
+        "power": 0.8, "pool_styles": "[]", "pool_track_ids": "[]", "min_liked": 1, "max_liked": 3,
+        "n_recommendations": 5, "item_order": "fixed", "required_listening_s": 0, "min_duration_s": 180,
+        "scales": ["jian_trust"],
+        "translations-TOTAL_FORMS": 0, "translations-INITIAL_FORMS": 0,
+        "conditions-TOTAL_FORMS": 2, "conditions-INITIAL_FORMS": 0,
+        "conditions-0-slug": "cnn", "conditions-0-name": "CNN", "conditions-0-explanation": "spectrogram",
+        "conditions-0-recommender": "cnn", "conditions-0-weight": 1, "conditions-0-is_active": "on",
+        "conditions-1-slug": "features", "conditions-1-name": "Features", "conditions-1-explanation": "features",
+        "conditions-1-recommender": "features", "conditions-1-weight": 1, "conditions-1-is_active": "on",
+        "items-TOTAL_FORMS": 0, "items-INITIAL_FORMS": 0,
+    }
+    page = admin_client.post("/admin/study/study/add/", data, follow=True)
+    study = Study.objects.get(slug="admin-study")
+    assert study.state == "draft"
+    assert study.items.filter(bank_scale="jian_trust").count() == 12
+    assert study.items.filter(section="rating").count() == 3 and study.items.filter(check_kind="attention").exists()
+    html = page.content.decode()
+    assert "no cnn index yet" in html and "No Deutsch texts" in html
+    bad = admin_client.post("/admin/study/study/add/", {**data, "slug": "bad", "conditions-0-explanation": "features"})
+    assert "cannot give a truthful" in bad.content.decode() and not Study.objects.filter(slug="bad").exists()

@@ -56,7 +56,7 @@ def test_each_row_gives_the_range_its_own_item_s_answers_can_take(study, finishe
     for item in study.items.all():
         codes = [value for value, _label in item.options] if item.kind == "choice" else range(item.scale_min, item.scale_max + 1)
         assert ranges[item.code] == (min(codes), max(codes)), item.code
-    assert ranges["musical_training"][0] == 0 and ranges["age_band"][1] == 9
+    assert ranges["musical_training"] == (1, 7) and ranges["age_band"][1] == 9  # Gold-MSI codes 1-7
 
 
 def test_export_of_an_unknown_study_fails_clearly():

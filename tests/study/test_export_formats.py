@@ -76,9 +76,11 @@ def test_the_codebook_names_every_column_of_the_long_and_wide_formats_with_wordi
     age = codebook["demographics_age_band"]
     assert age["text_en"] == "How old are you?" and age["text_de"] == "Wie alt sind Sie?"
     assert "9 = I prefer not to say" in age["values_en"] and age["scale_min"] == "1" and age["scale_max"] == "9"
-    deceptive = next(r for name, r in codebook.items() if name.endswith("jian_deceptive"))
-    assert deceptive["reverse_coded"] == "True" and "Jian" in deceptive["source"]
+    confused = next(r for name, r in codebook.items() if name.endswith("resque_confused"))
+    assert confused["reverse_coded"] == "True" and "Pu, Chen" in confused["source"]
+    assert confused["published_text"] == "The recommended items made me confused about my choice."
     assert codebook["condition"]["values_en"].startswith("features = Features")
+    assert codebook["check_manipulation_check"]["correct_value"].startswith("features (features): 1; spectrogram")
     assert "wide" in codebook["liking_r1"]["formats"] and codebook["liking_r1"]["recommendation_rank"] == "1"
 
 

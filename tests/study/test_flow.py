@@ -39,7 +39,7 @@ def test_a_participant_completes_the_study_in_each_condition(
     assert participant.completion_code.encode() in page.content
     assert (participant.prolific_pid, participant.prolific_study_id, participant.prolific_session_id) == ("pid-1", "st", "se")
     assert participant.recommendations.count() == 5
-    assert participant.responses.count() == browser.n_answers() == 4 + 5 * 3 + 20
+    assert participant.responses.count() == browser.n_answers() == 4 + 5 * 3 + 16 + 2  # pre, ratings, scales, checks
 
 
 def test_recommendations_never_include_the_liked_tracks(browser, liked):

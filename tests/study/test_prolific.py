@@ -22,12 +22,12 @@ def test_a_study_takes_the_scales_it_selects_from_the_bank_with_their_sources(de
     assert constructs == {"trust", "trust_in_automation", "check"}
     assert all(item.source for item in Item.objects.filter(study=study))
     assert set(post.filter(reverse_coded=True).values_list("code", flat=True)) == {
-        "jian_deceptive", "jian_suspicious", "jian_wary",
+        "jian_deceptive", "jian_underhanded", "jian_suspicious", "jian_wary", "jian_harmful", "resque_confused",
     }
     assert post.filter(check_kind="attention").count() == 1 and post.last().check_kind == "manipulation"
     with pytest.raises(ValueError, match="unknown scale"):
         make_study(demo_catalog, slug="bad", scales=["made_up"])
-    assert len(SCALES) >= 6
+    assert len(SCALES) >= 7
 
 
 def test_the_journey_goes_through_instructions_and_a_pre_questionnaire(browser):

@@ -53,3 +53,18 @@ class Command(BaseCommand):
             f"{pointing.hits}/{pointing.trials} hits (chance {pointing.chance:.3f}). Wrote {out / 'fidelity.json'} and "
             f"{out / 'fidelity.png'}."
         )
+        verdicts = [
+            ("deleting in the explanation's order lowers the similarity faster than a random order",
+             d["explanation"] < d["random"]),
+            ("... and faster than occlusion (each region tried alone)", d["explanation"] <= d["occlusion"]),
+            ("inserting in the explanation's order raises it faster than a random order", i["explanation"] > i["random"]),
+            ("the top region pair points at the planted excerpt more often than chance",
+             pointing.hit_rate > pointing.chance),
+        ]
+        for text, holds in verdicts:
+            self.stdout.write(f"  {'yes' if holds else 'NO '}  {text}")
+        if not verdicts[0][1]:
+            self.stderr.write(
+                "The explanation is no better than a random order here: do not show it to participants as the reason "
+                "for the recommendation before the CNN is trained longer (train_cnn --steps)."
+            )

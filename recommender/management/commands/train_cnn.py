@@ -48,6 +48,7 @@ class Command(BaseCommand):
         training = model.training
         self.stdout.write(
             f"CNN {model.sha256[:12]} trained on {training['tracks']} clips of {slug!r}: {training['steps']} steps in "
-            f"{training['seconds']:.0f} s, final loss {training['losses'][-1]:.3f}; loss curve {model.loss_curve.name}; "
+            f"{training['seconds']:.0f} s, mean loss of the last epoch {training['losses'][-1]:.3f}; loss curve "
+            f"{model.loss_curve.name}; "
             f"{sent} tracks sent for embedding."
         )
