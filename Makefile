@@ -44,7 +44,7 @@ demo: demo-data serve
 test: install-dev
 	$(PY) -m pytest -n 2 --dist loadgroup -m "not browser and not worker"
 	$(PY) -m pytest -m worker
-	$(PY) -m pytest -m browser
+	$(PY) -m pytest -n 2 -m browser
 
 ## A Celery worker for a deployment with CELERY_BROKER_URL set.
 worker: install

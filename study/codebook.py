@@ -15,16 +15,22 @@ from study.export_wide import wide_columns
 from study.models import Condition, Item, Participant, Study
 from study.questionnaires import GERMAN_SOURCE, MANIPULATION_ANSWER
 
-LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
 
-CODEBOOK_COLUMNS = [
-    "name", "formats", "type", "description", "section", "construct", "item", "recommendation_rank",
-    *[f"text_{code}" for code in LANGUAGE_CODES],
-    "scale_min", "scale_max",
-    *[f"values_{code}" for code in LANGUAGE_CODES],
-    "reverse_coded", "check", "correct_value", "source",
-    "published_text", "adapted", "bank_scale", "dropped_from_scale", "changed_from_bank", "translations",
-]
+def language_codes() -> list[str]:
+    """The participant languages, read when a codebook is made (settings can change after import)."""
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def codebook_columns() -> list[str]:
+    codes = language_codes()
+    return [
+        "name", "formats", "type", "description", "section", "construct", "item", "recommendation_rank",
+        *[f"text_{code}" for code in codes],
+        "scale_min", "scale_max",
+        *[f"values_{code}" for code in codes],
+        "reverse_coded", "check", "correct_value", "source",
+        "published_text", "adapted", "bank_scale", "dropped_from_scale", "changed_from_bank", "translations",
+    ]
 
 
 def _translated(text: str, language: str) -> str:
@@ -89,13 +95,13 @@ def _bank_notes(item: Item, study_codes: set[str]) -> dict:
 
 def _row(column: Column, formats: list[str], values: dict[str, str], study_codes: set[str] = frozenset()) -> dict:
     item = column.item
-    row = dict.fromkeys(CODEBOOK_COLUMNS, "")
+    row = dict.fromkeys(codebook_columns(), "")
     row.update(name=column.name, formats=" ".join(formats), type=column.type, description=column.description)
     if column.rank is not None:
         row["recommendation_rank"] = column.rank
     if item is None:
         described = "True; False (SPSS: 1 = True, 0 = False)" if column.type == BOOLEAN else values.get(column.name, "")
-        for code in LANGUAGE_CODES:
+        for code in language_codes():
             row[f"values_{code}"] = described
         return row
     row.update(
@@ -107,10 +113,10 @@ def _row(column: Column, formats: list[str], values: dict[str, str], study_codes
         published_text=item.published_text, adapted=item.adapted, **_bank_notes(item, study_codes),
         translations="; ".join(
             f"{code}: {'as published' if code == 'en' and not item.adapted else GERMAN_SOURCE if code == 'de' else 'adapted wording'}"
-            for code in LANGUAGE_CODES
+            for code in language_codes()
         ),
     )
-    for code in LANGUAGE_CODES:
+    for code in language_codes():
         row[f"text_{code}"] = _translated(item.text, code)
         row[f"values_{code}"] = _item_values(item, code)
     return row
@@ -141,5 +147,5 @@ def codebook_rows(study: Study, options: Options | None = None) -> list[dict]:
 
 
 def codebook_table(study: Study, options: Options | None = None) -> Table:
-    return Table("codebook", [Column(name, STRING, "") for name in CODEBOOK_COLUMNS], codebook_rows(study, options))
+    return Table("codebook", [Column(name, STRING, "") for name in codebook_columns()], codebook_rows(study, options))
 

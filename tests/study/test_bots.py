@@ -14,12 +14,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_bots_finish_in_every_condition_as_pilots_and_answer_by_their_pattern(study):
-    run = bots_run(study=study, n=8, pattern="careful", seed=1)
-    assert [r.error for r in run.results] == [""] * 8
-    assert run.count("completed") == 8 and not run.missed_conditions
+    run = bots_run(study=study, n=4, pattern="careful", seed=1)
+    assert [r.error for r in run.results] == [""] * 4
+    assert run.count("completed") == 4 and not run.missed_conditions
     assert set(run.by_condition) == {"features", "spectrogram", "both", "control"}
     bots = Participant.objects.filter(study=study)
-    assert bots.count() == 8 and all(bots.values_list("is_pilot", flat=True))
+    assert bots.count() == 4 and all(bots.values_list("is_pilot", flat=True))
     # Careful bots pass the attention check and name what their condition showed.
     for participant in bots.select_related("assignment__condition"):
         attention = participant.responses.get(item__check_kind="attention")
@@ -29,7 +29,7 @@ def test_bots_finish_in_every_condition_as_pilots_and_answer_by_their_pattern(st
 
 
 def test_straightlining_bots_give_one_answer_everywhere_and_leavers_stop_midway(study):
-    run = bots_run(study=study, n=6, pattern="straightline", dropout=0.5, seed=4)
+    run = bots_run(study=study, n=4, pattern="straightline", dropout=0.5, seed=4)
     assert not [r.error for r in run.results if r.error]
     left = [r for r in run.results if r.left_on]
     assert left and all(r.page != "done" for r in left)
@@ -42,13 +42,13 @@ def test_straightlining_bots_give_one_answer_everywhere_and_leavers_stop_midway(
 
 def test_the_commands_run_bots_export_them_on_request_and_analyse_them(study, tmp_path):
     out = io.StringIO()
-    call_command("run_bots", study.slug, "--n", "8", "--dropout", "0", "--pattern", "careful", "--seed", "3", stdout=out,
+    call_command("run_bots", study.slug, "--n", "4", "--dropout", "0", "--pattern", "careful", "--seed", "3", stdout=out,
                  verbosity=0)
-    assert "8 bots" in out.getvalue() and "0 failed" in out.getvalue()
+    assert "4 bots" in out.getvalue() and "0 failed" in out.getvalue()
     wide = tmp_path / "wide.csv"
     call_command("export_responses", study.slug, "--format", "wide", "--include-pilot", "--out", str(wide), stderr=io.StringIO())
     rows = list(csv.DictReader(wide.open()))
-    assert len(rows) == 8 and all(r["condition"] for r in rows)
+    assert len(rows) == 4 and all(r["condition"] for r in rows)
     plain = tmp_path / "plain.csv"
     call_command("export_responses", study.slug, "--format", "wide", "--out", str(plain), stderr=io.StringIO())
     assert list(csv.DictReader(plain.open())) == []  # pilots are left out unless asked
@@ -58,12 +58,12 @@ def test_the_commands_run_bots_export_them_on_request_and_analyse_them(study, tm
     assert "Analysis: Pilot study" in html and "Kruskal–Wallis" in html and "Cronbach" in html
     descriptives = list(csv.DictReader((report / "descriptives.csv").open()))
     assert {r["condition"] for r in descriptives} == {"features", "spectrogram", "both", "control"}
-    assert sum(int(r["n"]) for r in descriptives if r["scale"] == "trust") == 8
+    assert sum(int(r["n"]) for r in descriptives if r["scale"] == "trust") == 4
     assert any((report / "figures").iterdir())
     call_command("analyse_study", study.slug, "--out", str(tmp_path / "no-pilots"), stdout=out)
     assert "No included participant has answered yet." in (tmp_path / "no-pilots" / "index.html").read_text()
     # Random answerers mostly miss the attention check: the analysis leaves them out and says why.
-    call_command("run_bots", study.slug, "--n", "4", "--pattern", "random", "--seed", "5", stdout=out, verbosity=0)
+    call_command("run_bots", study.slug, "--n", "3", "--pattern", "random", "--seed", "5", stdout=out, verbosity=0)
     call_command("analyse_study", study.slug, "--include-pilot", "--out", str(report), stdout=out)
     excluded = list(csv.DictReader((report / "excluded.csv").open()))
     assert excluded and {r["reasons"] for r in excluded} == {"failed attention check"}

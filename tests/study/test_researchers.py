@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def piloted(study):
-    bots_run(study=study, n=6, dropout=0.0, pattern="careful", seed=2)
+    bots_run(study=study, n=4, dropout=0.0, pattern="careful", seed=2)
     study.state = "open"
     study.save()
     return study
@@ -31,13 +31,13 @@ def test_the_monitor_shows_each_condition_s_flow_and_refreshes_itself(piloted, a
     page = admin_client.get(f"/admin/study/study/{piloted.pk}/monitor/")
     html = page.content.decode()
     assert page.status_code == 200 and 'http-equiv="refresh"' in html
-    assert "6 pilot participants left out" in html and "1 entered" in html
+    assert "4 pilot participants left out" in html and "1 entered" in html
     with_pilots = admin_client.get(f"/admin/study/study/{piloted.pk}/monitor/?pilot=1").content.decode()
-    assert "7 entered" in with_pilots and "data:image/png;base64," in with_pilots
+    assert "5 entered" in with_pilots and "data:image/png;base64," in with_pilots
     from study.monitor import study_monitor
 
     monitor = study_monitor(study=piloted, include_pilot=True)
-    assert sum(c.assigned for c in monitor.conditions) == 7 and sum(c.finished for c in monitor.conditions) == 6
+    assert sum(c.assigned for c in monitor.conditions) == 5 and sum(c.finished for c in monitor.conditions) == 4
     assert sum(c.in_progress for c in monitor.conditions) == 1
     later = study_monitor(study=piloted, include_pilot=True, now=timezone.now() + timedelta(hours=2))
     assert sum(c.dropped for c in later.conditions) == 1 and later.dropout_by_page == {"choose": 1}
@@ -51,7 +51,7 @@ def test_the_study_page_links_every_researcher_page_and_each_works(piloted, admi
     assert "Analysis: Pilot study" in analysis and "data:image/png;base64," in analysis
     wide = admin_client.get(f"/admin/study/study/{piloted.pk}/export/wide/?pilot=1")
     assert wide.status_code == 200 and wide["Content-Disposition"].endswith('-wide.csv"')
-    assert len(wide.content.decode().strip().splitlines()) == 7
+    assert len(wide.content.decode().strip().splitlines()) == 5
     assert admin_client.get(f"/admin/study/study/{piloted.pk}/export/pdf/").status_code == 404
     assert AuditEntry.objects.filter(actor="admin:admin", action="export").count() == 1
 
