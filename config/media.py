@@ -1,18 +1,37 @@
-"""Serving media files with HTTP Range support.
+"""Serving media files with HTTP Range support, streamed, and never as a page.
 
 Browsers seek in audio by asking for byte ranges, and Safari plays no audio at all
 from a server that ignores them; django.views.static.serve sends whole files only.
+A range is streamed in chunks (never read whole into memory), its numbers are bounded,
+and only audio and images are shown inline: anything else is a download of bytes
+(application/octet-stream), so no file in media can ever run as a page of this site.
 """
 import mimetypes
 import re
 from pathlib import Path
 
 from django.conf import settings
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.utils._os import safe_join
 from django.views.decorators.http import require_safe
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# 18 digits is far past any file size and below 2**63: a 5,000-digit number is no range.
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
+CHUNK = 64 * 1024
+#: The only types media is shown as; every other file is sent as bytes to save.
+INLINE_TYPES = {"audio/mpeg", "audio/ogg", "audio/wav", "audio/x-wav", "audio/flac", "audio/x-flac", "audio/mp4",
+                "audio/aac", "audio/opus", "image/png", "image/jpeg"}
+
+
+def _chunks(path: Path, start: int, length: int):
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        while length > 0:
+            block = handle.read(min(CHUNK, length))
+            if not block:
+                return
+            length -= len(block)
+            yield block
 
 
 @require_safe
@@ -22,7 +41,9 @@ def serve_media(request, path: str):
     if not full.is_file():
         raise Http404("No such file.")
     size = full.stat().st_size
-    content_type = mimetypes.guess_type(full.name)[0] or "application/octet-stream"
+    guessed = mimetypes.guess_type(full.name)[0] or ""
+    inline = guessed in INLINE_TYPES
+    content_type = guessed if inline else "application/octet-stream"
     match = _RANGE.match(request.headers.get("Range", "").strip())
     if not match or (not match[1] and not match[2]):
         response = FileResponse(open(full, "rb"), content_type=content_type)
@@ -35,11 +56,12 @@ def serve_media(request, path: str):
             response = HttpResponse(status=416)
             response["Content-Range"] = f"bytes */{size}"
             return response
-        with open(full, "rb") as handle:
-            handle.seek(start)
-            response = HttpResponse(handle.read(end - start + 1), status=206, content_type=content_type)
+        response = StreamingHttpResponse(_chunks(full, start, end - start + 1), status=206, content_type=content_type)
+        response["Content-Length"] = str(end - start + 1)
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
     response["Accept-Ranges"] = "bytes"
+    response["Content-Disposition"] = f'{"inline" if inline else "attachment"}; filename="{full.name}"'
+    response["X-Content-Type-Options"] = "nosniff"
     # Media files are named by content hash or never change once written.
     response["Cache-Control"] = "public, max-age=86400"
     return response

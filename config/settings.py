@@ -146,6 +146,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Fetching preview clips from URLs: seconds to wait for a server, and the largest clip accepted.
 CLIP_FETCH_TIMEOUT = env_int("CLIP_FETCH_TIMEOUT", 15)
 CLIP_MAX_BYTES = env_int("CLIP_MAX_BYTES", 20 * 1024 * 1024)
+# The most one upload (a catalog CSV, or a zip of clips, also once unpacked) may hold; every clip, fetched,
+# uploaded or imported from a folder, is at most CLIP_MAX_BYTES and must decode as audio.
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 1024 * 1024 * 1024)
 
 # Participants keep their place through the session cookie for the length of a study.
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 14

@@ -41,13 +41,17 @@ class CatalogAdmin(admin.ModelAdmin):
         """Upload a catalog CSV (and a zip of clips); tracks are written now, clips analysed by Celery jobs."""
         form = CatalogImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            catalog = form.cleaned_data["catalog"] or Catalog.objects.get_or_create(
-                slug=slugify(form.cleaned_data["new_catalog_name"])[:50],
-                defaults={"name": form.cleaned_data["new_catalog_name"]},
-            )[0]
+            catalog, created = (form.cleaned_data["catalog"], False) if form.cleaned_data["catalog"] else (
+                Catalog.objects.get_or_create(
+                    slug=slugify(form.cleaned_data["new_catalog_name"])[:50],
+                    defaults={"name": form.cleaned_data["new_catalog_name"]},
+                )
+            )
             try:
                 summary, sent = self._import_upload(catalog, form.cleaned_data)
             except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as error:
+                if created and not catalog.tracks.exists():
+                    catalog.delete()  # a failed upload leaves nothing behind
                 form.add_error(None, f"Cannot import this upload: {error}")
             else:
                 level = messages.WARNING if summary.problems else messages.SUCCESS

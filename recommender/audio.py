@@ -50,6 +50,26 @@ class Analysis:
     segments: np.ndarray | None = None
 
 
+def not_audio(path: str | Path, *, max_bytes: int) -> str | None:
+    """Why the file cannot be a clip (too large, or not audio when its header is decoded), or None.
+
+    The check reads the file's own header with libsndfile (WAV, FLAC, OGG/Vorbis and Opus, MP3), so
+    a page, a script or an image named .mp3 is refused, whatever its name says.
+    """
+    import soundfile
+
+    size = Path(path).stat().st_size
+    if size > max_bytes:
+        return f"has {size:,} bytes; a clip may have at most {max_bytes:,}"
+    try:
+        info = soundfile.info(str(path))
+    except (RuntimeError, soundfile.LibsndfileError, OSError) as error:
+        return f"is not audio that can be decoded ({str(error).splitlines()[0][:120]})"
+    if info.frames <= 0 or info.samplerate <= 0:
+        return "holds no audio"
+    return None
+
+
 def decode(path: str | Path) -> np.ndarray:
     """Read any format libsndfile or audioread knows into mono float32 at 22.05 kHz, at most 30 s."""
     path = Path(path)

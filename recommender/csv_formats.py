@@ -99,7 +99,17 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
         # The Kaggle export starts with an unnamed index column; its name is "" or "Unnamed: 0".
         names = [name.strip() for name in header]
         start = reader.line_num + 1
-        for values in reader:
+        while True:
+            # A malformed row (a field past the csv module's limit, a stray NUL...) is that row's problem,
+            # reported with its line; the reader goes on with the next one.
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                line, start = start, reader.line_num + 1
+                yield line, {"__error__": f"unreadable row: {error}"}
+                continue
             line, start = start, reader.line_num + 1
             if not any(value.strip() for value in values):
                 continue
@@ -111,7 +121,10 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
 
 def _header(path: Path) -> list[str]:
     with open(path, newline="", encoding="utf-8-sig") as handle:
-        return [name.strip() for name in next(csv.reader(handle), [])]
+        try:
+            return [name.strip() for name in next(csv.reader(handle), [])]
+        except csv.Error as error:
+            raise ValueError(f"line 1: the header cannot be read ({error})") from error
 
 
 def _number(row: dict, name: str) -> float:

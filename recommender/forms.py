@@ -4,6 +4,17 @@ from django.core.validators import FileExtensionValidator
 from recommender.models import Catalog
 
 
+def _within_cap(upload):
+    """An uploaded file no larger than settings.UPLOAD_MAX_BYTES (the form says so; nothing is written)."""
+    from django.conf import settings
+
+    if upload is not None and upload.size > settings.UPLOAD_MAX_BYTES:
+        raise forms.ValidationError(
+            f"This file has {upload.size:,} bytes; an upload may have at most {settings.UPLOAD_MAX_BYTES:,} (UPLOAD_MAX_BYTES)."
+        )
+    return upload
+
+
 class CatalogImportForm(forms.Form):
     """A catalog CSV and, for the generic format, a zip of the clips it names."""
 
@@ -17,6 +28,12 @@ class CatalogImportForm(forms.Form):
         label="Clips (zip)", required=False, validators=[FileExtensionValidator(["zip"])],
         help_text="Audio files named in the CSV's audio column (wav, ogg, flac, mp3).",
     )
+
+    def clean_csv_file(self):
+        return _within_cap(self.cleaned_data["csv_file"])
+
+    def clean_clips(self):
+        return _within_cap(self.cleaned_data["clips"])
 
     def clean(self):
         data = super().clean()

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TextIO
 
+from django.conf import settings
 from django.core.files import File
 from django.db import connection, transaction
 
+from recommender import audio
 from recommender.csv_formats import ParseResult, Problem, TrackRecord
 from recommender.matching import MATCH, NEAR_MISS, NO_MATCH, Candidate, TrackMatcher
 from recommender.models import Catalog, Track
@@ -137,6 +139,11 @@ def _attach_audio(catalog: Catalog, records: list[TrackRecord], audio_dir: Path)
         if source is None:
             problems.append(Problem(None, f"track {track.external_id}: audio file {wanted[track.external_id]!r} not found"))
             continue
+        # Only real audio enters media: checked by decoding its header, never by its name.
+        refused = audio.not_audio(source, max_bytes=settings.CLIP_MAX_BYTES)
+        if refused:
+            problems.append(Problem(None, f"track {track.external_id}: {wanted[track.external_id]!r} {refused}"))
+            continue
         if track.audio and track.audio.storage.exists(track.audio.name):
             if _sha256(Path(track.audio.path)) == _sha256(source):
                 continue
@@ -149,29 +156,44 @@ def _attach_audio(catalog: Catalog, records: list[TrackRecord], audio_dir: Path)
     return attached, problems
 
 
-MAX_ZIP_BYTES = 2 * 1024**3
-
-
 def extract_clips(archive: Path | zipfile.ZipFile, into: Path) -> int:
     """Unpack the audio files of an uploaded zip, flattened to their base names.
 
-    Only audio files are taken, never a path outside ``into`` (a zip may name
-    ``../../etc/passwd``), and never more than MAX_ZIP_BYTES in all.
+    Only audio files are taken, never a path outside ``into`` (a zip may name ``../../etc/passwd``),
+    none larger than settings.CLIP_MAX_BYTES and never more than settings.UPLOAD_MAX_BYTES in all. The
+    sizes a zip declares are checked before anything is written, and the bytes really unpacked are
+    counted as they come (a zip can lie about them): past a cap, everything unpacked is removed.
     """
+    per_file, total = settings.CLIP_MAX_BYTES, settings.UPLOAD_MAX_BYTES
     with zipfile.ZipFile(archive) as zipped:
         members = [
             info for info in zipped.infolist()
             if not info.is_dir() and PurePosixPath(info.filename).suffix.lower() in AUDIO_SUFFIXES
+            and not PurePosixPath(info.filename).name.startswith(".")
         ]
-        if sum(info.file_size for info in members) > MAX_ZIP_BYTES:
-            raise ValueError(f"the zip holds more than {MAX_ZIP_BYTES // 1024**3} GiB of audio")
-        for info in members:
-            name = PurePosixPath(info.filename).name
-            if name.startswith("."):
-                continue
-            with zipped.open(info) as source, open(into / name, "wb") as target:
-                while chunk := source.read(1 << 20):
-                    target.write(chunk)
+        too_big = [info.filename for info in members if info.file_size > per_file]
+        if too_big:
+            raise ValueError(f"{too_big[0]} unpacks to more than {per_file:,} bytes, the largest clip accepted")
+        if sum(info.file_size for info in members) > total:
+            raise ValueError(f"the zip unpacks to more than {total:,} bytes of audio, the most an upload may hold")
+        written: list[Path] = []
+        unpacked = 0
+        try:
+            for info in members:
+                target_path = into / PurePosixPath(info.filename).name
+                written.append(target_path)
+                size = 0
+                with zipped.open(info) as source, open(target_path, "wb") as target:
+                    while chunk := source.read(1 << 20):
+                        size += len(chunk)
+                        unpacked += len(chunk)
+                        if size > per_file or unpacked > total:
+                            raise ValueError(f"{info.filename} unpacks to more than it declares; the upload is refused")
+                        target.write(chunk)
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
         return len(members)
 
 

@@ -130,10 +130,22 @@ def _datetime(value) -> datetime | None:
     return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
 
 
+#: A text cell that starts with one of these is a formula to Excel, LibreOffice and Google Sheets
+#: (OWASP's CSV injection); such a cell gets a leading apostrophe, which shows the text as typed.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(value):
+    """``value`` safe to open in a spreadsheet: a text cell that would start a formula is kept as text."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _text(value) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
-    return "" if value is None else value
+    return "" if value is None else neutralised(value)
 
 
 def write_csv(table: Table, out: TextIO) -> int:
@@ -163,7 +175,7 @@ def _xlsx(tables: list[Table], meta: dict) -> tuple[bytes, int]:
         dates = {c.name for c in table.columns if c.type == DATETIME}
         n = 0
         for row in table.rows:
-            sheet.append([_datetime(row[name]) if name in dates else row[name] for name in table.names])
+            sheet.append([_datetime(row[name]) if name in dates else neutralised(row[name]) for name in table.names])
             n += 1
         counts[table.name] = n
     sheet = book.create_sheet("meta")

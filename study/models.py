@@ -29,6 +29,11 @@ class Study(models.Model):
         max_length=10, choices=State.choices, default=State.OPEN,
         help_text="Who may enter, and whether their data counts as pilot data.",
     )
+    pid_pattern = models.CharField(
+        max_length=200, default=r"[0-9a-f]{24}",
+        help_text="A regular expression every PROLIFIC_PID must match in full: Prolific's 24 hexadecimal "
+        "characters by default; change it for another panel's participant ids.",
+    )
     open_to_anyone = models.BooleanField(
         default=True,
         help_text="Off for a Prolific study: only visitors whose link carries a PROLIFIC_PID may take part; "
@@ -244,9 +249,10 @@ class Participant(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
     token = models.CharField(max_length=40, unique=True, default=new_token, editable=False)
-    prolific_pid = models.CharField(max_length=64, blank=True, db_index=True)
-    prolific_study_id = models.CharField(max_length=64, blank=True)
-    prolific_session_id = models.CharField(max_length=64, blank=True)
+    # Long enough for any panel's ids: an id is checked against the study's pattern, never cut short.
+    prolific_pid = models.CharField(max_length=200, blank=True, db_index=True)
+    prolific_study_id = models.CharField(max_length=200, blank=True)
+    prolific_session_id = models.CharField(max_length=200, blank=True)
     page = models.CharField(max_length=20, choices=Page.choices, default=Page.CONSENT)
     language = models.CharField(
         max_length=10, blank=True, help_text="The language the participant's pages were shown in (at consent)."

@@ -102,10 +102,16 @@ def enter(request, slug):
         participant = services.participant_enter(
             study=study,
             session_token=request.session.get(_session_key(study)),
-            prolific_pid=request.GET.get("PROLIFIC_PID", "").strip()[:64],
-            prolific_study_id=request.GET.get("STUDY_ID", "").strip()[:64],
-            prolific_session_id=request.GET.get("SESSION_ID", "").strip()[:64],
+            prolific_pid=request.GET.get("PROLIFIC_PID", ""),
+            prolific_study_id=request.GET.get("STUDY_ID", ""),
+            prolific_session_id=request.GET.get("SESSION_ID", ""),
         )
+    except services.InvalidLink as error:
+        return _render(request, "study/closed.html", study, status=400, message=str(error))
+    except services.OtherParticipantHere as error:
+        _, mine = _current_participant(request, slug)
+        return _render(request, "study/closed.html", study, status=409, message=str(error),
+                       continue_url=_page_url(mine) if mine else "")
     except services.FlowError as error:
         return _render(request, "study/closed.html", study, status=403, message=str(error))
     _speak(request, participant)

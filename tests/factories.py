@@ -52,6 +52,8 @@ class AnalysedTrackFactory(TrackFactory):
 
 
 def make_study(catalog: Catalog, conditions=(("features", "features"), ("spectrogram", "spectrogram")), **options) -> Study:
+    # Tests name participants "pid-1" and the like; tests of the id check use the default pattern.
+    options.setdefault("pid_pattern", r"[A-Za-z0-9_-]{1,200}")
     return services.study_create(
         slug=options.pop("slug", "pilot"),
         title="Pilot study",

@@ -12,7 +12,7 @@ from study.services.choosing import (  # noqa: F401
 )
 from study.services.configuration import study_duplicate, study_from_config, study_to_config  # noqa: F401
 from study.services.journey import (  # noqa: F401
-    FlowError, NotInvited, page_visit_enter, participant_assign, participant_consent, participant_enter,
+    AlreadyTookPart, FlowError, InvalidLink, NotInvited, OtherParticipantHere, page_visit_enter, participant_assign, participant_consent, participant_enter,
     participant_read_instructions,
 )
 from study.services.listening import (  # noqa: F401

@@ -1,6 +1,8 @@
 """Arriving, consenting and moving from page to page: the participant's position, owned by the server."""
 from __future__ import annotations
 
+import re
+
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -18,6 +20,32 @@ class FlowError(ValueError):
 
 class NotInvited(FlowError):
     """A visitor without a PROLIFIC_PID reached a study open to Prolific participants only."""
+
+
+class AlreadyTookPart(FlowError):
+    """This Prolific id has taken part (or is taking part in another session); the link does not reopen it."""
+
+
+class OtherParticipantHere(FlowError):
+    """This browser is in the middle of the study as another participant; it is never switched."""
+
+
+class InvalidLink(FlowError):
+    """The link's participant, study or session id is not a valid one."""
+
+
+#: What a study or session id may be (any panel's): letters, digits, dashes and underscores.
+_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
+
+
+def link_check(*, study: Study, prolific_pid: str, prolific_study_id: str, prolific_session_id: str) -> None:
+    """Refuse a link whose ids are not ids: the PID must match the study's pattern in full, the others be
+    plain identifiers. Nothing is cut or cleaned: a malformed id is refused, not coerced into another one."""
+    if prolific_pid and (len(prolific_pid) > 200 or not re.fullmatch(study.pid_pattern, prolific_pid)):
+        raise InvalidLink(_("This link's participant id is not a valid one. Please open the study from Prolific."))
+    for value in (prolific_study_id, prolific_session_id):
+        if value and not _ID.fullmatch(value):
+            raise InvalidLink(_("This link's study or session id is not a valid one. Please open the study from Prolific."))
 
 
 def page_visit_enter(*, participant: Participant) -> None:
@@ -57,15 +85,28 @@ def participant_enter(
     *, study: Study, session_token: str | None, prolific_pid: str = "", prolific_study_id: str = "",
     prolific_session_id: str = "",
 ) -> Participant:
-    """The participant this browser or Prolific id already is, or a new one if neither is known."""
+    """The participant this browser is, or the one this Prolific id and session are, or a new one.
+
+    A Prolific id alone never opens someone's study: resuming in another browser needs the same
+    SESSION_ID as the first arrival (Prolific's rule: one session per participant), and a finished or
+    declined participant is not reopened from a link at all (their own browser still shows their page).
+    A browser in the middle of the study is never switched to another participant.
+    """
+    link_check(study=study, prolific_pid=prolific_pid, prolific_study_id=prolific_study_id,
+               prolific_session_id=prolific_session_id)
     if session_token:
         participant = Participant.objects.filter(study=study, token=session_token).first()
         if participant and (not prolific_pid or participant.prolific_pid in ("", prolific_pid)):
             return participant
+        if participant:
+            raise OtherParticipantHere(_(
+                "This browser is already taking part in this study with another Prolific ID. Please continue in "
+                "the browser you started in, or finish the study here first."
+            ))
     if prolific_pid:
         participant = Participant.objects.filter(study=study, prolific_pid=prolific_pid).first()
         if participant:
-            return participant
+            return _resume(participant, prolific_session_id)
     if study.state == Study.State.DRAFT:
         raise FlowError(_("This study has not started yet. Please come back through the link you were given later."))
     if not study.accepts_new_participants:
@@ -87,7 +128,17 @@ def participant_enter(
             )
     except IntegrityError:
         # The same Prolific id arrived twice at once (a double click); the first one stands.
-        return Participant.objects.get(study=study, prolific_pid=prolific_pid)
+        return _resume(Participant.objects.get(study=study, prolific_pid=prolific_pid), prolific_session_id)
+
+
+def _resume(participant: Participant, prolific_session_id: str) -> Participant:
+    finished = participant.page in (Page.DONE, Page.DECLINED)
+    if finished or participant.prolific_session_id != prolific_session_id:
+        raise AlreadyTookPart(_(
+            "You have already taken part in this study with this Prolific ID. Each person may take part once; "
+            "if you were interrupted, please continue in the browser you started in."
+        ))
+    return participant
 
 
 def participant_assign(*, participant: Participant) -> Assignment:

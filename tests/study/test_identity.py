@@ -8,6 +8,15 @@ from tests.study.conftest import ParticipantBrowser
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PID = "5f3a9c0d1b2e4f6a7c8d9e01"
+
+
+@pytest.fixture(autouse=True)
+def prolific_ids_only(study):
+    """The check a new study has: Prolific's 24 hexadecimal characters (the test factory allows any)."""
+    from study.models import Study
+
+    study.pid_pattern = Study._meta.get_field("pid_pattern").default
+    study.save()
 OTHER = "5f3a9c0d1b2e4f6a7c8d9e02"
 
 

@@ -35,13 +35,14 @@ class Command(BaseCommand):
         if audio_dir is not None and not audio_dir.is_dir():
             raise CommandError(f"No such folder: {audio_dir}")
         slug = catalog or slugify(file.stem)
-        catalog_row, _ = Catalog.objects.get_or_create(slug=slug, defaults={"name": name or file.stem})
         quiet = options["verbosity"] < 1
         with tqdm(total=csv_formats.count_data_lines(file), desc="Reading", unit="row", disable=quiet) as bar:
             try:
                 parsed = READERS[format](file, progress=bar.update)
             except (ValueError, UnicodeDecodeError) as error:
                 raise CommandError(f"Cannot import {file.name}: {error}") from None
+        # Made only once the file reads: a file that cannot be imported leaves no empty catalog behind.
+        catalog_row, _ = Catalog.objects.get_or_create(slug=slug, defaults={"name": name or file.stem})
         with tqdm(total=len(parsed.records), desc="Writing", unit="track", disable=quiet) as bar:
             summary = catalog_import_records(catalog=catalog_row, parsed=parsed, audio_dir=audio_dir, progress=bar.update)
 

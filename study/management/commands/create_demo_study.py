@@ -89,6 +89,6 @@ class Command(BaseCommand):
             f"\nDemo study ready ({study.conditions.count()} conditions).\n"
             f"  Participant link: {host}/s/{study.slug}/\n"
             f"{also}"
-            f"  With Prolific ids: {host}/s/{study.slug}/?PROLIFIC_PID=demo-participant&STUDY_ID=demo&SESSION_ID=1\n"
+            f"  With Prolific ids: {host}/s/{study.slug}/?PROLIFIC_PID=5f0c1a2b3c4d5e6f70819203&STUDY_ID=demo&SESSION_ID=demo-session\n"
             f"  Admin:            {host}/admin/  {login}\n"
         )
