@@ -35,13 +35,16 @@ def over_limit(scope: str, key: str, limit: int, window_s: int) -> bool:
         return False
 
 
-def rate_limit(scope: str, *, per_session: int, per_ip: int, window_s: int = 60):
-    """Refuse (429) a view's requests past ``per_session`` per browser session or ``per_ip`` per address
-    in ``window_s`` seconds. The per-IP limit is looser: many participants may share one address."""
+def rate_limit(scope: str):
+    """Refuse (429) a view's requests past settings.PARTICIPANT_RATE_LIMITS[scope] = (per browser session,
+    per address, window in seconds). The per-address limit is looser: many participants may share one."""
 
     def decorator(view):
         @wraps(view)
         def wrapper(request, *args, **kwargs):
+            from django.conf import settings
+
+            per_session, per_ip, window_s = settings.PARTICIPANT_RATE_LIMITS[scope]
             session = request.session.session_key or ""
             if (session and over_limit(scope, f"s:{session}", per_session, window_s)) or over_limit(
                 scope, f"ip:{client_ip(request)}", per_ip, window_s

@@ -37,13 +37,22 @@ class Downloaded:
     size: int
 
 
+def _http_only_opener() -> urllib.request.OpenerDirector:
+    """urllib without its file: and ftp: handlers: a preview URL, or a redirect from one, reaches http(s) only."""
+    opener = urllib.request.OpenerDirector()
+    for handler in (urllib.request.HTTPHandler, urllib.request.HTTPSHandler, urllib.request.HTTPRedirectHandler,
+                    urllib.request.HTTPDefaultErrorHandler, urllib.request.HTTPErrorProcessor):
+        opener.add_handler(handler())
+    return opener
+
+
 def download_clip(url: str, into: Path, *, timeout: float, max_bytes: int) -> Downloaded:
     """Fetch ``url`` into a new file in ``into``; raise FetchError or TransientFetchError with a reason."""
     if not url.startswith(("http://", "https://")):
         raise FetchError(f"not an http(s) URL: {url[:80]!r}")
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT, "Accept": "audio/*"})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _http_only_opener().open(request, timeout=timeout) as response:
             content_type = response.headers.get_content_type()
             if content_type not in AUDIO_TYPES:
                 raise FetchError(f"the server sent {content_type}, not audio")

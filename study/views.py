@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from config.ratelimit import rate_limit
 from study import flow, services
 from study.models import Participant, Study
 from study.templatetags.study_tags import answer_field
@@ -96,6 +97,7 @@ def participant_page(page):
 
 
 @never_cache
+@rate_limit("enter")
 def enter(request, slug):
     study = get_object_or_404(Study.objects.prefetch_related("translations"), slug=slug)
     try:
@@ -229,6 +231,7 @@ def wait(request, study, participant):
 
 
 @never_cache
+@rate_limit("status")
 def status(request, slug):
     study, participant = _current_participant(request, slug)
     if participant is None:
@@ -314,6 +317,7 @@ def _finite(raw) -> float:
 
 
 @require_POST
+@rate_limit("listen")
 def listen(request, slug):
     """Record one player event (sent with navigator.sendBeacon, so it arrives even as the tab closes)."""
     study, participant = _current_participant(request, slug)
@@ -362,6 +366,7 @@ def _optional_id(raw) -> int | None:
 
 
 @require_POST
+@rate_limit("answer")
 def answer(request, slug):
     """Save one answer as soon as it is given (called by the page's script); the latest choice wins."""
     study, participant = _current_participant(request, slug)

@@ -1,0 +1,61 @@
+"""Security settings a paid online study needs: throttled admin logins, rate-limited participant endpoints and
+API, a Content-Security-Policy without inline script, API docs for staff from pinned files."""
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def fresh_counters():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def test_wrong_admin_passwords_lock_the_account_out_even_for_the_right_one(client, settings):
+    get_user_model().objects.create_superuser("researcher", password="the-right-password-123")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/admin/login/", {"username": "researcher", "password": "wrong"})
+    locked = client.post("/admin/login/", {"username": "researcher", "password": "the-right-password-123"})
+    assert locked.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_participant_flooding_an_endpoint_is_stopped_with_429(client, settings, study):
+    settings.PARTICIPANT_RATE_LIMITS = {**settings.PARTICIPANT_RATE_LIMITS, "answer": (5, 1000, 60)}
+    client.get(f"/s/{study.slug}/")
+    codes = [client.post(f"/s/{study.slug}/answer/", "{}", content_type="application/json").status_code
+             for _ in range(8)]
+    assert codes[:5] == [409] * 5 or all(code != 429 for code in codes[:5])
+    assert codes[5:] == [429, 429, 429]
+
+
+def test_the_api_is_throttled(client, admin_user, monkeypatch):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"user": "3/minute", "anon": "3/minute"})
+    token = Token.objects.create(user=admin_user)
+    codes = [client.get("/api/studies/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code for _ in range(5)]
+    assert codes == [200, 200, 200, 429, 429]
+
+
+def test_every_page_carries_a_content_security_policy_with_no_inline_script(client, study):
+    page = client.get(f"/s/{study.slug}/", follow=True)
+    policy = page["Content-Security-Policy"]
+    script = re.search(r"script-src ([^;]+)", policy)[1]
+    assert script.strip() == "'self'" and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.content.decode())
+
+
+def test_the_api_schema_and_docs_are_for_staff_and_swagger_comes_from_the_pinned_sidecar(client, admin_client):
+    assert client.get("/api/schema/").status_code in (401, 403)
+    assert client.get("/api/docs/").status_code in (401, 403)
+    docs = admin_client.get("/api/docs/").content.decode()
+    assert "cdn.jsdelivr" not in docs and "unpkg" not in docs
+    assert "/static/drf_spectacular_sidecar/swagger-ui-dist/" in docs
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", docs)  # the split view: no inline start-up script
