@@ -40,3 +40,28 @@ def shots(request):
         page.screenshot(path=ARTIFACTS / f"{request.node.name}-{name}.png", full_page=True)
 
     return take
+
+
+def wait_until(page, expression: str, arg=None, timeout_s: float = 30.0) -> None:
+    """Poll a JavaScript expression (or function of ``arg``) until it is truthy.
+
+    Playwright's wait_for_function evaluates its string with eval() inside the page, which the site's
+    Content-Security-Policy (rightly) forbids; page.evaluate goes through the DevTools protocol instead,
+    so the policy stays in force for everything the site itself runs.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    script = expression if arg is not None else f"() => ({expression})"
+    while time.monotonic() < deadline:
+        if page.evaluate(script, arg) if arg is not None else page.evaluate(script):
+            return
+        page.wait_for_timeout(100)
+    raise AssertionError(f"still false after {timeout_s:.0f} s: {expression}")
+
+
+def csp_violations(page) -> list[str]:
+    """Collect the console's Content-Security-Policy complaints: the site must cause none."""
+    found: list[str] = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and found.append(message.text))
+    return found

@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from tests.browser.conftest import wait_until
+
 from study.export import long_rows
 from study.models import Participant
 from tests.factories import make_study
@@ -126,7 +128,7 @@ def take_part(chromium, live_server, study, pid, width, rng, shots, language=Non
 
     for n in (1, 2):
         page.locator("#results button[value=like]").first.click()
-        page.wait_for_function(f"document.querySelectorAll('#chosen-list li').length === {n}")
+        wait_until(page, f"document.querySelectorAll('#chosen-list li').length === {n}")
     page.click("button[value=continue]")
     page.wait_for_url(f"{base}/rate/", timeout=60_000)
     shown |= answer_page(

@@ -3,6 +3,8 @@ import re
 
 import pytest
 
+from tests.browser.conftest import csp_violations, wait_until
+
 from study.export import long_rows
 from study.models import Item, Participant
 from tests.factories import make_study
@@ -32,6 +34,7 @@ def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, s
     study.conditions.exclude(slug=condition).update(is_active=False)
     context = chromium.new_context(viewport={"width": width, "height": 900})
     page = context.new_page()
+    blocked = csp_violations(page)  # the site runs under its own Content-Security-Policy, untouched
     base = f"{live_server.url}/s/{study.slug}"
     given = {}
 
@@ -53,7 +56,7 @@ def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, s
     for n in (1, 2):
         # The button turns into "Chosen ✓" when the like is saved: wait for it before liking the next.
         page.locator("#results button[value=like]").first.click()
-        page.wait_for_function(f"document.querySelectorAll('#chosen-list li').length === {n}")
+        wait_until(page, f"document.querySelectorAll('#chosen-list li').length === {n}")
     shots(page, "4-choose")
     page.click("button[value=continue]")
 
@@ -109,4 +112,5 @@ def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, s
     exported = {(row["item"], row["recommendation_rank"]): row["value"] for row in long_rows(study)}
     assert exported == given
     assert Participant.objects.count() == 1
+    assert blocked == []
     context.close()

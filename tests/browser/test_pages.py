@@ -3,6 +3,8 @@ import time
 
 import pytest
 
+from tests.browser.conftest import wait_until
+
 from recommender import services as recommender_services
 from recommender.models import Track
 from study.models import Study
@@ -34,7 +36,7 @@ def to_choose(page, base):
     page.wait_for_url(f"{base}/about-you/")
     for fieldset in page.locator("fieldset[data-field]").all():
         fieldset.locator("input[type=radio]").first.check()
-    page.wait_for_function("!document.querySelector('fieldset.saving, fieldset.unsaved')")
+    wait_until(page, "!document.querySelector('fieldset.saving, fieldset.unsaved')")
     page.click("form.answers button[type=submit]")
     page.wait_for_url(f"{base}/choose/")
 
@@ -118,7 +120,7 @@ def test_liking_a_track_keeps_the_clip_playing_and_the_scroll(chromium, live_ser
     track.scroll_into_view_if_needed()
     audio = track.locator("audio")
     audio.evaluate("a => { a.loop = true; return a.play(); }")
-    page.wait_for_function("a => a.currentTime > 0.2 && !a.paused", arg=audio.element_handle())
+    wait_until(page, "a => a.currentTime > 0.2 && !a.paused", arg=audio.element_handle())
     scroll = page.evaluate("window.scrollY")
     assert scroll > 0
     # The chosen list above grows, and the browser's scroll anchoring moves scrollY by just that much:
@@ -128,7 +130,7 @@ def test_liking_a_track_keeps_the_clip_playing_and_the_scroll(chromium, live_ser
     before = audio.evaluate("a => a.currentTime")
 
     track.locator("button[value=like]").click()
-    page.wait_for_function("document.querySelectorAll('#chosen-list li').length === 1")
+    wait_until(page, "document.querySelectorAll('#chosen-list li').length === 1")
     assert track.locator("button").get_attribute("aria-pressed") == "true"
     page.wait_for_timeout(300)
     state = audio.evaluate("a => ({paused: a.paused, time: a.currentTime})")
@@ -138,7 +140,7 @@ def test_liking_a_track_keeps_the_clip_playing_and_the_scroll(chromium, live_ser
     shots(page, "liked-while-playing")
 
     track.locator("button[value=unlike]").click()
-    page.wait_for_function("document.querySelectorAll('#chosen-list li').length === 0")
+    wait_until(page, "document.querySelectorAll('#chosen-list li').length === 0")
     assert not audio.evaluate("a => a.paused")
     assert stays() and page.evaluate("window.scrollY") > 0
     assert page.locator("#continue").is_disabled()
@@ -160,14 +162,14 @@ def test_the_waiting_page_shows_progress_and_moves_on_by_itself(chromium, live_s
     base = f"{live_server.url}/s/{study.slug}"
     to_choose(page, base)
     page.locator("#results button[value=like]").first.click()
-    page.wait_for_function("document.querySelectorAll('#chosen-list li').length === 1")
+    wait_until(page, "document.querySelectorAll('#chosen-list li').length === 1")
 
     started = time.monotonic()
     page.click("button[value=continue]")
     page.wait_for_url(f"{base}/wait/")
     assert time.monotonic() - started < 2.5, "the click returned before the job finished"
     assert page.locator("progress.job-progress").is_visible()
-    page.wait_for_function("document.querySelector('progress.job-progress').value >= 1")
+    wait_until(page, "document.querySelector('progress.job-progress').value >= 1")
     shots(page, "wait-360")
     assert "Step 4 of 6" in page.inner_text("#step")
     page.wait_for_url(f"{base}/rate/", timeout=30_000)
