@@ -5,12 +5,15 @@ web worker, where CACHE_URL names it). A request over a limit gets 429 and chang
 """
 from __future__ import annotations
 
+import logging
 import time
 from functools import wraps
 
 from django.core.cache import cache
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
+
+logger = logging.getLogger(__name__)
 
 
 def client_ip(request) -> str:
@@ -25,13 +28,21 @@ def client_ip(request) -> str:
 
 
 def over_limit(scope: str, key: str, limit: int, window_s: int) -> bool:
-    """Count one request of ``key`` in this window; True when it is past ``limit``."""
+    """Count one request of ``key`` in this window; True when it is past ``limit``.
+
+    A cache that cannot be reached (Redis restarting) lets the request through: a participant's answer
+    matters more than a limit that guards against floods.
+    """
     bucket = f"ratelimit:{scope}:{key}:{int(time.time() // window_s)}"
-    cache.add(bucket, 0, timeout=window_s + 1)
     try:
-        return cache.incr(bucket) > limit
-    except ValueError:  # the bucket expired between add and incr
-        cache.set(bucket, 1, timeout=window_s + 1)
+        cache.add(bucket, 0, timeout=window_s + 1)
+        try:
+            return cache.incr(bucket) > limit
+        except ValueError:  # the bucket expired between add and incr
+            cache.set(bucket, 1, timeout=window_s + 1)
+            return False
+    except Exception:  # redis-py's ConnectionError/TimeoutError, or any other cache backend's failure
+        logger.warning("Rate-limit cache unreachable; letting %s through", scope, exc_info=True)
         return False
 
 

@@ -5,6 +5,7 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.cache import cache
+from django.test import override_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +33,19 @@ def test_a_participant_flooding_an_endpoint_is_stopped_with_429(client, settings
              for _ in range(8)]
     assert codes[:5] == [409] * 5 or all(code != 429 for code in codes[:5])
     assert codes[5:] == [429, 429, 429]
+
+
+def test_an_unreachable_rate_limit_cache_lets_participants_through(client, study):
+    """Redis restarting must not turn a participant's save into an error: the limit is waived, not enforced."""
+    unreachable = {"default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0",
+        "OPTIONS": {"socket_connect_timeout": 0.2},
+    }}
+    with override_settings(CACHES=unreachable):
+        page = client.get(f"/s/{study.slug}/", follow=True)
+        saved = client.post(f"/s/{study.slug}/answer/", "{}", content_type="application/json")
+    assert page.status_code == 200
+    assert saved.status_code not in (429, 500)
 
 
 def test_the_api_is_throttled(client, admin_user, monkeypatch):
