@@ -66,8 +66,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    # Last: it answers a locked-out admin login itself.
+    # It answers a locked-out admin login itself, before anything below runs.
     "axes.middleware.AxesMiddleware",
+    # Innermost, so its process_exception sees a view's database error first: a friendly 503, not a 500.
+    "config.database_unavailable.DatabaseUnavailableMiddleware",
 ]
 
 # Admin logins: after AXES_FAILURE_LIMIT wrong passwords for one user from one address, that pair is locked

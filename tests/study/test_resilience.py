@@ -86,3 +86,40 @@ def test_running_the_recommendation_job_twice_changes_nothing(browser, liked):
     before = list(browser.participant.recommendations.values_list("pk", "track_id", "score"))
     recommend_for_participant.apply(args=[browser.participant.pk])
     assert list(browser.participant.recommendations.values_list("pk", "track_id", "score")) == before
+
+
+def test_a_database_error_in_a_page_is_a_friendly_503_in_the_participant_s_language(study, monkeypatch):
+    from django.db import OperationalError
+
+    from study import views
+
+    browser = ParticipantBrowser(study)
+    browser.get(lang="de")
+
+    def database_restarting(*args, **kwargs):
+        raise OperationalError("the database system is shutting down")
+
+    monkeypatch.setattr(views, "_render", database_restarting)
+    page = browser.client.get(browser.url("consent"))
+    assert page.status_code == 503 and page["Retry-After"] == "5"
+    text = page.content.decode()
+    assert 'lang="de"' in text and "Ihre bisherigen Antworten sind gespeichert" in text
+
+
+def test_a_database_error_while_saving_an_answer_asks_the_page_script_to_retry(study, monkeypatch):
+    from django.db import OperationalError
+
+    from study import services
+
+    browser = ParticipantBrowser(study)
+    browser.get()
+
+    def database_restarting(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(services, "response_save", database_restarting)
+    saved = browser.client.post(
+        browser.url("answer"), {"item": "age", "value": 1, "seq": 1}, content_type="application/json"
+    )
+    assert saved.status_code == 503
+    assert saved.json()["retry_after"] == 5
