@@ -6,7 +6,6 @@ page to the one the participant is on, so reloads, back buttons and typed URLs
 need no special cases.
 """
 import json
-import math
 from functools import wraps
 from urllib.parse import urlencode
 
@@ -25,11 +24,11 @@ from django.views.decorators.http import require_POST
 from config.ratelimit import rate_limit
 from study import flow, services
 from study.models import Participant, Study
+from study.serializers import AnswerSerializer, ListenEventSerializer, first_error
 from study.templatetags.study_tags import answer_field
 
 Page = Participant.Page
 HIGHLIGHT_MISSING = "highlight-missing"
-MAX_ID = 2**62
 
 
 def _session_key(study: Study) -> str:
@@ -309,13 +308,6 @@ def questionnaire(request, study, participant):
     )
 
 
-def _finite(raw) -> float:
-    value = float(raw)
-    if not math.isfinite(value):
-        raise ValueError("not a finite number")
-    return value
-
-
 @require_POST
 @rate_limit("listen")
 def listen(request, slug):
@@ -324,21 +316,19 @@ def listen(request, slug):
     if participant is None:
         return JsonResponse({"error": "No participant in this browser."}, status=403)
     # A beacon sends form data: it cannot set headers, so the CSRF token travels as a field.
-    payload = request.POST
+    event = ListenEventSerializer(data=request.POST)
+    if not event.is_valid():
+        field, message = first_error(event)
+        return JsonResponse({"error": "Malformed event.", "field": field, "detail": message}, status=400)
     try:
         services.listening_record(
-            participant=participant,
-            track_id=_positive_int(payload.get("track")),
-            kind=str(payload["event"]),
-            position_s=_finite(payload["position"]),
-            listened_s=_finite(payload.get("listened", 0)),
+            participant=participant, track_id=event.validated_data["track"], kind=event.validated_data["event"],
+            position_s=event.validated_data["position"], listened_s=event.validated_data["listened"],
         )
     except services.TooManyEvents as error:
         return JsonResponse({"error": str(error)}, status=429)
     except services.FlowError as error:
         return JsonResponse({"error": str(error)}, status=409)
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": "Malformed event."}, status=400)
     return JsonResponse({"saved": True})
 
 
@@ -357,14 +347,6 @@ def _json_object(request) -> dict:
     return payload
 
 
-def _optional_id(raw) -> int | None:
-    if raw is None:
-        return None
-    if isinstance(raw, bool) or not isinstance(raw, int) or not 0 < raw < MAX_ID:
-        raise ValueError("an id is a positive integer")
-    return raw
-
-
 @require_POST
 @rate_limit("answer")
 def answer(request, slug):
@@ -373,21 +355,22 @@ def answer(request, slug):
     if participant is None:
         return JsonResponse({"error": "No participant in this browser."}, status=403)
     try:
-        payload = _json_object(request)
-        item = payload["item"]
-        if not isinstance(item, str) or len(item) > 40:
-            raise ValueError("item is a question code")
-        seq = _optional_id(payload.get("seq"))
+        answer = AnswerSerializer(data=_json_object(request))
+    except ValueError:
+        return JsonResponse({"error": "Malformed answer."}, status=400)
+    if not answer.is_valid():
+        field, message = first_error(answer)
+        return JsonResponse({"error": "Malformed answer.", "field": field, "detail": message}, status=400)
+    data = answer.validated_data
+    try:
         saved = services.response_save(
-            participant=participant, item_code=item, value=payload["value"],
-            recommendation_id=_optional_id(payload.get("recommendation")), seq=seq,
+            participant=participant, item_code=data["item"], value=data["value"],
+            recommendation_id=data["recommendation"], seq=data["seq"],
         )
     except services.AnswerError as error:
         return JsonResponse({"error": str(error), "field": error.field, "retry_after": error.retry_after}, status=422)
     except services.FlowError as error:
         return JsonResponse({"error": str(error), "next": _page_url(participant)}, status=409)
-    except (ValueError, KeyError, TypeError):
-        return JsonResponse({"error": "Malformed answer."}, status=400)
     return JsonResponse({"saved": saved.saved, "value": saved.value, "seq": saved.seq})
 
 

@@ -62,3 +62,69 @@ def test_recommendations_never_include_a_liked_or_excluded_track_and_come_best_f
     assert not set(rows) & (set(liked) | excluded)
     assert [m.score for m in matches] == sorted((m.score for m in matches), reverse=True)
     assert len(rows) == len(set(rows)) == min(k, n - len(set(liked) | excluded))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(item=JSON_VALUES, value=JSON_VALUES, seq=JSON_VALUES, recommendation=JSON_VALUES)
+@settings(deadline=None)
+def test_an_answer_body_is_either_strictly_typed_or_refused_never_coerced(item, value, seq, recommendation):
+    from study.serializers import MAX_ID, AnswerSerializer
+
+    answer = AnswerSerializer(data={"item": item, "value": value, "seq": seq, "recommendation": recommendation})
+    if not answer.is_valid():
+        assert answer.errors
+        return
+    data = answer.validated_data
+    assert isinstance(item, str) and data["item"] == item and 1 <= len(item) <= 40
+    assert data["value"] == value  # handed to the service as given, never converted
+    for name, raw in (("seq", seq), ("recommendation", recommendation)):
+        assert data[name] == raw
+        assert raw is None or (type(raw) is int and 0 < raw < MAX_ID)
+
+
+@given(track=st.text(max_size=30), position=st.text(max_size=30))
+@settings(deadline=None)
+def test_a_player_event_s_numbers_are_finite_and_bounded_or_refused(track, position):
+    from study.serializers import ListenEventSerializer
+
+    event = ListenEventSerializer(data={"track": track, "event": "play", "position": position})
+    if event.is_valid():
+        assert 0 < event.validated_data["track"] < 2**62 and str(event.validated_data["track"]) == track.lstrip("0")
+        assert math.isfinite(event.validated_data["position"]) and 0 <= event.validated_data["position"] < 1e7
+
+
+CELL = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30)
+
+
+@given(st.lists(st.tuples(CELL, CELL, CELL), max_size=12))
+@settings(deadline=None, max_examples=60)
+def test_every_csv_row_is_imported_exactly_or_reported_on_its_line(tmp_path_factory, rows):
+    """Titles and artists with commas, quotes, line breaks, any script: each row becomes a track with its text
+    exactly (trimmed), or a problem report; none is lost, mangled or an error."""
+    import csv as csv_module
+
+    from recommender.csv_formats import read_generic
+
+    path = tmp_path_factory.mktemp("csv") / "tracks.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv_module.writer(handle)
+        writer.writerow(["id", "title", "artist"])
+        for number, (track_id, title, artist) in enumerate(rows):
+            writer.writerow([f"r{number}-{track_id}", title, artist])
+    parsed = read_generic(path)
+    assert parsed.rows == len(rows)
+    by_id = {record.external_id: record for record in parsed.records}
+    assert len(by_id) + len(parsed.problems) == len(rows)
+    for number, (track_id, title, artist) in enumerate(rows):
+        record = by_id.get(f"r{number}-{track_id}".strip())
+        if title.strip():
+            assert record is not None and record.title == title.strip()
+            assert record.artists == [name.strip() for name in artist.split(";") if name.strip()]
+        else:
+            assert record is None
