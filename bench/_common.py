@@ -44,7 +44,7 @@ def postgres_database():
     if scratch:
         url = SCRATCH_DATABASE
         with psycopg.connect(server, autocommit=True) as admin:
-            admin.execute("DROP DATABASE IF EXISTS resonance_bench")
+            admin.execute("DROP DATABASE IF EXISTS resonance_bench WITH (FORCE)")  # autovacuum may be in it
             admin.execute("CREATE DATABASE resonance_bench")
     os.environ["DATABASE_URL"] = url
     setup_django()
@@ -58,4 +58,4 @@ def postgres_database():
         connections.close_all()
         if scratch:
             with psycopg.connect(server, autocommit=True) as admin:
-                admin.execute("DROP DATABASE IF EXISTS resonance_bench")
+                admin.execute("DROP DATABASE IF EXISTS resonance_bench WITH (FORCE)")  # autovacuum may be in it
