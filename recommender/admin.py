@@ -3,6 +3,8 @@ import zipfile
 from pathlib import Path
 
 from django.contrib import admin, messages
+from django.core.files.storage import default_storage
+from django.db import transaction
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -15,6 +17,18 @@ from recommender.importers import catalog_import_records, extract_clips
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
 
 SHOWN_PROBLEMS = 10
+
+
+def _discard_new_catalog(catalog: Catalog) -> None:
+    """Remove a catalog created by an upload that failed, with any clip files already written for it."""
+    prefix = f"catalog/{catalog.slug}"
+    try:
+        _folders, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        files = []
+    for name in files:
+        default_storage.delete(f"{prefix}/{name}")
+    catalog.delete()
 
 
 @admin.register(Catalog)
@@ -48,10 +62,12 @@ class CatalogAdmin(admin.ModelAdmin):
                 )
             )
             try:
-                summary, sent = self._import_upload(catalog, form.cleaned_data)
-            except (ValueError, UnicodeDecodeError, zipfile.BadZipFile) as error:
-                if created and not catalog.tracks.exists():
-                    catalog.delete()  # a failed upload leaves nothing behind
+                # All or nothing: a failure part-way (a full disk, say) leaves no half-imported tracks.
+                with transaction.atomic():
+                    summary, sent = self._import_upload(catalog, form.cleaned_data)
+            except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as error:
+                if created:
+                    _discard_new_catalog(catalog)  # a failed upload leaves nothing behind
                 form.add_error(None, f"Cannot import this upload: {error}")
             else:
                 level = messages.WARNING if summary.problems else messages.SUCCESS
