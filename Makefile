@@ -41,10 +41,12 @@ demo: demo-data serve
 ## Run the whole test suite (integration tests too, when DATABASE_URL and CELERY_BROKER_URL are set),
 ## then the browser journeys in Debian's Chromium (skipped where it is not installed). Two processes
 ## share the rest; tests with a real worker run on their own, against the database the worker reads.
+## The fault drills stop and start PostgreSQL and Redis, so they come last, alone.
 test: install-dev
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not browser and not worker"
+	$(PY) -m pytest -n 2 --dist loadgroup -m "not browser and not worker and not resilience"
 	$(PY) -m pytest -m worker
 	$(PY) -m pytest -n 2 -m browser
+	$(PY) -m pytest -m resilience
 
 ## A Celery worker for a deployment with CELERY_BROKER_URL set.
 worker: install
