@@ -78,6 +78,78 @@ def memoised_audio_work():
         yield
 
 
+def _drawing_key(*parts) -> str:
+    """A stable digest of a drawing's inputs: arrays by their bytes, everything else by its repr."""
+    import numpy as np
+    from django.utils import translation
+
+    digest = hashlib.sha256(str(translation.get_language()).encode())
+    for part in parts:
+        if isinstance(part, dict):
+            for name in sorted(part):
+                digest.update(name.encode())
+                digest.update(_drawing_key(part[name]).encode())
+        elif isinstance(part, np.ndarray):
+            digest.update(f"{part.dtype}{part.shape}".encode() + np.ascontiguousarray(part).tobytes())
+        elif callable(part):
+            digest.update(getattr(part, "__qualname__", repr(part)).encode())
+        else:
+            digest.update(repr(part).encode())
+    return digest.hexdigest()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def memoised_drawing():
+    """Draw each distinct explanation figure once per test run, not once per test.
+
+    The same inputs (bars, spectrograms, titles, regions, language) always give the same PNG, so tests
+    still store, hash and serve real figures; only matplotlib's repeated work is shared. A test that
+    replaces part of the drawing (a spy on ``charts.spectrogram_figure``, say) gets a real drawing.
+    """
+    from explanations import charts
+
+    originals = {name: getattr(charts, name) for name in
+                 ("png", "contribution_figure", "contribution_chart", "spectrogram_figure", "spectrogram_pair")}
+    drawn: dict[str, bytes] = {}
+
+    def untouched() -> bool:
+        return all(getattr(charts, name) is function for name, function in originals.items()
+                   if name not in ("contribution_chart", "spectrogram_pair"))
+
+    def memoised(name):
+        draw = originals[name]
+
+        @functools.wraps(draw)
+        def wrapper(*args, **kwargs):
+            if not untouched():
+                return draw(*args, **kwargs)
+            key = name + str(charts.DPI) + _drawing_key(args, kwargs)
+            if key not in drawn:
+                drawn[key] = draw(*args, **kwargs)
+            return drawn[key]
+
+        return wrapper
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(charts, "contribution_chart", memoised("contribution_chart"))
+        patch.setattr(charts, "spectrogram_pair", memoised("spectrogram_pair"))
+        yield
+
+
+#: Explanation figures outside browser tests: the same figure, drawn at a quarter of the pixels. Tests read
+#: what a figure shows from its artists and data, not its pixels; browser tests keep the real size, which
+#: decides the page's layout.
+TEST_FIGURE_DPI = 50
+
+
+@pytest.fixture(autouse=True)
+def quick_figures(request, monkeypatch):
+    from explanations import charts
+
+    if not request.node.get_closest_marker("browser"):
+        monkeypatch.setattr(charts, "DPI", TEST_FIGURE_DPI)
+
+
 @pytest.fixture
 def demo_catalog(db, memoised_audio_work):
     """Twelve short synthesised clips, two per style, analysed and indexed."""

@@ -7,6 +7,9 @@ from explanations import fidelity, network_regions
 from recommender.cnn import contrastive
 from tests.recommender.test_contrastive import TINY, synthetic_clips
 
+# One process trains/loads this module's shared model once (module-scoped fixture), not one per xdist worker.
+pytestmark = pytest.mark.xdist_group("fidelity")
+
 
 @pytest.fixture(scope="module")
 def model_and_clips():

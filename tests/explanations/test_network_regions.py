@@ -7,6 +7,9 @@ from explanations import network_regions
 from recommender.cnn import contrastive, frontend, tagger
 from tests.recommender.test_contrastive import synthetic_clips
 
+# One process trains/loads this module's shared model once (module-scoped fixture), not one per xdist worker.
+pytestmark = pytest.mark.xdist_group("network-regions")
+
 
 def test_a_clip_is_cut_into_three_second_passages_in_three_pitch_bands():
     mel = np.zeros((1876, frontend.N_MELS), dtype=np.float32)  # 30 s

@@ -7,6 +7,9 @@ import torch
 from explanations import network_regions
 from recommender.cnn import contrastive, frontend
 
+# One process trains/loads this module's shared model once (module-scoped fixture), not one per xdist worker.
+pytestmark = pytest.mark.xdist_group("contrastive")
+
 TINY = dict(steps=40, batch_size=8, crop_frames=64, learning_rate=3e-3)
 
 

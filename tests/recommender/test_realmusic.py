@@ -9,7 +9,8 @@ from recommender import audio, evaluation
 
 REALMUSIC = Path(__file__).resolve().parents[3] / "shared" / "realmusic"
 
-pytestmark = pytest.mark.skipif(not (REALMUSIC / "catalog.csv").is_file(), reason="../shared/realmusic is not here")
+pytestmark = [pytest.mark.skipif(not (REALMUSIC / "catalog.csv").is_file(), reason="../shared/realmusic is not here"),
+              pytest.mark.xdist_group("realmusic")]
 
 
 @pytest.fixture(scope="module")

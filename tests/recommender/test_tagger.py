@@ -11,6 +11,9 @@ import torch
 from recommender.cnn import frontend, tagger
 from recommender.cnn.convert_musicnn import reference_signals
 
+# One process trains/loads this module's shared model once (module-scoped fixture), not one per xdist worker.
+pytestmark = pytest.mark.xdist_group("tagger")
+
 REFERENCE = Path(__file__).resolve().parent / "data" / "musicnn_reference.npz"
 REALMUSIC = Path(__file__).resolve().parents[3] / "shared" / "realmusic"
 SR = frontend.SAMPLE_RATE
