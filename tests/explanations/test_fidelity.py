@@ -7,11 +7,11 @@ from explanations import fidelity, network_regions
 from recommender.cnn import contrastive
 from tests.recommender.test_contrastive import TINY, synthetic_clips
 
-# One process trains/loads this module's shared model once (module-scoped fixture), not one per xdist worker.
+# One process trains or loads this module's shared model once (a session fixture), not one per xdist worker.
 pytestmark = pytest.mark.xdist_group("fidelity")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
 def model_and_clips():
     clips = synthetic_clips(10, frames=600, seed=21)
     return contrastive.train(clips, contrastive.TrainingConfig(seed=2, **TINY)).model, clips

@@ -7,7 +7,7 @@ from explanations import network_regions
 from recommender.cnn import contrastive, frontend, tagger
 from tests.recommender.test_contrastive import synthetic_clips
 
-# One process trains/loads this module's shared model once (module-scoped fixture), not one per xdist worker.
+# One process trains or loads this module's shared model once (a session fixture), not one per xdist worker.
 pytestmark = pytest.mark.xdist_group("network-regions")
 
 
@@ -53,7 +53,7 @@ def test_the_cnn_threshold_is_a_multiple_of_an_even_share_of_the_score():
     assert network_regions.cnn_threshold(-0.3, pairs) > 0  # a negative score outlines nothing positive-less
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
 def musicnn():
     return tagger.load_tagger("cpu")
 

@@ -7,7 +7,7 @@ import torch
 from explanations import network_regions
 from recommender.cnn import contrastive, frontend
 
-# One process trains/loads this module's shared model once (module-scoped fixture), not one per xdist worker.
+# One process trains or loads this module's shared model once (a session fixture), not one per xdist worker.
 pytestmark = pytest.mark.xdist_group("contrastive")
 
 TINY = dict(steps=40, batch_size=8, crop_frames=64, learning_rate=3e-3)
@@ -27,7 +27,7 @@ def synthetic_clips(n: int, frames: int = 400, seed: int = 0) -> list[np.ndarray
     return clips
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
 def trained():
     clips = synthetic_clips(8)
     return clips, contrastive.train(clips, contrastive.TrainingConfig(seed=1, **TINY))

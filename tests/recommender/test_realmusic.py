@@ -13,7 +13,7 @@ pytestmark = [pytest.mark.skipif(not (REALMUSIC / "catalog.csv").is_file(), reas
               pytest.mark.xdist_group("realmusic")]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
 def analysed():
     rows = list(csv.DictReader((REALMUSIC / "catalog.csv").open()))
     results = [audio.analyse_file(REALMUSIC / row["path"]) for row in rows]

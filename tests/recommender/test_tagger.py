@@ -11,7 +11,7 @@ import torch
 from recommender.cnn import frontend, tagger
 from recommender.cnn.convert_musicnn import reference_signals
 
-# One process trains/loads this module's shared model once (module-scoped fixture), not one per xdist worker.
+# One process trains or loads this module's shared model once (a session fixture), not one per xdist worker.
 pytestmark = pytest.mark.xdist_group("tagger")
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "musicnn_reference.npz"
@@ -19,12 +19,12 @@ REALMUSIC = Path(__file__).resolve().parents[3] / "shared" / "realmusic"
 SR = frontend.SAMPLE_RATE
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
 def model():
     return tagger.load_tagger("cpu")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
 def reference():
     with np.load(REFERENCE) as stored:
         return {name: stored[name] for name in stored.files}
