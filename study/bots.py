@@ -131,7 +131,9 @@ class Bot:
     """One simulated participant."""
 
     def __init__(self, study: Study, number: int, *, pattern: str, rng: random.Random, leave_on: str = "",
-                 listen_s: float = 0.0, poll_timeout_s: float = 120.0):
+                 listen_s: float = 0.0, poll_timeout_s: float = 120.0, client=None):
+        """``client``: the browser; by default a django.test.Client, or anything with its get/post/cookies
+        over real HTTP (bench/load.py sends bots to a running server)."""
         self.study, self.rng, self.listen_s, self.poll_timeout_s = study, rng, listen_s, poll_timeout_s
         self.result = BotResult(number=number, prolific_pid=secrets.token_hex(12), pattern=pattern, left_on=leave_on)
         self.items = {item.code: item for item in Item.objects.filter(study=study)}
@@ -146,7 +148,7 @@ class Bot:
         if settings.SECURE_SSL_REDIRECT and settings.SECURE_PROXY_SSL_HEADER:
             header, value = settings.SECURE_PROXY_SSL_HEADER
             scheme, defaults[header] = "https", value  # as the proxy in front of a deployment says
-        self.client = Client(enforce_csrf_checks=True, headers={"Origin": f"{scheme}://{_host()}"}, **defaults)
+        self.client = client or Client(enforce_csrf_checks=True, headers={"Origin": f"{scheme}://{_host()}"}, **defaults)
         self.base = f"/s/{study.slug}/"
 
     # HTTP -----------------------------------------------------------------------------------
@@ -243,8 +245,7 @@ class Bot:
         return self.answer(reader)
 
     def choose(self, reader, *, leave: bool = False):
-        titles = list(Track.objects.filter(catalog=self.study.catalog_id, status=Track.Status.ANALYSED)
-                      .values_list("title", flat=True))
+        titles = self.catalog_titles()
         query = self.rng.choice(self.rng.choice(titles).split()) if titles else ""
         found = PageReader(self.client.get(self.base + "choose/", {"q": query}).content.decode())
         tracks = list(dict.fromkeys(found.tracks + reader.tracks))
@@ -265,6 +266,11 @@ class Bot:
             return None
         return self.client.post(self.base + "choose/", {"action": "continue", "csrfmiddlewaretoken": found.csrf},
                                 follow=True)
+
+    def catalog_titles(self) -> list[str]:
+        """What a participant might type into the search box."""
+        return list(Track.objects.filter(catalog=self.study.catalog_id, status=Track.Status.ANALYSED)
+                    .values_list("title", flat=True))
 
     def wait(self, reader, *, leave: bool = False):
         if leave:
@@ -304,6 +310,10 @@ class Bot:
 
     # The journey ----------------------------------------------------------------------------
 
+    def arrived(self) -> None:
+        """The bot's participant exists: mark it as a pilot."""
+        participant_mark_pilot(study=self.study, prolific_pid=self.result.prolific_pid)
+
     def run(self) -> BotResult:
         result = self.result
         try:
@@ -312,7 +322,7 @@ class Bot:
                 "lang": self.language,
             }, follow=True)
             self.current = self._page(response)
-            participant_mark_pilot(study=self.study, prolific_pid=result.prolific_pid)
+            self.arrived()
             visited = Counter()
             while self.current not in (Page.DONE, Page.DECLINED):
                 reader = PageReader(response.content.decode())

@@ -80,3 +80,16 @@ def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp
         "clips_per_second", "tagger_clips_per_second", "deletion_auc", "deletion_auc_random", "pointing_hit_rate",
     } <= set(figures)
     assert figures["train_steps"] == 3 and figures["fidelity_pairs"] == 3 and figures["pointing_trials"] == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.worker  # runs with the other real-service tests, one at a time
+def test_load_bench_sends_participants_through_gunicorn_and_finds_every_answer_in_the_export():
+    """A few participants, quickly, against gunicorn + a Celery worker + PostgreSQL + Redis: the launch bench's
+    contract holds and nothing is lost."""
+    figures = run_bench("load", "--participants", "6", "--arrival-s", "2", "--think-s", "0.02", "--per-style", "1")
+    assert {"participants", "p95_ms", "p99_ms", "wait_p95_s", "errors", "max_condition_imbalance", "answers_given",
+            "answers_exported"} <= set(figures)
+    assert figures["participants"] == figures["completed"] == 6
+    assert figures["errors"] == 0 and figures["answers_missing"] == 0
+    assert figures["answers_given"] > 6 * 10 and figures["max_condition_imbalance"] <= 1

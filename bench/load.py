@@ -1,0 +1,427 @@
+"""A study launch: N participants arriving within a minute complete the whole study against the production
+stack on this machine (gunicorn, one Celery worker, PostgreSQL, Redis, DEBUG off).
+
+Each participant is a pilot bot (study/bots.py: every page, player events, answers saved one by one as the
+page's script saves them, the occasional change of mind) talking real HTTP to gunicorn from its own thread,
+with its own address (X-Forwarded-For, one trusted proxy hop), as Prolific participants would.
+
+Measured: every request's latency (the waiting page's status polls apart), the wait from "continue" to
+recommendations, errors (any 5xx, or a bot that could not finish), the balance of conditions, and whether
+every answer given is in the export with the value given. Baseline, in the same run: `/healthz/` through the
+same gunicorn with nobody else on it (a request that touches neither database nor templates).
+
+    .venv/bin/python bench/load.py [--participants 200] [--arrival-s 60] [--think-s 3] [--web-workers 2] [--threads 4]
+
+Participants act at a person's pace (--think-s seconds on average between actions: a page read, a track
+chosen, a question answered; player events go as the page sends them), so the server sees what a launch
+sends, not a flood.
+
+Needs PostgreSQL (127.0.0.1:5432, user postgres) and Redis (127.0.0.1:6379); uses the scratch database
+`resonance_load` (created afresh, dropped afterwards) and Redis databases 10-12. Ends with one JSON line.
+"""
+import argparse
+import csv
+import io
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from _common import ROOT, report
+
+DATABASE = "postgres://postgres@127.0.0.1:5432/resonance_load"
+REDIS = "redis://127.0.0.1:6379"
+TARGETS = {"p95_ms": 300, "p99_ms": 1000, "wait_p95_s": 10}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_environment(media_root: str, port: int) -> dict:
+    """The production settings (.env.example), pointed at this machine's services, HTTPS left to a proxy."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": "load-bench-" + "x" * 60,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "CSRF_TRUSTED_ORIGINS": f"http://127.0.0.1:{port}",
+        "DATABASE_URL": DATABASE,
+        "DATABASE_CONN_MAX_AGE": "60",
+        "CELERY_BROKER_URL": f"{REDIS}/10",
+        "CELERY_RESULT_BACKEND": "",
+        "CACHE_URL": f"{REDIS}/11",
+        "TRUSTED_PROXY_HOPS": "1",
+        "MEDIA_ROOT": media_root,
+        "STATIC_ROOT": str(Path(media_root).parent / "static"),
+        "SECURE_SSL_REDIRECT": "false",
+        "SESSION_COOKIE_SECURE": "false",
+        "CSRF_COOKIE_SECURE": "false",
+        "SECURE_HSTS_SECONDS": "0",
+        "LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Timings:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.latencies: list[float] = []
+        self.polls: list[float] = []
+        self.statuses: dict[int, int] = {}
+
+    def add(self, path: str, seconds: float, status: int) -> None:
+        with self.lock:
+            (self.polls if path.endswith("/status/") else self.latencies).append(seconds)
+            self.statuses[status] = self.statuses.get(status, 0) + 1
+
+
+class HttpResponse:
+    """What study.bots.Bot reads of a django.test.Client response, from a requests response."""
+
+    def __init__(self, response: requests.Response):
+        self._response = response
+        self.status_code = response.status_code
+        self.content = response.content
+        self.request = {"PATH_INFO": requests.utils.urlparse(response.url).path}
+
+    def json(self):
+        return self._response.json()
+
+
+class HttpClient:
+    """A participant's browser over real HTTP, with the django.test.Client calls a bot makes."""
+
+    def __init__(self, base_url: str, address: str, language: str, timings: Timings, think_s: float = 0.0,
+                 rng: random.Random | None = None):
+        self.base_url, self.timings, self.think_s, self.rng = base_url, timings, think_s, rng or random.Random()
+        self.http = requests.Session()
+        self.http.headers.update({"X-Forwarded-For": address, "Accept-Language": language, "Origin": base_url,
+                                  "Referer": base_url + "/"})
+
+    @property
+    def cookies(self):
+        return {name: type("Morsel", (), {"value": value})() for name, value in self.http.cookies.items()}
+
+    def _send(self, method: str, path: str, *, follow: bool = False, **kwargs) -> HttpResponse:
+        url = path if path.startswith("http") else self.base_url + path
+        started = time.perf_counter()
+        response = self.http.request(method, url, allow_redirects=False, timeout=60, **kwargs)
+        self.timings.add(url, time.perf_counter() - started, response.status_code)
+        while follow and response.is_redirect:
+            started = time.perf_counter()
+            response = self.http.get(requests.compat.urljoin(response.url, response.headers["Location"]),
+                                     allow_redirects=False, timeout=60)
+            self.timings.add(response.url, time.perf_counter() - started, response.status_code)
+        return HttpResponse(response)
+
+    def get(self, path, data=None, follow=False, headers=None):
+        return self._send("GET", path, params=data, follow=follow, headers=headers)
+
+    def think(self) -> None:
+        """A person reads, listens and decides between actions (uniform around the mean think time)."""
+        if self.think_s:
+            time.sleep(self.rng.uniform(0.5, 1.5) * self.think_s)
+
+    def post(self, path, data=None, content_type=None, follow=False, headers=None):
+        if not path.endswith("/listen/"):  # the player's events are not decisions
+            self.think()
+        if content_type == "application/json":
+            return self._send("POST", path, data=data, follow=follow,
+                              headers={**(headers or {}), "Content-Type": content_type})
+        return self._send("POST", path, data=data, follow=follow, headers=headers)
+
+
+def make_bot_class():
+    from django.db import connections
+
+    from study.bots import Bot
+
+    class LoadBot(Bot):
+        """A bot that keeps no database connection of the load generator open while it waits on the server,
+        and remembers every answer it gave (field -> last value)."""
+
+        titles: list[str] = []
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            connections.close_all()
+            self.given: dict[str, int] = {}
+            self.wait_s: float | None = None
+
+        def catalog_titles(self):
+            return self.titles
+
+        def arrived(self):
+            super().arrived()
+            connections.close_all()
+
+        def value(self, field_name, values):
+            chosen = super().value(field_name, values)
+            self.given[field_name] = chosen  # answer() saves tries in order; the last one is this
+            return chosen
+
+        def wait(self, reader, *, leave=False):
+            """Poll as the waiting page's script does: after half a second, then every second."""
+            started = time.monotonic()
+            time.sleep(0.5)
+            while time.monotonic() - started < self.poll_timeout_s:
+                state = self.client.get(self.base + "status/").json()
+                if state.get("ready"):
+                    self.wait_s = time.monotonic() - started
+                    return self.client.get(state["next"], follow=True)
+                if state.get("failed"):
+                    raise RuntimeError(f"recommendations failed: {state.get('progress')}")
+                time.sleep(1.0)
+            raise RuntimeError(f"recommendations not ready after {self.poll_timeout_s:.0f} s")
+
+        def run(self):
+            try:
+                return super().run()
+            finally:
+                connections.close_all()
+
+    return LoadBot
+
+
+def prepare(media_root: str, env: dict, per_style: int) -> str:
+    """The scratch database, migrated; the demo catalog analysed and indexed; a study with a feature, a
+    spectrogram and a no-explanation condition, its explanations prerendered. Returns the study's slug."""
+    import psycopg
+
+    with psycopg.connect(DATABASE.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+        admin.execute("DROP DATABASE IF EXISTS resonance_load WITH (FORCE)")
+        admin.execute("CREATE DATABASE resonance_load")
+    os.environ.update(env)
+    os.environ["CELERY_TASK_ALWAYS_EAGER"] = "true"  # set-up runs here, in-process
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from recommender import services as recommender_services
+    from study.models import Study
+    from study.services import study_create
+
+    call_command("migrate", verbosity=0)
+    call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG off: whitenoise serves the manifest's files
+    catalog, _ = recommender_services.catalog_create_demo(slug="load", per_style=per_style, seconds=10, seed=11)
+    recommender_services.catalog_analyse(catalog=catalog)
+    study = study_create(
+        slug="launch", title="Launch", catalog=catalog, consent_text="You agree to take part.",
+        conditions=[("features", "Features", "features"), ("spectrogram", "Spectrogram", "spectrogram"),
+                    ("control", "Control", "none")],
+        n_recommendations=5,
+    )
+    Study.objects.filter(pk=study.pk).update(state=Study.State.OPEN)
+    return study.slug
+
+
+def prerender(env: dict, slug: str) -> float:
+    """Before launch, as the README advises: every figure drawn by the worker (two processes); seconds taken."""
+    from explanations.models import Explanation
+
+    started = time.monotonic()
+    subprocess.run([sys.executable, "manage.py", "prerender_explanations", slug], env=env, cwd=ROOT, check=True,
+                   capture_output=True, timeout=600)
+    import redis
+
+    queue = redis.Redis.from_url(env["CELERY_BROKER_URL"])
+    stable, last = 0, -1
+    while stable < 3:
+        time.sleep(1)
+        count = Explanation.objects.count()
+        stable = stable + 1 if count == last and queue.llen("celery") == 0 else 0
+        last = count
+    return time.monotonic() - started
+
+
+def start_services(env: dict, port: int, web_workers: int, threads: int, log_dir: Path) -> list[subprocess.Popen]:
+    python = sys.executable
+    celery = [python, "-m", "celery", "-A", "config"]
+    subprocess.run([*celery, "purge", "-f"], env=env, cwd=ROOT, capture_output=True, timeout=60)
+    worker = subprocess.Popen(
+        [*celery, "worker", "--concurrency", "2", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
+        env=env, cwd=ROOT, stdout=(log_dir / "worker.log").open("wb"), stderr=subprocess.STDOUT,
+    )
+    web = subprocess.Popen(
+        [python, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
+         "--threads", str(threads), "--timeout", "60"],
+        env=env, cwd=ROOT, stdout=(log_dir / "web.log").open("wb"), stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz/", timeout=2).ok:
+                return [web, worker]
+        except requests.RequestException:  # not listening yet, or still loading the application
+            time.sleep(0.3)
+    raise SystemExit("gunicorn did not start: " + (log_dir / "web.log").read_text()[-2000:])
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def baseline_ms(base_url: str, n: int = 200) -> float:
+    session, times = requests.Session(), []
+    for _ in range(n):
+        started = time.perf_counter()
+        session.get(base_url + "/healthz/", timeout=10)
+        times.append(time.perf_counter() - started)
+    return percentile(times, 95) * 1000
+
+
+def exported_answers(env: dict, slug: str, folder: Path) -> list[dict]:
+    out = folder / "export.csv"
+    subprocess.run([sys.executable, "manage.py", "export_responses", slug, "--format", "csv", "--include-pilot",
+                    "--out", str(out)], env={**env, "CELERY_TASK_ALWAYS_EAGER": "true"}, cwd=ROOT, check=True,
+                   capture_output=True, timeout=300)
+    return list(csv.DictReader(io.StringIO(out.read_text())))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--participants", type=int, default=200)
+    parser.add_argument("--arrival-s", type=float, default=60.0, help="participants arrive evenly at random within")
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--think-s", type=float, default=3.0,
+                        help="mean seconds a participant takes per action (reading, choosing, answering)")
+    parser.add_argument("--per-style", type=int, default=3, help="demo clips per style in the catalog")
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="resonance-load-"))
+    media_root = folder / "media"
+    media_root.mkdir()
+    port = free_port()
+    env = server_environment(str(media_root), port)
+    processes = []
+    try:
+        slug = prepare(str(media_root), env, args.per_style)
+        processes = start_services(env, port, args.web_workers, args.threads, folder)
+        prerender_s = prerender(env, slug)
+        base_url = f"http://127.0.0.1:{port}"
+        idle_ms = baseline_ms(base_url)
+        figures = run(args, slug, base_url, env, folder)
+        figures["baseline_healthz_p95_ms"] = round(idle_ms, 1)
+        figures["prerender_s"] = round(prerender_s, 1)
+        figures["p95_vs_baseline"] = round(figures["p95_ms"] / idle_ms, 1) if idle_ms else None
+        figures["meets_targets"] = (
+            figures["p95_ms"] <= TARGETS["p95_ms"] and figures["p99_ms"] <= TARGETS["p99_ms"]
+            and figures["wait_p95_s"] <= TARGETS["wait_p95_s"] and figures["errors"] == 0
+            and figures["max_condition_imbalance"] <= 1 and figures["answers_missing"] == 0
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        from django.db import connections
+
+        connections.close_all()
+        import psycopg
+
+        with psycopg.connect(DATABASE.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
+            admin.execute("DROP DATABASE IF EXISTS resonance_load WITH (FORCE)")
+        shutil.rmtree(folder, ignore_errors=True)
+    report(figures)
+
+
+def run(args, slug: str, base_url: str, env: dict, folder: Path) -> dict:
+    from collections import Counter
+
+    from recommender.models import Track
+    from study.models import Assignment, Recommendation, Study
+
+    study = Study.objects.get(slug=slug)
+    LoadBot = make_bot_class()
+    LoadBot.titles = list(Track.objects.filter(catalog=study.catalog).values_list("title", flat=True))
+    timings = Timings()
+    rng = random.Random(args.seed)
+    arrivals = sorted(rng.uniform(0, args.arrival_s) for _ in range(args.participants))
+    bots, threads = [], []
+    started = time.monotonic()
+
+    def participant(number: int, arrive_at: float):
+        time.sleep(max(0.0, started + arrive_at - time.monotonic()))
+        bot_rng = random.Random(rng.random() + number)
+        language = bot_rng.choice(["en", "de"])
+        client = HttpClient(base_url, f"10.{number // 250}.{number % 250}.{bot_rng.randint(1, 250)}", language, timings,
+                            think_s=args.think_s, rng=bot_rng)
+        bot = LoadBot(study, number, pattern="careful", rng=bot_rng, client=client, poll_timeout_s=120)
+        bot.language = language
+        bots.append(bot)
+        bot.run()
+
+    for number, arrive_at in enumerate(arrivals, start=1):
+        thread = threading.Thread(target=participant, args=(number, arrive_at), daemon=True)
+        thread.start()
+        threads.append(thread)
+    for thread in threads:
+        thread.join(timeout=600)
+    elapsed = time.monotonic() - started
+
+    results = [bot.result for bot in bots]
+    failed = [r for r in results if r.error or not r.completed]
+    server_errors = sum(n for status, n in timings.statuses.items() if status >= 500)
+    counts = Counter(Assignment.objects.filter(participant__study=study).values_list("condition__slug", flat=True))
+    rank_of = dict(Recommendation.objects.filter(participant__study=study).values_list("pk", "rank"))
+    given = set()
+    for bot in bots:
+        for name, value in bot.given.items():
+            code, _sep, recommendation = name.partition("__")
+            given.add((bot.result.prolific_pid, code, str(rank_of.get(int(recommendation), "?")) if recommendation
+                       else "", str(value)))
+    rows = exported_answers(env, slug, folder)
+    exported = {(row["prolific_pid"], row["item"], row["recommendation_rank"], row["value"]) for row in rows}
+    waits = [bot.wait_s for bot in bots if bot.wait_s is not None]
+    return {
+        "participants": len(results),
+        "completed": len(results) - len(failed),
+        "arrival_s": args.arrival_s,
+        "think_s": args.think_s,
+        "elapsed_s": round(elapsed, 1),
+        "requests": len(timings.latencies),
+        "status_polls": len(timings.polls),
+        "p50_ms": round(percentile(timings.latencies, 50) * 1000, 1),
+        "p95_ms": round(percentile(timings.latencies, 95) * 1000, 1),
+        "p99_ms": round(percentile(timings.latencies, 99) * 1000, 1),
+        "max_ms": round(max(timings.latencies) * 1000, 1) if timings.latencies else None,
+        "wait_p50_s": round(statistics.median(waits), 2) if waits else None,
+        "wait_p95_s": round(percentile(waits, 95), 2) if waits else None,
+        "errors": server_errors + len(failed),
+        "server_errors": server_errors,
+        "bot_failures": [r.error or f"ended on {r.page}" for r in failed][:5],
+        "statuses": {str(k): v for k, v in sorted(timings.statuses.items())},
+        "conditions": dict(counts),
+        "max_condition_imbalance": max(counts.values()) - min(counts.values()) if counts else None,
+        "answers_given": len(given),
+        "answers_exported": len(rows),
+        "answers_missing": len(given - exported),
+        "web_workers": args.web_workers,
+        "threads_per_worker": args.threads,
+        "cpu_cores": os.cpu_count(),
+    }
+
+
+if __name__ == "__main__":
+    main()
