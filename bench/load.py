@@ -80,11 +80,19 @@ class Timings:
         self.latencies: list[float] = []
         self.polls: list[float] = []
         self.statuses: dict[int, int] = {}
+        self.by_page: dict[str, list[float]] = {}
 
-    def add(self, path: str, seconds: float, status: int) -> None:
+    def add(self, path: str, seconds: float, status: int, method: str = "GET") -> None:
+        page = requests.utils.urlparse(path).path.rstrip("/").rsplit("/", 1)[-1] or "enter"
         with self.lock:
             (self.polls if path.endswith("/status/") else self.latencies).append(seconds)
             self.statuses[status] = self.statuses.get(status, 0) + 1
+            self.by_page.setdefault(f"{method} {page}", []).append(seconds)
+
+    def slowest_pages(self, n: int = 6) -> dict[str, float]:
+        """p95 in ms of the pages (method and last path segment) slowest at their 95th percentile."""
+        p95 = {page: percentile(times, 95) * 1000 for page, times in self.by_page.items() if len(times) >= 20}
+        return {page: round(ms, 1) for page, ms in sorted(p95.items(), key=lambda kv: -kv[1])[:n]}
 
 
 class HttpResponse:
@@ -118,7 +126,7 @@ class HttpClient:
         url = path if path.startswith("http") else self.base_url + path
         started = time.perf_counter()
         response = self.http.request(method, url, allow_redirects=False, timeout=60, **kwargs)
-        self.timings.add(url, time.perf_counter() - started, response.status_code)
+        self.timings.add(url, time.perf_counter() - started, response.status_code, method)
         while follow and response.is_redirect:
             started = time.perf_counter()
             response = self.http.get(requests.compat.urljoin(response.url, response.headers["Location"]),
@@ -232,18 +240,22 @@ def prerender(env: dict, slug: str) -> float:
     """Before launch, as the README advises: every figure drawn by the worker (two processes); seconds taken."""
     from explanations.models import Explanation
 
-    started = time.monotonic()
-    subprocess.run([sys.executable, "manage.py", "prerender_explanations", slug], env=env, cwd=ROOT, check=True,
-                   capture_output=True, timeout=600)
-    import redis
+    import re
 
-    queue = redis.Redis.from_url(env["CELERY_BROKER_URL"])
-    stable, last = 0, -1
-    while stable < 3:
-        time.sleep(1)
-        count = Explanation.objects.count()
-        stable = stable + 1 if count == last and queue.llen("celery") == 0 else 0
-        last = count
+    from django.conf import settings
+
+    from study.models import Study
+
+    started = time.monotonic()
+    sent = subprocess.run([sys.executable, "manage.py", "prerender_explanations", slug], env=env, cwd=ROOT,
+                          check=True, capture_output=True, text=True, timeout=600).stdout
+    pairs = int(re.search(r"(\d+) track pairs sent", sent)[1])
+    kinds = set().union(*(c.explanation_kinds for c in Study.objects.get(slug=slug).conditions.all()))
+    expected = pairs * len(kinds) * len(settings.LANGUAGES)  # one explanation per pair, kind and language
+    while Explanation.objects.count() < expected:
+        if time.monotonic() - started > 1800:
+            raise SystemExit(f"prerendering did not finish: {Explanation.objects.count()} of {expected}")
+        time.sleep(2)
     return time.monotonic() - started
 
 
@@ -257,16 +269,22 @@ def start_services(env: dict, port: int, web_workers: int, threads: int, log_dir
     )
     web = subprocess.Popen(
         [python, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
-         "--threads", str(threads), "--timeout", "60"],
+         "--threads", str(threads), "--timeout", "60",
+         # Keep idle connections open past a participant's pause, as the proxy in front of a deployment does;
+         # gunicorn's 2 s default closes them under the client, which then meets a reset connection.
+         "--keep-alive", "75"],
         env=env, cwd=ROOT, stdout=(log_dir / "web.log").open("wb"), stderr=subprocess.STDOUT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            if requests.get(f"http://127.0.0.1:{port}/healthz/", timeout=2).ok:
+            if requests.get(f"http://127.0.0.1:{port}/healthz/", timeout=5).ok:
                 return [web, worker]
         except requests.RequestException:  # not listening yet, or still loading the application
             time.sleep(0.3)
+    for process in (web, worker):  # never leave a worker behind to take the next run's jobs
+        process.terminate()
+        process.wait(timeout=30)
     raise SystemExit("gunicorn did not start: " + (log_dir / "web.log").read_text()[-2000:])
 
 
@@ -302,7 +320,7 @@ def main():
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--think-s", type=float, default=3.0,
                         help="mean seconds a participant takes per action (reading, choosing, answering)")
-    parser.add_argument("--per-style", type=int, default=3, help="demo clips per style in the catalog")
+    parser.add_argument("--per-style", type=int, default=2, help="demo clips per style in the catalog")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
@@ -350,9 +368,14 @@ def run(args, slug: str, base_url: str, env: dict, folder: Path) -> dict:
     from collections import Counter
 
     from recommender.models import Track
-    from study.models import Assignment, Recommendation, Study
+    from django.db.models import Min
+
+    from study.models import Assignment, PageVisit, Participant, Recommendation, Study
+
+    from explanations.models import Explanation
 
     study = Study.objects.get(slug=slug)
+    prerendered = Explanation.objects.count()
     LoadBot = make_bot_class()
     LoadBot.titles = list(Track.objects.filter(catalog=study.catalog).values_list("title", flat=True))
     timings = Timings()
@@ -393,7 +416,15 @@ def run(args, slug: str, base_url: str, env: dict, folder: Path) -> dict:
                        else "", str(value)))
     rows = exported_answers(env, slug, folder)
     exported = {(row["prolific_pid"], row["item"], row["recommendation_rank"], row["value"]) for row in rows}
-    waits = [bot.wait_s for bot in bots if bot.wait_s is not None]
+    # From "continue" to the rating page, by the server's clock (a bot whose recommendations were ready before
+    # the waiting page's first poll never polls at all).
+    rate_entered = dict(PageVisit.objects.filter(participant__study=study, page=Participant.Page.RATE)
+                        .values_list("participant_id").annotate(first=Min("entered_at")))
+    waits = [
+        (rate_entered[pk] - requested).total_seconds()
+        for pk, requested in Participant.objects.filter(study=study, recommendations_requested_at__isnull=False)
+        .values_list("pk", "recommendations_requested_at") if pk in rate_entered
+    ]
     return {
         "participants": len(results),
         "completed": len(results) - len(failed),
@@ -412,11 +443,13 @@ def run(args, slug: str, base_url: str, env: dict, folder: Path) -> dict:
         "server_errors": server_errors,
         "bot_failures": [r.error or f"ended on {r.page}" for r in failed][:5],
         "statuses": {str(k): v for k, v in sorted(timings.statuses.items())},
+        "slowest_pages_p95_ms": timings.slowest_pages(),
         "conditions": dict(counts),
         "max_condition_imbalance": max(counts.values()) - min(counts.values()) if counts else None,
         "answers_given": len(given),
         "answers_exported": len(rows),
         "answers_missing": len(given - exported),
+        "explanations_drawn_during_run": Explanation.objects.count() - prerendered,
         "web_workers": args.web_workers,
         "threads_per_worker": args.threads,
         "cpu_cores": os.cpu_count(),
