@@ -7,9 +7,8 @@ next request opens a fresh connection (CONN_HEALTH_CHECKS), so nothing is lost a
 import logging
 
 from django.db import InterfaceError, OperationalError
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-from django.http import HttpResponse
 from django.utils.translation import gettext as _
 
 logger = logging.getLogger(__name__)
