@@ -20,11 +20,12 @@ from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from rest_framework.exceptions import ValidationError
 
 from config.ratelimit import rate_limit
 from study import flow, services
 from study.models import Participant, Study
-from study.serializers import AnswerSerializer, ListenEventSerializer, first_error
+from study.serializers import AnswerSerializer, DigitsIdField, ListenEventSerializer, first_error
 from study.templatetags.study_tags import answer_field
 
 Page = Participant.Page
@@ -161,9 +162,11 @@ def pre(request, study, participant):
 
 
 def _positive_int(raw) -> int:
-    if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 18:
-        return int(raw)
-    raise services.FlowError(_("That request was malformed; please try again."))
+    """A form's id or page number, read as the player-event endpoint reads a track id."""
+    try:
+        return DigitsIdField().run_validation(raw)
+    except ValidationError:
+        raise services.FlowError(_("That request was malformed; please try again.")) from None
 
 
 def _choice_state(study: Study, liked: list) -> dict:
