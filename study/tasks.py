@@ -1,6 +1,10 @@
 """Celery doorways to study.services."""
+import logging
+
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from celery.signals import worker_ready
+from django.db import DatabaseError, InterfaceError, OperationalError, connections
+from django.utils import timezone
 
 from study import services
 from study.models import Participant
@@ -25,3 +29,17 @@ def purge_identifiers() -> int:
     if not settings.RETENTION_DAYS:
         return 0
     return services.identifiers_purge(older_than_days=settings.RETENTION_DAYS, actor="retention (daily)")
+
+
+logger = logging.getLogger(__name__)
+
+
+@worker_ready.connect
+def resend_orphaned_recommendations(sender=None, **kwargs) -> None:
+    """A starting worker takes over the jobs a killed worker held (see recommendations_resend_orphaned)."""
+    try:
+        services.recommendations_resend_orphaned(started_before=timezone.now())
+    except DatabaseError:  # the database not there (yet): the waiting pages' own re-sends cover these jobs
+        logger.warning("Could not look for orphaned recommendation jobs", exc_info=True)
+    finally:
+        connections.close_all()  # the worker's main process keeps no connection; its pool processes have theirs

@@ -21,6 +21,7 @@ from study.services.listening import (  # noqa: F401
 from study.services.privacy import NoSuchParticipant, identifiers_purge, participant_delete  # noqa: F401
 from study.services.recommending import (  # noqa: F401
     participant_poll_recommendations, participant_recommend, participant_retry_recommendations,
+    recommendations_resend_orphaned,
 )
 from study.services.setup import (  # noqa: F401
     recommender_index_exists, study_create, study_index, study_prerender_explanations, study_sample_size,

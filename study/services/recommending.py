@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -162,6 +163,34 @@ def participant_poll_recommendations(*, participant: Participant) -> dict:
     if progress.get("error") and participant.recommendation_attempts > RECOMMENDATION_MAX_ATTEMPTS:
         return {"ready": False, "failed": True, "progress": progress}
     return {"ready": False, "progress": {"done": progress.get("done", 0), "total": progress.get("total", 0)}}
+
+
+def recommendations_resend_orphaned(*, started_before) -> int:
+    """Send again the job of every participant still waiting whose job a worker had begun, or that has
+    waited past RECOMMENDATION_RETRY_AFTER, before ``started_before``; returns how many were sent.
+
+    A worker calls this as it starts: if it replaces one that was killed outright (SIGKILL of the whole
+    worker, a lost machine), that worker's job is unacknowledged in Redis until the visibility timeout
+    (minutes), and the participant's page would re-send it only on its next late poll. A job some other
+    live worker still runs is sent twice at worst: jobs are idempotent, and bounded by the attempts.
+    """
+    from study.tasks import recommend_for_participant
+
+    now = timezone.now()
+    waiting = Participant.objects.filter(
+        page=Page.WAIT, recommendations__isnull=True, recommendation_attempts__lt=RECOMMENDATION_MAX_ATTEMPTS,
+        recommendation_sent_at__lt=started_before,
+    ).filter(Q(recommendation_progress__total__gt=0) | Q(recommendation_sent_at__lt=now - RECOMMENDATION_RETRY_AFTER))
+    sent = 0
+    for pk, attempts, sent_at in waiting.values_list("pk", "recommendation_attempts", "recommendation_sent_at"):
+        # The same conditional claim as the waiting page's poll: one of them sends, never both.
+        if Participant.objects.filter(pk=pk, recommendation_attempts=attempts, recommendation_sent_at=sent_at).update(
+            recommendation_attempts=attempts + 1, recommendation_sent_at=now
+        ):
+            logger.warning("Participant %s was waiting on a job begun before this worker started; sending it again", pk)
+            enqueue(recommend_for_participant, pk)
+            sent += 1
+    return sent
 
 
 def participant_retry_recommendations(*, participant: Participant) -> None:

@@ -15,7 +15,7 @@ from django.test import RequestFactory
 from study.models import Participant, Response
 from study.services import choosing
 from study.tasks import recommend_for_participant
-from tests.resilience.conftest import cluster, postgres, postgres_ready, redis_start, redis_stop, run, wait_for
+from tests.resilience.conftest import DrillWorker, cluster, postgres, postgres_ready, redis_start, redis_stop, run, wait_for
 from tests.study.conftest import ParticipantBrowser
 
 pytestmark = [pytest.mark.resilience, pytest.mark.django_db(transaction=True)]
@@ -36,18 +36,18 @@ def recommended(participant_id: int) -> bool:
     return Participant.objects.get(pk=participant_id).recommendations.exists()
 
 
+def drawing(participant_id: int) -> bool:
+    progress = Participant.objects.get(pk=participant_id).recommendation_progress or {}
+    return progress.get("total", 0) > 0 and progress.get("done", 0) < progress["total"]
+
+
 def test_a_worker_process_killed_mid_job_is_redelivered_and_finishes(drill_worker, drill_study, drill_catalog):
     """SIGKILL of the process running the job (what the kernel's OOM killer does): with acks_late and
     reject_on_worker_lost the message goes back to the queue, the worker's new process takes it, and the
     participant has their recommendations within 15 s, without the app's own re-send."""
     browser = waiting_participant(drill_study, drill_catalog)
     participant = browser.participant
-
-    def drawing():
-        progress = Participant.objects.get(pk=participant.pk).recommendation_progress or {}
-        return progress.get("total", 0) > 0 and progress.get("done", 0) < progress["total"]
-
-    wait_for(drawing, "the job starting to draw", 60)
+    wait_for(lambda: drawing(participant.pk), "the job starting to draw", 60)
     victims = drill_worker.pool_processes()
     assert victims, "the worker has no pool process"
     for pid in victims:
@@ -61,6 +61,35 @@ def test_a_worker_process_killed_mid_job_is_redelivered_and_finishes(drill_worke
     assert not participant.recommendations.exclude(explanation_fallback="").exists()
     assert "WorkerLostError" in drill_worker.log() or "exited" in drill_worker.log()
     print(f"recommendations ready {time.monotonic() - killed_at:.1f} s after the kill")
+    assert browser.get("rate").status_code == 200
+
+
+def test_a_whole_worker_killed_mid_job_is_taken_over_by_the_worker_that_replaces_it(
+    drill_worker, drill_study, drill_catalog, drill_media, tmp_path
+):
+    """SIGKILL of the worker's main process and its pool together (a container or machine lost): the
+    message stays unacknowledged in Redis until the visibility timeout, minutes away. The worker started in
+    its place sends the job again as it starts, and the participant has recommendations within 15 s of it,
+    before the waiting page's own re-send."""
+    browser = waiting_participant(drill_study, drill_catalog)
+    participant = browser.participant
+    wait_for(lambda: drawing(participant.pk), "the job starting to draw", 60)
+    for pid in [drill_worker.process.pid, *drill_worker.pool_processes()]:
+        os.kill(pid, signal.SIGKILL)
+    drill_worker.process.wait(timeout=10)
+
+    replacement = DrillWorker(drill_media, tmp_path / "replacement.log")
+    back_at = time.monotonic()
+    try:
+        done_at = wait_for(lambda: recommended(participant.pk), "the replacement finishing the job", 15)
+        print(f"recommendations ready {done_at - back_at:.1f} s after the replacement worker started")
+        assert "sending it again" in replacement.log()
+    finally:
+        replacement.stop()
+    participant.refresh_from_db()
+    assert participant.recommendation_attempts == 2  # sent once by the page, once by the replacement
+    assert participant.recommendations.count() == 10
+    assert not participant.recommendations.exclude(explanation_fallback="").exists()
     assert browser.get("rate").status_code == 200
 
 

@@ -77,6 +77,62 @@ def test_when_every_job_is_lost_the_participant_gets_recommendations_without_fig
     assert browser.get("rate").status_code == 200
 
 
+def _waiting(browser, liked, monkeypatch, *, sent_s_ago: float, progress: dict) -> Participant:
+    browser.get()
+    browser.consent()
+    monkeypatch.setattr("study.services.choosing.enqueue", lambda task, *args, **kw: None)  # held by a dead worker
+    browser.get_recommendations(*liked)
+    monkeypatch.undo()
+    sent = timezone.now() - timedelta(seconds=sent_s_ago)
+    Participant.objects.filter(pk=browser.participant.pk).update(
+        recommendations_requested_at=sent, recommendation_sent_at=sent, recommendation_progress=progress)
+    return browser.participant
+
+
+def test_a_starting_worker_takes_over_the_job_a_killed_worker_had_begun(browser, liked, monkeypatch):
+    from study.tasks import resend_orphaned_recommendations
+
+    participant = _waiting(browser, liked, monkeypatch, sent_s_ago=3, progress={"done": 2, "total": 5})
+    resend_orphaned_recommendations()  # the worker_ready signal
+    participant.refresh_from_db()
+    assert participant.recommendation_attempts == 2
+    assert participant.recommendations.count() == 5 and participant.page == Participant.Page.RATE
+
+
+def test_a_starting_worker_leaves_a_job_still_queued_to_the_queue(browser, liked, monkeypatch):
+    from study.services import recommendations_resend_orphaned
+
+    participant = _waiting(browser, liked, monkeypatch, sent_s_ago=3, progress={})  # no worker has begun it
+    assert recommendations_resend_orphaned(started_before=timezone.now()) == 0
+    participant.refresh_from_db()
+    assert participant.recommendation_attempts == 1 and participant.page == Participant.Page.WAIT
+
+
+def test_a_starting_worker_resends_a_long_lost_job_but_never_past_the_attempts(browser, liked, monkeypatch):
+    from study.services import recommendations_resend_orphaned
+    from study.services.recommending import RECOMMENDATION_MAX_ATTEMPTS
+
+    participant = _waiting(browser, liked, monkeypatch, sent_s_ago=20, progress={})
+    Participant.objects.filter(pk=participant.pk).update(recommendation_attempts=RECOMMENDATION_MAX_ATTEMPTS)
+    assert recommendations_resend_orphaned(started_before=timezone.now()) == 0
+    Participant.objects.filter(pk=participant.pk).update(recommendation_attempts=1)
+    assert recommendations_resend_orphaned(started_before=timezone.now()) == 1
+    assert participant.recommendations.count() == 5
+
+
+def test_a_worker_starting_without_its_database_still_starts(monkeypatch, caplog):
+    from django.db import OperationalError
+
+    from study import tasks
+
+    def unreachable(**kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(tasks.services, "recommendations_resend_orphaned", unreachable)
+    tasks.resend_orphaned_recommendations()
+    assert "Could not look for orphaned recommendation jobs" in caplog.text
+
+
 def test_running_the_recommendation_job_twice_changes_nothing(browser, liked):
     from study.tasks import recommend_for_participant
 
