@@ -9,7 +9,8 @@ import logging
 import time
 from functools import wraps
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
 from django.http import JsonResponse
 from django.utils.translation import gettext as _
 
@@ -27,23 +28,48 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
-def over_limit(scope: str, key: str, limit: int, window_s: int) -> bool:
-    """Count one request of ``key`` in this window; True when it is past ``limit``.
+def _count_in_redis(client, keys: list[str], window_s: int) -> list[int]:
+    """Count one request in each bucket in one round trip: INCR creates a missing bucket at 1, EXPIRE NX
+    gives a new bucket its lifetime and leaves an older one's alone."""
+    pipeline = client.pipeline(transaction=False)
+    for key in keys:
+        pipeline.incr(key)
+        pipeline.expire(key, window_s + 1, nx=True)
+    return pipeline.execute()[::2]
 
-    A cache that cannot be reached (Redis restarting) lets the request through: a participant's answer
-    matters more than a limit that guards against floods.
-    """
-    bucket = f"ratelimit:{scope}:{key}:{int(time.time() // window_s)}"
-    try:
-        cache.add(bucket, 0, timeout=window_s + 1)
+
+def _count_in_cache(cache, keys: list[str], window_s: int) -> list[int]:
+    counts = []
+    for key in keys:
+        cache.add(key, 0, timeout=window_s + 1)
         try:
-            return cache.incr(bucket) > limit
+            counts.append(cache.incr(key))
         except ValueError:  # the bucket expired between add and incr
-            cache.set(bucket, 1, timeout=window_s + 1)
-            return False
+            cache.set(key, 1, timeout=window_s + 1)
+            counts.append(1)
+    return counts
+
+
+def over_limits(scope: str, limits: list[tuple[str, int]], window_s: int) -> bool:
+    """Count one request of each (key, limit) in this window; True when any is past its limit.
+
+    On Redis the counts take one round trip for all keys (this runs on every answer save and player event);
+    on any other cache, Django's add and incr. A cache that cannot be reached (Redis restarting) lets the
+    request through: a participant's answer matters more than a limit that guards against floods.
+    """
+    window = int(time.time() // window_s)
+    keys = [f"ratelimit:{scope}:{key}:{window}" for key, _limit in limits]
+    backend = caches["default"]
+    try:
+        if isinstance(backend, RedisCache):
+            client = backend._cache.get_client(write=True)
+            counts = _count_in_redis(client, [backend.make_and_validate_key(key) for key in keys], window_s)
+        else:
+            counts = _count_in_cache(backend, keys, window_s)
     except Exception:  # redis-py's ConnectionError/TimeoutError, or any other cache backend's failure
         logger.warning("Rate-limit cache unreachable; letting %s through", scope, exc_info=True)
         return False
+    return any(count > limit for count, (_key, limit) in zip(counts, limits, strict=True))
 
 
 def rate_limit(scope: str):
@@ -57,9 +83,8 @@ def rate_limit(scope: str):
 
             per_session, per_ip, window_s = settings.PARTICIPANT_RATE_LIMITS[scope]
             session = request.session.session_key or ""
-            if (session and over_limit(scope, f"s:{session}", per_session, window_s)) or over_limit(
-                scope, f"ip:{client_ip(request)}", per_ip, window_s
-            ):
+            limits = [(f"ip:{client_ip(request)}", per_ip)] + ([(f"s:{session}", per_session)] if session else [])
+            if over_limits(scope, limits, window_s):
                 return JsonResponse({"error": _("Too many requests; please wait a moment.")}, status=429,
                                     headers={"Retry-After": str(window_s)})
             return view(request, *args, **kwargs)

@@ -57,13 +57,17 @@ def _speak(request, participant: Participant | None) -> None:
 
 
 def _current_participant(request, slug: str) -> tuple[Study, Participant | None]:
-    study = get_object_or_404(Study.objects.prefetch_related("translations"), slug=slug)
+    """The study and this browser's participant in it. The study's texts are read only by pages that show
+    them (``study.texts``), so the JSON endpoints a page calls for every answer and player event skip them."""
+    study = get_object_or_404(Study, slug=slug)
     token = request.session.get(_session_key(study))
     participant = (
         Participant.objects.filter(study=study, token=token).select_related("assignment__condition").first()
         if token
         else None
     )
+    if participant is not None:
+        participant.study = study  # the same row: services that read participant.study need not fetch it again
     _speak(request, participant)
     return study, participant
 

@@ -48,6 +48,48 @@ def test_an_unreachable_rate_limit_cache_lets_participants_through(client, study
     assert saved.status_code not in (429, 500)
 
 
+@pytest.fixture
+def redis_cache():
+    """The rate limits' counts in a real Redis (database 9), as CACHE_URL gives a deployment."""
+    import redis
+
+    from tests.conftest import _require_integration
+
+    url = "redis://127.0.0.1:6379/9"
+    client = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        client.flushdb()
+    except redis.ConnectionError:
+        _require_integration("no Redis on 127.0.0.1:6379")
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                               "LOCATION": url}}):
+        yield client
+    client.flushdb()
+
+
+def test_on_redis_a_flooding_participant_is_stopped_and_the_counts_expire_with_their_window(
+        client, settings, study, redis_cache):
+    settings.PARTICIPANT_RATE_LIMITS = {**settings.PARTICIPANT_RATE_LIMITS, "answer": (4, 1000, 60)}
+    client.get(f"/s/{study.slug}/")
+    codes = [client.post(f"/s/{study.slug}/answer/", "{}", content_type="application/json").status_code
+             for _ in range(6)]
+    assert 429 not in codes[:4] and codes[4:] == [429, 429]
+    buckets = {key.decode(): redis_cache.ttl(key) for key in redis_cache.keys("*ratelimit:answer:*")}
+    assert len(buckets) == 2  # one for the browser session, one for the address
+    assert {int(redis_cache.get(key)) for key in buckets} == {6}
+    assert all(0 < ttl <= 61 for ttl in buckets.values())
+
+
+def test_on_redis_a_later_request_does_not_stretch_the_window(redis_cache):
+    from config.ratelimit import over_limits
+
+    assert [over_limits("probe", [("ip:10.0.0.1", 2)], 60) for _ in range(3)] == [False, False, True]
+    (key,) = redis_cache.keys("*ratelimit:probe:*")
+    redis_cache.expire(key, 5)  # the window is nearly over
+    over_limits("probe", [("ip:10.0.0.1", 2)], 60)
+    assert redis_cache.ttl(key) <= 5
+
+
 def test_the_api_is_throttled(client, admin_user, monkeypatch):
     from rest_framework.authtoken.models import Token
     from rest_framework.throttling import SimpleRateThrottle
