@@ -288,6 +288,29 @@ def start_services(env: dict, port: int, web_workers: int, threads: int, log_dir
     raise SystemExit("gunicorn did not start: " + (log_dir / "web.log").read_text()[-2000:])
 
 
+ROLES = (("gunicorn", "web"), ("celery", "worker"), ("postgres", "database"), ("redis-server", "redis"))
+
+
+def cpu_seconds_by_role() -> dict[str, float]:
+    """CPU seconds (user + system) used so far by each role's processes on this machine, read from /proc:
+    the web server, the Celery worker, PostgreSQL, Redis, this load generator, everything else."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {role: 0.0 for _name, role in ROLES} | {"generator": 0.0, "other": 0.0}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            command = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError):  # the process ended while being read
+            continue
+        seconds = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+        if int(stat.parent.name) == os.getpid():
+            role = "generator"
+        else:
+            role = next((role for name, role in ROLES if name in command), "other")
+        used[role] += seconds
+    return used
+
+
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -382,6 +405,7 @@ def run(args, slug: str, base_url: str, env: dict, folder: Path) -> dict:
     rng = random.Random(args.seed)
     arrivals = sorted(rng.uniform(0, args.arrival_s) for _ in range(args.participants))
     bots, threads = [], []
+    cpu_before = cpu_seconds_by_role()
     started = time.monotonic()
 
     def participant(number: int, arrive_at: float):
@@ -402,6 +426,7 @@ def run(args, slug: str, base_url: str, env: dict, folder: Path) -> dict:
     for thread in threads:
         thread.join(timeout=600)
     elapsed = time.monotonic() - started
+    cpu = {role: round(after - cpu_before[role], 1) for role, after in cpu_seconds_by_role().items()}
 
     results = [bot.result for bot in bots]
     failed = [r for r in results if r.error or not r.completed]
@@ -453,6 +478,9 @@ def run(args, slug: str, base_url: str, env: dict, folder: Path) -> dict:
         "web_workers": args.web_workers,
         "threads_per_worker": args.threads,
         "cpu_cores": os.cpu_count(),
+        # Where the machine's CPU went during the run (seconds; cores x elapsed is all there was).
+        "cpu_s": cpu,
+        "cpu_s_available": round(elapsed * (os.cpu_count() or 1), 1),
     }
 
 
