@@ -1,34 +1,19 @@
 import tempfile
-import zipfile
 from pathlib import Path
 
 from django.contrib import admin, messages
-from django.core.files.storage import default_storage
-from django.db import transaction
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import slugify
 
-from recommender import csv_formats, services
+from recommender import services
+from recommender.catalog_import import ImportRefused, catalog_import_file
 from recommender.forms import CatalogImportForm
-from recommender.importers import catalog_import_records, extract_clips
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
 
 SHOWN_PROBLEMS = 10
-
-
-def _discard_new_catalog(catalog: Catalog) -> None:
-    """Remove a catalog created by an upload that failed, with any clip files already written for it."""
-    prefix = f"catalog/{catalog.slug}"
-    try:
-        _folders, files = default_storage.listdir(prefix)
-    except (FileNotFoundError, NotADirectoryError):
-        files = []
-    for name in files:
-        default_storage.delete(f"{prefix}/{name}")
-    catalog.delete()
 
 
 @admin.register(Catalog)
@@ -55,23 +40,24 @@ class CatalogAdmin(admin.ModelAdmin):
         """Upload a catalog CSV (and a zip of clips); tracks are written now, clips analysed by Celery jobs."""
         form = CatalogImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            catalog, created = (form.cleaned_data["catalog"], False) if form.cleaned_data["catalog"] else (
-                Catalog.objects.get_or_create(
-                    slug=slugify(form.cleaned_data["new_catalog_name"])[:50],
-                    defaults={"name": form.cleaned_data["new_catalog_name"]},
-                )
-            )
+            data = form.cleaned_data
             try:
-                # All or nothing: a failure part-way (a full disk, say) leaves no half-imported tracks.
-                with transaction.atomic():
-                    summary, sent = self._import_upload(catalog, form.cleaned_data)
-            except (ValueError, UnicodeDecodeError, zipfile.BadZipFile, OSError) as error:
-                if created:
-                    _discard_new_catalog(catalog)  # a failed upload leaves nothing behind
+                with tempfile.TemporaryDirectory() as folder:
+                    csv_path = Path(folder) / "catalog.csv"
+                    with open(csv_path, "wb") as target:
+                        for chunk in data["csv_file"].chunks():
+                            target.write(chunk)
+                    result = catalog_import_file(
+                        csv_path=csv_path, format=data["format"], catalog=data["catalog"],
+                        slug=slugify(data["new_catalog_name"])[:50], name=data["new_catalog_name"],
+                        clips_zip=data["clips"] or None,
+                    )
+            except (ImportRefused, OSError) as error:
                 form.add_error(None, f"Cannot import this upload: {error}")
             else:
+                summary = result.summary
                 level = messages.WARNING if summary.problems else messages.SUCCESS
-                self.message_user(request, f"{catalog}: {summary}; {sent} clips sent for analysis.", level)
+                self.message_user(request, f"{result.catalog}: {summary}; {result.sent} clips sent for analysis.", level)
                 for problem in summary.problems[:SHOWN_PROBLEMS]:
                     self.message_user(request, f"Skipped {problem}", messages.WARNING)
                 if len(summary.problems) > SHOWN_PROBLEMS:
@@ -80,26 +66,6 @@ class CatalogAdmin(admin.ModelAdmin):
                 return redirect(reverse("admin:recommender_catalog_changelist"))
         context = {**self.admin_site.each_context(request), "opts": self.model._meta, "form": form, "title": "Import tracks"}
         return render(request, "admin/recommender/catalog/import.html", context)
-
-    @staticmethod
-    def _import_upload(catalog, data):
-        reader = csv_formats.read_spotify if data["format"] == "spotify" else csv_formats.read_generic
-        with tempfile.TemporaryDirectory() as folder:
-            folder = Path(folder)
-            csv_path = folder / "catalog.csv"
-            with open(csv_path, "wb") as target:
-                for chunk in data["csv_file"].chunks():
-                    target.write(chunk)
-            audio_dir = None
-            if data["clips"]:
-                audio_dir = folder / "clips"
-                audio_dir.mkdir()
-                extract_clips(data["clips"], audio_dir)
-            summary = catalog_import_records(catalog=catalog, parsed=reader(csv_path), audio_dir=audio_dir)
-        sent = services.catalog_analyse(catalog=catalog)
-        if data["format"] == "spotify":
-            services.catalog_build_index(catalog=catalog, feature_set=SimilarityIndex.FeatureSet.CATALOG)
-        return summary, sent
 
     @admin.display(description="Analysed")
     def analysis_progress(self, catalog):

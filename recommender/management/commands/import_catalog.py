@@ -6,11 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.text import slugify
 from tqdm import tqdm
 
-from recommender import csv_formats, services
-from recommender.importers import catalog_import_records
-from recommender.models import Catalog
+from recommender import csv_formats
+from recommender.catalog_import import READERS, ImportRefused, catalog_import_file
 
-READERS = {"spotify": csv_formats.read_spotify, "generic": csv_formats.read_generic}
 SHOWN_PROBLEMS = 20
 
 
@@ -36,15 +34,19 @@ class Command(BaseCommand):
             raise CommandError(f"No such folder: {audio_dir}")
         slug = catalog or slugify(file.stem)
         quiet = options["verbosity"] < 1
-        with tqdm(total=csv_formats.count_data_lines(file), desc="Reading", unit="row", disable=quiet) as bar:
-            try:
-                parsed = READERS[format](file, progress=bar.update)
-            except (ValueError, UnicodeDecodeError) as error:
-                raise CommandError(f"Cannot import {file.name}: {error}") from None
-        # Made only once the file reads: a file that cannot be imported leaves no empty catalog behind.
-        catalog_row, _ = Catalog.objects.get_or_create(slug=slug, defaults={"name": name or file.stem})
-        with tqdm(total=len(parsed.records), desc="Writing", unit="track", disable=quiet) as bar:
-            summary = catalog_import_records(catalog=catalog_row, parsed=parsed, audio_dir=audio_dir, progress=bar.update)
+        reading = tqdm(total=csv_formats.count_data_lines(file), desc="Reading", unit="row", disable=quiet)
+        writing = tqdm(desc="Writing", unit="track", disable=quiet)
+        try:
+            result = catalog_import_file(
+                csv_path=file, format=format, slug=slug, name=name or file.stem, audio_dir=audio_dir,
+                analyse=not no_analysis, read_progress=reading.update, write_progress=writing.update,
+            )
+        except ImportRefused as error:
+            raise CommandError(f"Cannot import {file.name}: {error}") from None
+        finally:
+            reading.close()
+            writing.close()
+        summary = result.summary
 
         for problem in summary.problems[:SHOWN_PROBLEMS]:
             self.stderr.write(f"  skipped {problem}")
@@ -57,12 +59,7 @@ class Command(BaseCommand):
                 writer.writerow(["line", "reason"])
                 writer.writerows((p.line or "", p.reason) for p in summary.problems)
 
-        jobs = ""
-        if not no_analysis:
-            sent = services.catalog_analyse(catalog=catalog_row)
-            if format == "spotify":
-                services.catalog_build_index(catalog=catalog_row, feature_set="catalog")
-            jobs = f"; {sent} clips sent for analysis"
+        jobs = f"; {result.sent} clips sent for analysis" if result.sent is not None else ""
         self.stdout.write(f"Catalog {slug!r}: {summary}{jobs}.")
         if summary.problems and summary.created + summary.updated + summary.unchanged == 0:
             sys.exit(1)

@@ -1,0 +1,87 @@
+"""Importing a catalog file, written once for the admin's upload and the `import_catalog` command.
+
+All or nothing: a file that cannot be read creates no catalog; a failure part-way (a broken zip, a clip
+past the size caps, a full disk) leaves no half-imported tracks, and a catalog made for this import is
+removed with any clip files already written for it. Bad rows are not failures: they are skipped and
+reported with their line.
+"""
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from recommender import csv_formats, services
+from recommender.importers import ImportSummary, catalog_import_records, extract_clips
+from recommender.models import Catalog, SimilarityIndex
+
+READERS = {"spotify": csv_formats.read_spotify, "generic": csv_formats.read_generic}
+
+
+class ImportRefused(ValueError):
+    """The file as a whole cannot be imported; nothing was kept. The message says why."""
+
+
+@dataclass
+class CatalogImport:
+    catalog: Catalog
+    created: bool  # the catalog was made by this import
+    summary: ImportSummary
+    sent: int | None  # clips sent for analysis; None when analysis was not asked for
+
+
+def catalog_discard(*, catalog: Catalog) -> None:
+    """Remove a catalog with any clip files written for it (an import that failed after creating it)."""
+    prefix = f"catalog/{catalog.slug}"
+    try:
+        _folders, files = default_storage.listdir(prefix)
+    except (FileNotFoundError, NotADirectoryError):
+        files = []
+    for name in files:
+        default_storage.delete(f"{prefix}/{name}")
+    catalog.delete()
+
+
+def catalog_import_file(
+    *, csv_path: Path, format: str, catalog: Catalog | None = None, slug: str = "", name: str = "",
+    audio_dir: Path | None = None, clips_zip: Path | IO[bytes] | None = None, analyse: bool = True,
+    read_progress: Callable[[], None] | None = None, write_progress: Callable[[int], None] | None = None,
+) -> CatalogImport:
+    """Import ``csv_path`` (``format``: spotify or generic) into ``catalog``, or into the catalog ``slug``
+    (made with ``name`` if there is none), with clips from ``audio_dir`` or from the zip ``clips_zip``;
+    then send the clips for analysis and, for Spotify's features, build the catalog's index.
+
+    Raises ImportRefused when nothing could be imported (unreadable file, missing columns, a refused zip).
+    """
+    if format not in READERS:
+        raise ImportRefused(f"unknown format {format!r}; one of {', '.join(sorted(READERS))}")
+    try:
+        parsed = READERS[format](csv_path, progress=read_progress)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ImportRefused(str(error)) from None
+    created = False
+    if catalog is None:  # made only once the file reads
+        catalog, created = Catalog.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    try:
+        with transaction.atomic(), tempfile.TemporaryDirectory() as folder:
+            if clips_zip is not None:
+                audio_dir = Path(folder)
+                extract_clips(clips_zip, audio_dir)
+            summary = catalog_import_records(catalog=catalog, parsed=parsed, audio_dir=audio_dir,
+                                             progress=write_progress)
+    except (ValueError, zipfile.BadZipFile, OSError) as error:
+        if created:
+            catalog_discard(catalog=catalog)
+        raise ImportRefused(str(error)) from error
+    sent = None
+    if analyse:
+        sent = services.catalog_analyse(catalog=catalog)
+        if format == "spotify":
+            services.catalog_build_index(catalog=catalog, feature_set=SimilarityIndex.FeatureSet.CATALOG)
+    return CatalogImport(catalog=catalog, created=created, summary=summary, sent=sent)
