@@ -129,3 +129,12 @@ def test_a_failed_admin_upload_leaves_no_catalog_behind(admin_client):
 ])
 def test_text_cells_that_would_be_spreadsheet_formulas_are_kept_as_text(value, expected):
     assert neutralised(value) == expected
+
+
+def test_a_request_django_refuses_gets_the_study_s_own_400_page_in_the_browser_s_language(client, settings):
+    settings.DEBUG = False
+    refused = client.get("/s/any/", HTTP_HOST="evil.example", HTTP_ACCEPT_LANGUAGE="de")
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "<h1>Diese Anfrage konnte nicht verstanden werden</h1>" in page and 'lang="de"' in page
+    assert "/static/css/study.css" in page
