@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import struct
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -142,7 +143,7 @@ HOW_TO_READ = gettext_noop(
 )
 CAPTION_OUTLINED = gettext_noop(
     "Outlined: 3-second passages that the recommender, measuring them the way it measures whole tracks, "
-    "finds at least %(threshold)s alike; A matches A."
+    "finds at least %(threshold)s alike; each box matches the box with the same letter in the other track."
 )
 CAPTION_NONE_ALIKE = gettext_noop(
     "Nothing is outlined: measured the way the recommender measures whole tracks, no 3-second passage "
@@ -290,6 +291,13 @@ def _render_spectrogram(
     return content_hash(Explanation.Kind.SPECTROGRAM, payload), render
 
 
+def png_size(png: bytes) -> list[int]:
+    """Width and height of a PNG, read from its header (IHDR: bytes 16-24, big-endian)."""
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG")
+    return list(struct.unpack(">II", png[16:24]))
+
+
 def explanation_get_or_render(
     *, kind: str, seed_track: Track, track: Track, index: SimilarityIndex, language: str = "en"
 ) -> Explanation:
@@ -315,6 +323,9 @@ def explanation_get_or_render(
         kind=kind, seed_track=seed_track, track=track, index=index, language=language,
         content_hash=digest, text=rendered.text, alt_text=rendered.alt, data=rendered.data,
     )
+    # Each image's size in pixels, for the page's width/height attributes: the browser keeps the figure's
+    # place while it loads, so nothing below it jumps (a participant may already be answering there).
+    explanation.data = {**explanation.data, "pixels": {field: png_size(png) for field, png in rendered.images.items()}}
     # Named by content hash; a row that outlived its files (media wiped) gets them drawn again.
     for field, png in rendered.images.items():
         suffix = "" if field == "image" else "-narrow"

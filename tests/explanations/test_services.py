@@ -207,3 +207,26 @@ def test_german_figures_and_texts_write_decimals_with_a_comma(pair, kind, monkey
                    for t in texts + [german.alt_text, german.text] for ch, nxt, after in zip(t, t[1:], t[2:]))
     english = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
     assert f"imilarity {score:.2f}" in english.alt_text
+
+
+@pytest.mark.parametrize("kind", [Explanation.Kind.FEATURES, Explanation.Kind.SPECTROGRAM])
+def test_each_figure_s_size_is_recorded_and_the_page_keeps_its_place_while_it_loads(pair, kind):
+    """A lazily loaded figure without width and height takes no room until it arrives, and everything below
+    it (the questions a participant may be answering) jumps. The page states both sizes of both layouts."""
+    from django.template.loader import render_to_string
+    from PIL import Image
+
+    index, seed, track = pair
+    explanation = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
+    for field in ("image", "image_narrow"):
+        with getattr(explanation, field).open("rb") as handle:
+            assert explanation.data["pixels"][field] == list(Image.open(handle).size)
+    html = render_to_string("snippets/explanation.html", {"explanation": explanation})
+    (width, height), (narrow_width, narrow_height) = (explanation.data["pixels"][f] for f in ("image", "image_narrow"))
+    assert f'loading="lazy" width="{width}" height="{height}">' in html
+    assert f'srcset="{explanation.image_narrow.url}" width="{narrow_width}" height="{narrow_height}">' in html
+
+
+def test_an_image_that_is_not_a_png_has_no_size():
+    with pytest.raises(ValueError, match="not a PNG"):
+        services.png_size(b"GIF89a" + bytes(30))
