@@ -22,7 +22,8 @@ FeatureSet = SimilarityIndex.FeatureSet
 
 CAPTION_CNN = gettext_noop(
     "Outlined: the pairs of passages (3 seconds, in a low, middle or high pitch range) that add most to the "
-    "similarity, each with its share of it; A matches A. All %(pairs)s pairs of passages together make up the "
+    "similarity, each with its share of it; each box matches the box with the same letter in the other track. "
+    "All %(pairs)s pairs of passages together make up the "
     "similarity %(score)s exactly, so each pair's share is small."
 )
 CAPTION_CNN_NONE = gettext_noop(

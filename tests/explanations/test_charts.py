@@ -18,7 +18,7 @@ GERMAN = {
     "tempo": "Tempo",
     "Similarity %(score)s = 1 − sum of the bars": "Ähnlichkeit %(score)s = 1 − Summe der Balken",
     "Similarity %(score)s": "Ähnlichkeit %(score)s",
-    "Share of the difference (0 = identical)": "Anteil am Unterschied (0 = gleich)",
+    "Difference in each group (0 = identical)": "Unterschied je Gruppe (0 = gleich)",
     "You liked → this one": "Dein Titel → dieser",
     "You liked: %(title)s": "Dir gefällt: %(title)s",
     "Recommended: %(title)s": "Empfohlen: %(title)s",
@@ -71,7 +71,7 @@ def test_the_chart_speaks_german_under_a_german_translate():
         fig = charts.contribution_figure(bars, 0.7, ["a", "b"], narrow=narrow, translate=german)
         shown = texts(fig)
         assert "Ähnlichkeit 0.70 = 1 − Summe der Balken" in shown
-        assert "Anteil am Unterschied (0 = gleich)" in shown
+        assert "Unterschied je Gruppe (0 = gleich)" in shown
         assert any(t.startswith("Lautstärke") for t in shown)
         assert not any("Similarity" in t or "Loudness" in t for t in shown)
     assert verdicts.sentence(bars, "Lied", german) == (
