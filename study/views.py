@@ -11,7 +11,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.db.models import Q
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -394,10 +393,8 @@ GROUP_NAMES = {
 @participant_page(Page.DONE)
 def done(request, study, participant):
     # The debrief names the groups this study really had, not every kind Resonance can show.
-    # Every condition that is open or that anyone was assigned to: pausing one does not unmake its group.
-    shown = set(
-        study.conditions.filter(Q(is_active=True) | Q(assignments__isnull=False)).values_list("explanation", flat=True)
-    ) | ({participant.condition.explanation} if participant.condition else set())
+    shown = services.study_explanations_shown(study) | (
+        {participant.condition.explanation} if participant.condition else set())
     groups = [_(GROUP_NAMES[kind]) for kind in GROUP_NAMES if kind in shown]
     return _render(request, "study/done.html", study, participant, groups=groups)
 

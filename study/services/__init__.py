@@ -6,6 +6,7 @@ module per stage of the journey; this package's names are the public ones.
 """
 from study.services.answers import (  # noqa: F401
     AnswerError, Saved, missing_answers, participant_items, participant_submit_page, response_save,
+    study_explanations_shown,
 )
 from study.services.choosing import (  # noqa: F401
     SearchPage, catalog_search, participant_confirm_liked, participant_like, study_pool,

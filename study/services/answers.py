@@ -14,11 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from study import flow
 from study.models import Item, Participant, Recommendation, Response
+from study.questionnaires import MANIPULATION_ANSWER
 from study.services.journey import FlowError, advance, require_page
 from study.services.listening import listened_seconds
 from study.templatetags.study_tags import answer_field
@@ -48,6 +50,27 @@ def _question(item: Item, recommendation: Recommendation | None) -> str:
     if recommendation is not None:
         return _("Recommendation %(rank)d, %(question)s") % {"rank": recommendation.rank, "question": text}
     return text
+
+
+def study_explanations_shown(study) -> set[str]:
+    """The explanations this study's groups see: every condition open or that anyone was assigned to
+    (pausing a condition does not unmake its group). The debrief and the manipulation check name these."""
+    return set(
+        study.conditions.filter(Q(is_active=True) | Q(assignments__isnull=False)).values_list("explanation", flat=True)
+    )
+
+
+def _as_offered(items: list[Item], study) -> list[Item]:
+    """The items as a participant is offered them: the manipulation check lists tags only in a study that has
+    a tags group (charts, pictures, both and none are the classic set, distractors included), with "no
+    explanations" last. Every condition of a study gets the same options; a value not offered is refused."""
+    checks = [item for item in items if item.check_kind == Item.Check.MANIPULATION]
+    if checks:
+        hidden = set() if "tags" in study_explanations_shown(study) else {MANIPULATION_ANSWER["tags"]}
+        none = MANIPULATION_ANSWER["none"]
+        for item in checks:
+            item.options = sorted((o for o in item.options if o[0] not in hidden), key=lambda o: o[0] == none)
+    return items
 
 
 def _checked_value(item: Item, raw, *, field: str, recommendation: Recommendation | None, form: bool = False) -> int:
@@ -120,7 +143,7 @@ def _item(participant: Participant, item_code: str) -> Item:
     item = Item.objects.filter(study=participant.study_id, code=item_code).first()
     if item is None:
         raise FlowError(_("Unknown question."))
-    return item
+    return _as_offered([item], participant.study)[0]
 
 
 def _recommendation(participant: Participant, item: Item, recommendation_id, field: str) -> Recommendation | None:
@@ -151,7 +174,7 @@ def response_save(
 def participant_items(*, participant: Participant, section: str) -> list[Item]:
     """The section's items in the order this participant sees them: the study's, or, when the study
     randomises item order, one drawn the first time and stored, so reloads and the export show the same."""
-    items = list(Item.objects.filter(study=participant.study_id, section=section))
+    items = _as_offered(list(Item.objects.filter(study=participant.study_id, section=section)), participant.study)
     if participant.study.item_order != participant.study.ItemOrder.RANDOMISED:
         return items
     order = (participant.item_order or {}).get(section)
@@ -171,7 +194,7 @@ def participant_items(*, participant: Participant, section: str) -> list[Item]:
 
 
 def _questions(participant: Participant, section: str) -> list[tuple[Item, Recommendation | None]]:
-    items = list(Item.objects.filter(study=participant.study_id, section=section))
+    items = _as_offered(list(Item.objects.filter(study=participant.study_id, section=section)), participant.study)
     if section == Item.Section.RATING:
         return [(item, rec) for rec in participant.recommendations.all() for item in items]
     return [(item, None) for item in items]

@@ -190,3 +190,31 @@ def test_services_refuse_to_skip_pages(browser):
     browser.get()
     with pytest.raises(services.FlowError):
         services.participant_read_instructions(participant=browser.participant)
+
+
+def _manipulation_options(page) -> list[tuple[str, str]]:
+    import re
+
+    fieldset = re.search(r'data-field="manipulation_check".*?</fieldset>', page, re.S)[0]
+    return re.findall(r'value="(\d+)"[^>]*> <span>([^<]+)</span>', fieldset)
+
+
+def test_the_manipulation_check_offers_tags_only_where_a_group_saw_tags_and_no_explanations_last(browser, liked):
+    """A study of charts against pictures should not ask whether the explanations were words; every group of
+    one study is offered the same options, and a value not offered is refused like any other."""
+    study = browser.study
+    assert not study.conditions.filter(explanation="tags").exists()
+    browser.get()
+    browser.consent()
+    browser.get_recommendations(*liked)
+    browser.post("rate", browser.rating_answers())
+    page = browser.get("questionnaire").content.decode()
+    assert [value for value, _label in _manipulation_options(page)] == ["1", "2", "3", "4"]
+    assert _manipulation_options(page)[-1][1] == "There were no explanations"
+    refused = browser.client.post(browser.url("answer"), {"item": "manipulation_check", "value": 5, "seq": 1},
+                                  content_type="application/json")
+    assert refused.status_code == 422 and "choose one of the options" in refused.json()["error"]
+
+    study.conditions.create(slug="words", name="Words", explanation="tags", recommender="tagger")
+    page = browser.get("questionnaire").content.decode()
+    assert [value for value, _label in _manipulation_options(page)] == ["1", "2", "3", "5", "4"]
