@@ -43,7 +43,7 @@ demo: demo-data serve
 ## share the rest; tests with a real worker run on their own, against the database the worker reads.
 ## The fault drills stop and start PostgreSQL and Redis, so they come last, alone.
 test: install-dev
-	$(PY) -m pytest -n 2 --dist loadgroup -m "not browser and not worker and not resilience"
+	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 -m "not browser and not worker and not resilience"
 	$(PY) -m pytest -m worker
 	$(PY) -m pytest -n 2 -m browser
 	$(PY) -m pytest -m resilience

@@ -117,3 +117,20 @@ def test_fetching_a_catalog_retries_flaky_servers_and_marks_hopeless_urls(server
     calls = dict(ClipServer.calls)
     assert services.catalog_fetch_clips(catalog=catalog) == 2  # only the failed ones have no clip
     assert ClipServer.calls["/ok.wav"] == calls["/ok.wav"]  # a fetched clip is never fetched again
+
+
+@pytest.mark.django_db
+def test_the_fetch_clips_command_downloads_a_catalog_s_missing_clips_and_counts_the_outcome(server):
+    import io
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    catalog = CatalogFactory(slug="previews")
+    TrackFactory(catalog=catalog, preview_url=f"{server}/ok.wav")
+    TrackFactory(catalog=catalog, preview_url=f"{server}/gone")
+    out = io.StringIO()
+    call_command("fetch_clips", "previews", stdout=out)
+    assert out.getvalue().strip() == "Catalog 'previews': 2 clips sent for download; now 1 analysed, 1 failed."
+    with pytest.raises(CommandError, match="No catalog with slug 'nowhere'"):
+        call_command("fetch_clips", "nowhere")
