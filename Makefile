@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install install-dev migrate demo-data serve worker bench clean
+.PHONY: demo test install install-dev migrate demo-data serve worker bench audit clean
 
 # The virtual environment is rebuilt only when a requirements file changes.
 $(VENV)/.installed: requirements.txt
@@ -52,8 +52,14 @@ test: install-dev
 worker: install
 	$(VENV)/bin/celery -A config worker --loglevel INFO
 
+## Known vulnerabilities in everything installed in .venv (pip-audit, kept in a venv of its own so it adds
+## nothing to the project's). It reads pypi.org's per-release JSON: it needs that site, not only a package index.
+audit: install-dev
+	test -x .audit/bin/pip-audit || { $(PYTHON) -m venv .audit && .audit/bin/pip install --quiet pip-audit; }
+	PIPAPI_PYTHON_LOCATION=$(PY) .audit/bin/pip-audit --strict
+
 bench: install-dev
 	for script in bench/*.py; do $(PY) $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) db.sqlite3 media staticfiles test-artifacts
+	rm -rf $(VENV) .audit db.sqlite3 media staticfiles test-artifacts
