@@ -94,8 +94,8 @@ class Study(models.Model):
     randomisation_seed = models.BigIntegerField(default=new_seed, editable=False)
     assignments_made = models.PositiveIntegerField(
         default=0, editable=False,
-        help_text="Assignments ever made, deleted participants' included: the next one is this + 1, so a deletion "
-        "never makes a block position be dealt twice.",
+        help_text="Real (not pilot) assignments ever made, deleted participants' included: the next one is this + 1, "
+        "so a deletion never makes a block position be dealt twice.",
     )
     required_listening_s = models.PositiveSmallIntegerField(
         default=0, help_text="Seconds of a recommendation a participant must hear before rating it (0: none)."

@@ -147,6 +147,10 @@ def participant_assign(*, participant: Participant) -> Assignment:
     Without the lock, two arrivals could both count the same totals (or take the same
     block position) and both join the same condition; with it, each one counts after
     the previous one has been written.
+
+    Pilot participants (bots, the researcher's own tries) are randomised among themselves: they neither
+    count towards the real participants' balance nor take places in their permuted blocks, so piloting an
+    open study leaves the real participants' randomisation exactly as it would have been.
     """
     with transaction.atomic():
         study = Study.objects.select_for_update().get(pk=participant.study_id)
@@ -157,16 +161,22 @@ def participant_assign(*, participant: Participant) -> Assignment:
         if not active:
             raise FlowError(_("This study has no active condition; please contact the researcher."))
         weights = {c.pk: c.weight for c in active}
-        # Positions count every assignment ever made: a participant deleted on request leaves a gap, so a
-        # permuted block is never dealt twice.
-        position = study.assignments_made
-        Study.objects.filter(pk=study.pk).update(assignments_made=position + 1)
+        pilot = Participant.objects.filter(pk=participant.pk).values_list("is_pilot", flat=True).get()
+        if pilot:
+            position = Assignment.objects.filter(participant__study=study, participant__is_pilot=True).count()
+        else:
+            # Positions count every real assignment ever made: a participant deleted on request leaves a gap,
+            # so a permuted block is never dealt twice.
+            position = study.assignments_made
+            Study.objects.filter(pk=study.pk).update(assignments_made=position + 1)
         if study.randomisation == Study.Randomisation.PERMUTED_BLOCK:
             condition_id = randomisation.permuted_block(
                 position, list(weights), seed=study.randomisation_seed, weights=weights, repeats=study.block_repeats
             )
         else:
-            counted = Q(assignments__participant__completed_at__isnull=False) if study.balance_on == "finished" else Q()
+            counted = Q(assignments__participant__is_pilot=pilot)
+            if study.balance_on == "finished":
+                counted &= Q(assignments__participant__completed_at__isnull=False)
             counts = dict(
                 Condition.objects.filter(pk__in=weights).annotate(n=Count("assignments", filter=counted)).values_list("pk", "n")
             )

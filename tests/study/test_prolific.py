@@ -170,6 +170,45 @@ def test_permuted_blocks_and_weights_are_used_and_recorded(demo_catalog):
         assert sorted(a.condition.slug for a in block) == ["control", "features", "features"]
 
 
+def _arrive(study, *, pilot: bool) -> ParticipantBrowser:
+    browser = ParticipantBrowser(study)
+    browser.get()
+    if pilot:
+        Participant.objects.filter(pk=browser.participant.pk).update(is_pilot=True)  # as run_bots marks its bots
+    browser.consent_only()
+    return browser
+
+
+def test_pilots_in_an_open_study_leave_the_real_participants_balance_alone(demo_catalog):
+    """Bots run into an open study must not steer real participants: after four pilots all in features, the
+    next two real participants are one in each condition (least-filled over real participants only)."""
+    study = make_study(demo_catalog, slug="piloted")
+    study.conditions.filter(slug="spectrogram").update(is_active=False)
+    pilots = [_arrive(study, pilot=True) for _ in range(4)]
+    assert {b.participant.condition.slug for b in pilots} == {"features"}
+    study.conditions.update(is_active=True)
+
+    real = [_arrive(study, pilot=False) for _ in range(2)]
+    assert sorted(b.participant.condition.slug for b in real) == ["features", "spectrogram"]
+    assert _arrive(study, pilot=True).participant.condition.slug == "spectrogram"  # pilots balance among pilots
+
+
+def test_pilots_take_no_place_in_the_real_participants_permuted_blocks(demo_catalog):
+    from study.randomisation import permuted_block
+
+    study = make_study(demo_catalog, slug="blocks-piloted", randomisation="permuted_block", block_repeats=1)
+    condition_ids = list(study.conditions.filter(is_active=True).values_list("pk", flat=True))
+    for _ in range(3):
+        _arrive(study, pilot=True)
+    real = [_arrive(study, pilot=False).participant.assignment for _ in range(4)]
+    assert [a.position for a in real] == [1, 2, 3, 4]
+    dealt = [permuted_block(i, condition_ids, seed=study.randomisation_seed, weights=dict.fromkeys(condition_ids, 1),
+                            repeats=1) for i in range(4)]
+    assert [a.condition_id for a in real] == dealt  # exactly the blocks they would have had without the pilots
+    study.refresh_from_db()
+    assert study.assignments_made == 4
+
+
 def test_least_filled_can_balance_on_finished_participants(study, liked):
     study.balance_on = "finished"
     study.save()
