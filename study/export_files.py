@@ -32,6 +32,7 @@ from study.export import (
 )
 from study.export_wide import wide_table
 from study.models import AuditEntry, Item, Recommendation, Study
+from study.questionnaires import PREFER_NOT_TO_SAY
 
 logger = logging.getLogger(__name__)
 
@@ -186,9 +187,10 @@ def _xlsx(tables: list[Table], meta: dict) -> tuple[bytes, int]:
     return buffer.getvalue(), sum(counts.values())
 
 
-def spss_labels(table: Table) -> tuple[dict, dict, dict]:
-    """Variable labels, value labels and measurement levels of the wide table's columns."""
-    variable, values, measure = {}, {}, {}
+def spss_labels(table: Table) -> tuple[dict, dict, dict, dict]:
+    """Variable labels, value labels, measurement levels and user-missing values ("I prefer not to say", so
+    SPSS never averages it into an age) of the wide table's columns."""
+    variable, values, measure, missing = {}, {}, {}, {}
     for column in table.columns:
         item = column.item
         label = column.description
@@ -197,6 +199,9 @@ def spss_labels(table: Table) -> tuple[dict, dict, dict]:
             if item.kind == Item.Kind.CHOICE:
                 values[column.name] = {float(v): str(text) for v, text in item.options}
                 measure[column.name] = "nominal"
+                no_answer = [float(v) for v, text in item.options if text == PREFER_NOT_TO_SAY]
+                if no_answer:
+                    missing[column.name] = no_answer
             else:
                 values[column.name] = {float(item.scale_min): item.label_min, float(item.scale_max): item.label_max}
                 measure[column.name] = "ordinal"
@@ -208,7 +213,7 @@ def spss_labels(table: Table) -> tuple[dict, dict, dict]:
         else:
             measure[column.name] = "nominal"
         variable[column.name] = label[:255]
-    return variable, values, measure
+    return variable, values, measure, missing
 
 
 def _spss(table: Table, meta: dict) -> tuple[bytes, int]:
@@ -228,11 +233,12 @@ def _spss(table: Table, meta: dict) -> tuple[bytes, int]:
         else:
             data[column.name] = pd.Series(["" if c is None else str(c) for c in cells], dtype="object")
     frame = pd.DataFrame(data, columns=table.names)
-    variable, values, measure = spss_labels(table)
+    variable, values, measure, missing = spss_labels(table)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "export.sav"
         pyreadstat.write_sav(
             frame, str(path), column_labels=variable, variable_value_labels=values, variable_measure=measure,
+            missing_ranges=missing,
             file_label=f"Resonance {meta['study']} config {meta['configuration_sha256'][:12]}"[:64],
         )
         return path.read_bytes(), len(rows)

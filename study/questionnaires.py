@@ -165,11 +165,14 @@ def bank_item(scale_key: str, code: str) -> dict | None:
     return next((item for item in SCALES.get(scale_key, {}).get("items", []) if item["code"] == code), None)
 
 
+#: An option that is no answer: statistics packages are told it is missing (SPSS user-missing values).
+PREFER_NOT_TO_SAY = _("I prefer not to say")
+
 #: Asked before choosing tracks: who the participant is, musically.
 PRE_ITEMS = [
     {"code": "age_band", "construct": "demographics", "text": _("How old are you?"), "kind": "choice",
      "options": [[1, _("18–24")], [2, _("25–34")], [3, _("35–44")], [4, _("45–54")], [5, _("55–64")], [6, _("65 or older")],
-                 [9, _("I prefer not to say")]],
+                 [9, PREFER_NOT_TO_SAY]],
      "source": "Age band"},
     {"code": "listening_hours", "construct": "listening_habits", "kind": "choice",
      "text": _("On a typical day, how long do you listen to music?"),

@@ -118,6 +118,9 @@ def test_spss_carries_variable_and_value_labels(study, finished, tmp_path):
     assert len(frame) == 2
     assert meta.column_names_to_labels["demographics_age_band"] == "How old are you?"
     assert meta.variable_value_labels["demographics_age_band"][9.0] == "I prefer not to say"
+    # "I prefer not to say" is no age: SPSS is told it is missing, so it is never averaged in.
+    _frame, declared = pyreadstat.read_sav(str(out), user_missing=True, metadataonly=True)
+    assert declared.missing_ranges["demographics_age_band"] == [{"lo": 9.0, "hi": 9.0}]
     assert meta.variable_value_labels["liking_r1"][1.0] == "Not at all"
     wide = rows(study_export(study=study, format="wide", exported_by="test").content)
     assert sorted(frame["liking_r1"].tolist()) == sorted(float(w["liking_r1"]) for w in wide)
