@@ -1,3 +1,5 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Q
@@ -266,6 +268,8 @@ class StudyAdmin(admin.ModelAdmin):
         )
         response = HttpResponse(export.content, content_type=export.content_type)
         response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        # What made the file (configuration hash, commit, index versions, who, when), as the API sends it.
+        response["X-Export-Meta"] = json.dumps(export.meta, separators=(",", ":"))
         return response
 
     def delete_participant_view(self, request, pk):

@@ -254,8 +254,10 @@ def study_export(*, study: Study, format: str, options: Options | None = None, e
     if identifying:
         logger.warning("%s exported study %r (%s) with raw Prolific ids", exported_by, study.slug, format)
     suffix, content_type = FORMATS[format]
+    # A file with pilots is named so: it must never be mistaken for (or overwrite) the real participants' file.
+    pilot = "-with-pilot" if options.include_pilot else ""
     export = _build(
-        study, format, options, exported_by, filename=f"{study.slug}-{format}.{suffix}", content_type=content_type
+        study, format, options, exported_by, filename=f"{study.slug}-{format}{pilot}.{suffix}", content_type=content_type
     )
     AuditEntry.objects.create(
         actor=exported_by[:200], study=study,

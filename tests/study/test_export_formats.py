@@ -176,3 +176,35 @@ def test_wide_columns_are_valid_names_in_r_and_spss(study, finished):
     for column in wide_columns(study, Options()):
         assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", column.name), column.name
     assert [c.name for c in long_table(study, Options()).columns][-1] == "is_pilot"
+
+
+def test_the_study_page_s_export_buttons_name_pilot_files_apart_and_say_what_made_them(study, finished, admin_client):
+    real = admin_client.get(f"/admin/study/study/{study.pk}/export/wide/")
+    with_pilot = admin_client.get(f"/admin/study/study/{study.pk}/export/spss/?pilot=1")
+    assert real["Content-Disposition"] == f'attachment; filename="{study.slug}-wide.csv"'
+    assert with_pilot["Content-Disposition"] == f'attachment; filename="{study.slug}-spss-with-pilot.sav"'
+    for response in (real, with_pilot):
+        meta = json.loads(response["X-Export-Meta"])
+        assert meta["exported_by"].startswith("admin:") and len(meta["configuration_sha256"]) == 64
+    assert json.loads(with_pilot["X-Export-Meta"])["include_pilot"] is True
+
+
+@pytest.mark.parametrize("action, pilot", [("export_data_package", False), ("export_data_package_with_pilot", True)])
+def test_the_data_package_holds_every_pseudonymous_format_each_with_what_made_it(study, finished, admin_client,
+                                                                                 action, pilot):
+    import zipfile
+
+    response = admin_client.post("/admin/study/study/", {"action": action, "_selected_action": [study.pk]})
+    suffix = "-with-pilot" if pilot else ""
+    assert response["Content-Disposition"] == f'attachment; filename="{study.slug}-data{suffix}.zip"'
+    package = zipfile.ZipFile(io.BytesIO(response.content))
+    names = set(package.namelist())
+    files = {f"{study.slug}-{name}{suffix}.{ext}" for name, ext in [
+        ("long", "csv"), ("wide", "csv"), ("events", "csv"), ("codebook", "csv"), ("xlsx", "xlsx"), ("spss", "sav")]}
+    assert files <= names and f"{study.slug}-csv{suffix}.csv" not in names  # never the raw-id legacy file
+    assert names - files == {f"{name}.meta.json" for name in files if not name.endswith(".xlsx")}
+    wide = rows(package.read(f"{study.slug}-wide{suffix}.csv"))
+    assert len(wide) == (3 if pilot else 2)
+    assert "5f3a9c0d1b2e4f6a7c8d9e01" not in package.read(f"{study.slug}-long{suffix}.csv").decode()
+    meta = json.loads(package.read(f"{study.slug}-long{suffix}.csv.meta.json"))
+    assert meta["include_pilot"] is pilot and meta["exported_by"].startswith("admin:")

@@ -50,7 +50,7 @@ def test_the_study_page_links_every_researcher_page_and_each_works(piloted, admi
     analysis = admin_client.get(f"/admin/study/study/{piloted.pk}/analysis/?pilot=1").content.decode()
     assert "Analysis: Pilot study" in analysis and "data:image/png;base64," in analysis
     wide = admin_client.get(f"/admin/study/study/{piloted.pk}/export/wide/?pilot=1")
-    assert wide.status_code == 200 and wide["Content-Disposition"].endswith('-wide.csv"')
+    assert wide.status_code == 200 and wide["Content-Disposition"].endswith('-wide-with-pilot.csv"')
     assert len(wide.content.decode().strip().splitlines()) == 5
     assert admin_client.get(f"/admin/study/study/{piloted.pk}/export/pdf/").status_code == 404
     assert AuditEntry.objects.filter(actor="admin:admin", action="export").count() == 1
