@@ -167,7 +167,9 @@ class StudyForm(forms.ModelForm):
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     form = StudyForm
-    list_display = ["title", "slug", "state", "open_to_anyone", "n_participants", "n_completed", "balance", "created_at"]
+    list_display = [
+        "title", "slug", "state", "open_to_anyone", "n_participants", "n_completed", "balance", "n_pilots", "created_at",
+    ]
     list_filter = ["state"]
     search_fields = ["title", "slug"]
     inlines = [StudyTranslationInline, ConditionInline, ItemInline]
@@ -355,22 +357,31 @@ class StudyAdmin(admin.ModelAdmin):
         )
 
     def get_queryset(self, request):
+        # Real participants only, as the monitor and the exports count them by default; pilots on their own.
+        real = Q(participants__is_pilot=False)
         return super().get_queryset(request).annotate(
-            n_participants=Count("participants", distinct=True),
-            n_completed=Count("participants", filter=Q(participants__completed_at__isnull=False), distinct=True),
+            n_participants=Count("participants", filter=real, distinct=True),
+            n_completed=Count("participants", filter=real & Q(participants__completed_at__isnull=False), distinct=True),
+            n_pilots=Count("participants", filter=Q(participants__is_pilot=True), distinct=True),
         )
 
-    @admin.display(description="Participants", ordering="n_participants")
+    @admin.display(description="Participants (not pilots)", ordering="n_participants")
     def n_participants(self, study):
         return study.n_participants
 
-    @admin.display(description="Completed", ordering="n_completed")
+    @admin.display(description="Completed (not pilots)", ordering="n_completed")
     def n_completed(self, study):
         return study.n_completed
 
-    @admin.display(description="Assigned per condition")
+    @admin.display(description="Pilots", ordering="n_pilots")
+    def n_pilots(self, study):
+        return study.n_pilots
+
+    @admin.display(description="Assigned per condition (not pilots)")
     def balance(self, study):
-        counts = study.conditions.annotate(n=Count("assignments")).values_list("slug", "n")
+        counts = study.conditions.annotate(
+            n=Count("assignments", filter=Q(assignments__participant__is_pilot=False))
+        ).values_list("slug", "n")
         return ", ".join(f"{slug}: {n}" for slug, n in counts)
 
 

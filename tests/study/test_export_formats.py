@@ -208,3 +208,17 @@ def test_the_data_package_holds_every_pseudonymous_format_each_with_what_made_it
     assert "5f3a9c0d1b2e4f6a7c8d9e01" not in package.read(f"{study.slug}-long{suffix}.csv").decode()
     meta = json.loads(package.read(f"{study.slug}-long{suffix}.csv.meta.json"))
     assert meta["include_pilot"] is pilot and meta["exported_by"].startswith("admin:")
+
+
+def test_the_study_list_counts_real_participants_and_pilots_apart(study, finished, admin_client):
+    import re
+
+    page = admin_client.get("/admin/study/study/").content.decode()
+    row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", page, re.S) if f'value="{study.pk}" class="action-select"' in r)
+    cells = [re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+    assert "Participants (not pilots)" in page and "Pilots" in page
+    real = Participant.objects.filter(study=study, is_pilot=False)
+    assert str(real.count()) in cells and str(Participant.objects.filter(study=study, is_pilot=True).count()) in cells
+    balance = next(cell for cell in cells if ":" in cell and "features" in cell)
+    by_condition = {slug: int(n) for slug, n in re.findall(r"(\w+): (\d+)", balance)}
+    assert sum(by_condition.values()) == real.count() == 2
