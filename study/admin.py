@@ -343,7 +343,7 @@ class StudyAdmin(admin.ModelAdmin):
             )],
             # Pilot data is left out of the downloads above; during a pilot it is all there is.
             *[("study_study_export", f"{fmt}/?pilot=1", f"Download {fmt} with pilot participants")
-              for fmt in ("long", "wide", "xlsx")],
+              for fmt in ("long", "wide", "events", "xlsx", "spss")],
             ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id)"),
         ]
         return format_html_join(

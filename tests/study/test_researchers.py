@@ -47,6 +47,8 @@ def test_the_study_page_links_every_researcher_page_and_each_works(piloted, admi
     change = admin_client.get(f"/admin/study/study/{piloted.pk}/change/").content.decode()
     for part in ("gallery", "monitor", "analysis", "export/wide", "export/spss", "delete-participant"):
         assert f"/admin/study/study/{piloted.pk}/{part}/" in change
+    for fmt in ("long", "wide", "events", "xlsx", "spss"):  # every per-participant file, with pilots too
+        assert f"/admin/study/study/{piloted.pk}/export/{fmt}/?pilot=1" in change
     analysis = admin_client.get(f"/admin/study/study/{piloted.pk}/analysis/?pilot=1").content.decode()
     assert "Analysis: Pilot study" in analysis and "data:image/png;base64," in analysis
     wide = admin_client.get(f"/admin/study/study/{piloted.pk}/export/wide/?pilot=1")
