@@ -277,6 +277,10 @@ class Participant(models.Model):
         default=False, help_text="A simulated participant (python manage.py run_bots): left out of exports and "
         "analysis unless asked for.",
     )
+    left_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When a pilot bot left midway on purpose; a real participant's leaving shows only as silence.",
+    )
     started_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

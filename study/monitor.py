@@ -99,7 +99,7 @@ def study_monitor(*, study: Study, include_pilot: bool = False, now=None) -> Mon
             else:
                 row.analysed += 1
             heard[condition.slug].append(heard_by_participant[person.pk])
-        elif now - last_seen > DROPPED_AFTER:
+        elif person.left_at or now - last_seen > DROPPED_AFTER:  # left_at: a pilot bot that left on purpose
             row.dropped += 1
             dropout[person.page] += 1
         else:

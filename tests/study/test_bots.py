@@ -33,6 +33,15 @@ def test_straightlining_bots_give_one_answer_everywhere_and_leavers_stop_midway(
     assert not [r.error for r in run.results if r.error]
     left = [r for r in run.results if r.left_on]
     assert left and all(r.page != "done" for r in left)
+    # The monitor shows the pilots who left as dropped out at once, not after an hour of silence.
+    from study.monitor import study_monitor
+
+    monitor = study_monitor(study=study, include_pilot=True)
+    assigned_and_left = [r for r in left if r.condition]
+    assert assigned_and_left  # at least one left after being randomised
+    assert sum(c.dropped for c in monitor.conditions) == len(assigned_and_left)
+    assert sum(c.in_progress for c in monitor.conditions) == 0
+    assert sum(monitor.dropout_by_page.values()) == len(assigned_and_left)
     for result in run.results:
         if result.completed:
             likert = set(Response.objects.filter(participant_id=result.participant_id, item__kind="likert",
