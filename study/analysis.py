@@ -86,8 +86,9 @@ def scale_scores(answers: pd.DataFrame) -> pd.DataFrame:
     averaged over the recommendations first)."""
     items = _likert_scales(scored(answers))
     # A rating asked of every recommendation is its own score, never mixed into a questionnaire scale of the
-    # same construct (reliability is computed on the questionnaire's items alone).
-    items = items.assign(construct=np.where(items["section"] == "rating", items["construct"] + "_rating", items["construct"]))
+    # same construct (reliability is computed on the questionnaire's items alone). It is named after its item,
+    # as the export's columns (understand_why_r1, ...) and the mixed model name it: understand_why_mean_rating.
+    items = items.assign(construct=np.where(items["section"] == "rating", items["item"] + "_mean_rating", items["construct"]))
     per_item = items.groupby(["participant", "condition", "construct", "item"], as_index=False)["scored"].mean()
     scores = per_item.groupby(["participant", "condition", "construct"], as_index=False)["scored"].mean()
     wide = scores.pivot(index=["participant", "condition"], columns="construct", values="scored").reset_index()

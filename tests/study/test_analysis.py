@@ -88,7 +88,7 @@ def test_reverse_coded_items_are_reversed_before_a_scale_is_scored():
     ])
     scores = analysis.scale_scores(answers).set_index("participant")
     assert scores.loc["p1", "trust"] == 6 and scores.loc["p2", "trust"] == 2
-    assert scores.loc["p1", "liking_rating"] == 5  # ratings averaged over the recommendations, scored apart
+    assert scores.loc["p1", "liking_mean_rating"] == 5  # ratings averaged over the recommendations, scored apart
     assert "check" not in scores.columns
 
 

@@ -51,6 +51,7 @@ def test_the_study_page_links_every_researcher_page_and_each_works(piloted, admi
         assert f"/admin/study/study/{piloted.pk}/export/{fmt}/?pilot=1" in change
     analysis = admin_client.get(f"/admin/study/study/{piloted.pk}/analysis/?pilot=1").content.decode()
     assert "Analysis: Pilot study" in analysis and "data:image/png;base64," in analysis
+    assert "they are not held to the minimum duration" in analysis  # why finished bots count as analysed
     wide = admin_client.get(f"/admin/study/study/{piloted.pk}/export/wide/?pilot=1")
     assert wide.status_code == 200 and wide["Content-Disposition"].endswith('-wide-with-pilot.csv"')
     assert len(wide.content.decode().strip().splitlines()) == 5
