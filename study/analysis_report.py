@@ -3,6 +3,7 @@ result written as HTML with figures and CSV tables (python manage.py analyse_stu
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from study import analysis
 from study.export import participant_summaries, pseudonym
+from study.export_files import configuration_sha256, software_version
 from study.models import Response, Study
 
 TABLES = ("descriptives", "reliability", "comparisons", "mixed_models", "excluded", "scores")
@@ -54,6 +56,7 @@ class Report:
     analysis: analysis.Analysis
     figures: dict[str, bytes]  # scale -> PNG
     html: str
+    made_by: dict  # what made it: study, time, pilots or not, configuration hash, software version
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -68,7 +71,12 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
         scale: analysis.scale_plot(result.scores, scale, result.conditions, title=scale.replace("_", " "))
         for scale in result.scales
     }
+    made_by = {
+        "study": study.slug, "generated_at": timezone.now().isoformat(), "include_pilot": include_pilot,
+        "configuration_sha256": configuration_sha256(study), "software_version": software_version(),
+    }
     context = {
+        "made_by": made_by,
         "study": study, "generated_at": timezone.now(), "include_pilot": include_pilot, "analysis": result,
         "n_participants": len(participants), "n_included": len(result.included),
         "tables": {name: _records(getattr(result, name)) for name in TABLES},
@@ -77,14 +85,15 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
             for scale, png in figures.items()
         },
     }
-    return Report(result, figures, render_to_string("study/analysis_report.html", context))
+    return Report(result, figures, render_to_string("study/analysis_report.html", context), made_by)
 
 
 def write_report(report: Report, out: Path) -> list[Path]:
     """index.html, one CSV per table and one PNG per scale under ``out``; returns the files written."""
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    written = [out / "index.html"]
+    written = [out / "index.html", out / "meta.json"]
     written[0].write_text(report.html, encoding="utf-8")
+    written[1].write_text(json.dumps(report.made_by, indent=2) + "\n", encoding="utf-8")
     for name in TABLES:
         frame = getattr(report.analysis, name)
         path = out / f"{name}.csv"

@@ -2,6 +2,7 @@
 analysis, which leave them out unless asked."""
 import csv
 import io
+import json
 
 import pytest
 from django.core.management import call_command
@@ -69,6 +70,12 @@ def test_the_commands_run_bots_export_them_on_request_and_analyse_them(study, tm
     assert {r["condition"] for r in descriptives} == {"features", "spectrogram", "both", "control"}
     assert sum(int(r["n"]) for r in descriptives if r["scale"] == "trust") == 4
     assert any((report / "figures").iterdir())
+    # What made it, as every export says: the study's configuration hash and the code's version.
+    made_by = json.loads((report / "meta.json").read_text())
+    from study.export_files import configuration_sha256
+
+    assert made_by["configuration_sha256"] == configuration_sha256(study) and made_by["include_pilot"] is True
+    assert made_by["configuration_sha256"][:12] in html
     call_command("analyse_study", study.slug, "--out", str(tmp_path / "no-pilots"), stdout=out)
     assert "No included participant has answered yet." in (tmp_path / "no-pilots" / "index.html").read_text()
     # Random answerers mostly miss the attention check: the analysis leaves them out and says why.
