@@ -246,7 +246,7 @@ class StudyAdmin(admin.ModelAdmin):
 
         study = get_object_or_404(Study, pk=pk)
         include_pilot = request.GET.get("pilot") == "1"
-        return self._page(request, study, "admin/study/study/monitor.html", title=f"Monitor: {study}",
+        return self._page(request, study, "admin/study/study/monitor.html", title=f"Monitor: {study} ({study.slug})",
                           monitor=study_monitor(study=study, include_pilot=include_pilot), include_pilot=include_pilot)
 
     def analysis_view(self, request, pk):

@@ -150,6 +150,9 @@ def _figures(people: list[Participant], monitor: Monitor) -> dict[str, str]:
             ax.barh(names, values, left=left, color=colour, label=label)
             left = [a + b for a, b in zip(left, values)]
         ax.set_xlabel("Participants assigned")
+        # Whole participants from 0, up to the target or the fullest condition (never -0.04 to 0.04 when empty).
+        ax.set_xlim(0, max(1, monitor.target_per_condition or 0, max(left)) * 1.05)
+        ax.xaxis.get_major_locator().set_params(integer=True)
         if monitor.target_per_condition:
             ax.axvline(monitor.target_per_condition, color="#333333", linestyle="--", linewidth=1)
             ax.annotate("target", (monitor.target_per_condition, len(names) - 0.5), fontsize=8, ha="center")

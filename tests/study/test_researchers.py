@@ -31,6 +31,7 @@ def test_the_monitor_shows_each_condition_s_flow_and_refreshes_itself(piloted, a
     page = admin_client.get(f"/admin/study/study/{piloted.pk}/monitor/")
     html = page.content.decode()
     assert page.status_code == 200 and 'http-equiv="refresh"' in html
+    assert f"Monitor: Pilot study ({piloted.slug})" in html  # a duplicate keeps the title, never the slug
     assert "4 pilot participants left out" in html and "1 entered" in html
     with_pilots = admin_client.get(f"/admin/study/study/{piloted.pk}/monitor/?pilot=1").content.decode()
     assert "5 entered" in with_pilots and "data:image/png;base64," in with_pilots
@@ -129,3 +130,15 @@ def test_the_audit_log_is_for_reading_only(admin_client, study):
     AuditEntry.objects.create(actor="x", action="export", study=study)
     assert admin_client.get("/admin/study/auditentry/").status_code == 200
     assert admin_client.get("/admin/study/auditentry/add/").status_code == 403
+
+
+def test_the_condition_chart_counts_whole_participants_from_zero_even_before_anyone_arrives(study, monkeypatch):
+    from study import monitor as monitor_module
+
+    drawn = []
+    monkeypatch.setattr(monitor_module, "_png_uri", lambda fig: drawn.append(fig) or "data:image/png;base64,")
+    monitor_module.study_monitor(study=study)
+    (axes,) = [fig.axes[0] for fig in drawn if fig.axes[0].get_xlabel() == "Participants assigned"]
+    low, high = axes.get_xlim()
+    assert low == 0 and high >= 1  # not matplotlib's -0.04 to 0.04 around nothing
+    assert all(float(tick).is_integer() for tick in axes.get_xticks())
