@@ -59,6 +59,11 @@ def test_several_artists_are_kept_as_a_list(tmp_path):
         (row(9).replace(",0.5,0.6,", ",1.5,0.6,"), "danceability=1.5 is outside 0..1"),
         (row(9).replace(",False,", ",maybe,"), "explicit is not true or false"),
         ("9,id9,too,few", "expected 21 fields, found 4"),
+        (row(9, title=""), "track_name is missing"),
+        (row(9, artists=" ; "), "artists is missing"),
+        (row(9, tempo=""), "tempo is missing"),
+        (row(9, tempo="nan"), "tempo=nan is outside 0..300"),
+        (row(9).replace(",5,-7.5,", ",5.5,-7.5,"), "key=5.5 is not a whole number"),
     ],
 )
 def test_a_bad_row_is_reported_with_its_line_and_skipped_and_the_rest_imported(tmp_path, bad, reason):
@@ -172,3 +177,17 @@ def test_an_audio_name_cannot_reach_outside_the_audio_folder(tmp_path):
     call_command("import_catalog", str(path), "--format", "generic", "--audio-dir", str(folder), "--no-analysis", stdout=io.StringIO(), stderr=err, verbosity=0)
     assert "audio file '../secret.ogg' not found" in err.getvalue()
     assert not Track.objects.get(external_id="x").audio
+
+
+def test_blank_lines_are_skipped_and_keep_later_lines_numbered_as_in_the_file(tmp_path):
+    path = spotify_csv(tmp_path, [row(0), "", ",,,,", row(1, tempo="x")])
+    out, err = import_spotify(path)
+    assert "line 5: tempo is not a number: 'x'" in err and "1 tracks created" in out
+
+
+def test_an_empty_file_imports_nothing_and_says_so(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("", encoding="utf-8")
+    with pytest.raises(CommandError, match="Cannot import empty.csv"):
+        import_spotify(path)
+    assert not Catalog.objects.filter(slug="sp").exists()
