@@ -268,9 +268,11 @@ def _answer_page(request, study, participant, template, extra, status=200):
             # Nothing from this submit was stored: show the page as it was sent, with the error on its question.
             messages.error(request, str(error))
             posted = {
-                name: int(value) for name, value in request.POST.items()
-                if name != "csrfmiddlewaretoken" and value.lstrip("-").isdigit() and len(value) < 7
+                name: number for name, value in request.POST.items()
+                if name != "csrfmiddlewaretoken" and (number := services.form_integer(value)) is not None
             }
+            if isinstance(error, services.StaleAnswer):
+                posted.pop(error.field, None)  # show the newer answer given in the other tab, not this page's
             answers, missing, status = {**answers, **posted}, {error.field}, 422
         except services.FlowError as error:
             # Outline the unanswered questions, but only after an attempt to move on.

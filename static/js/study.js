@@ -69,6 +69,23 @@
       if (submitStatus) submitStatus.textContent = "";
       if (submitWanted) { submitWanted = false; form.requestSubmit(); }
     };
+    // The newest save number this page knows of for a question (the one it was rendered with, or one
+    // it saved or was told of since). A submit sends them: the server refuses one that would put back an
+    // older answer over one given meanwhile in another tab, and shows the newer one instead.
+    var known = function (q, seq) {
+      if (Number(seq) > (Number(q.fieldset.dataset.seq) || 0)) q.fieldset.dataset.seq = String(seq);
+    };
+    var stampKnown = function () {
+      Object.keys(questions).forEach(function (name) {
+        var q = questions[name], input = form.querySelector("input[type=hidden][name='seq__" + name + "']");
+        if (!input) {
+          input = document.createElement("input");
+          input.type = "hidden"; input.name = "seq__" + name;
+          form.appendChild(input);
+        }
+        input.value = q.fieldset.dataset.seq || "0";
+      });
+    };
     var retryLater = function (q, seconds) {
       q.inflight = false;
       q.attempts += 1;
@@ -105,6 +122,7 @@
           if (!response.ok) { q.failed = true; setStatus(q, "unsaved"); retryLater(q); return; }
           q.inflight = false; q.failed = false; q.invalid = false; q.attempts = 0;
           q.savedSeq = Math.max(q.savedSeq, sent);
+          known(q, data.saved ? sent : data.seq);
           keepUnsaved();
           if (q.seq > sent) { send(q); return; }  // chosen again while this one travelled
           if (!data.saved && data.seq > sent) {
@@ -155,6 +173,7 @@
       });
     });
     form.addEventListener("submit", function (event) {
+      stampKnown();
       if (!pending()) return;
       event.preventDefault();
       var invalid = Object.keys(questions).map(function (name) { return questions[name]; })

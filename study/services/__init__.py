@@ -5,8 +5,8 @@ do what is asked, so a forged request gets a clear error and changes nothing. On
 module per stage of the journey; this package's names are the public ones.
 """
 from study.services.answers import (  # noqa: F401
-    AnswerError, Saved, missing_answers, participant_items, participant_submit_page, response_save,
-    study_explanations_shown,
+    AnswerError, Saved, StaleAnswer, form_integer, missing_answers, participant_items, participant_submit_page,
+    response_save, study_explanations_shown,
 )
 from study.services.choosing import (  # noqa: F401
     SearchPage, catalog_search, participant_confirm_liked, participant_like, study_pool,

@@ -26,7 +26,24 @@ from study.services.listening import listened_seconds
 from study.templatetags.study_tags import answer_field
 
 Page = Participant.Page
-_INTEGER = re.compile(r"^-?[0-9]{1,6}$")
+#: A form's integer: ASCII digits only, the whole value (no trailing newline, no "²" or "٣").
+_INTEGER = re.compile(r"-?[0-9]{1,6}")
+#: The page's script sends, with a submit, the save number it knows for each question.
+SEQ_PREFIX = "seq__"
+
+
+def form_integer(raw) -> int | None:
+    """A form value as the integer it spells, or None for anything else."""
+    return int(raw) if isinstance(raw, str) and _INTEGER.fullmatch(raw) else None
+
+
+_SEQ = re.compile(r"[0-9]{1,18}")
+
+
+def _known_seq(answers: Mapping[str, str], field: str) -> int | None:
+    """The save number the submitting page knew for ``field`` (None: a page without the script, or a bot)."""
+    raw = answers.get(SEQ_PREFIX + field)
+    return int(raw) if isinstance(raw, str) and _SEQ.fullmatch(raw) else None
 
 
 class AnswerError(FlowError):
@@ -36,6 +53,10 @@ class AnswerError(FlowError):
         super().__init__(message)
         self.field = field
         self.retry_after = retry_after
+
+
+class StaleAnswer(AnswerError):
+    """A submit from a page that never saw a newer answer given meanwhile (another tab or window)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +100,7 @@ def _checked_value(item: Item, raw, *, field: str, recommendation: Recommendatio
     ``form``: the value comes from a submitted form, where every value is text ("6").
     """
     is_number = isinstance(raw, int) and not isinstance(raw, bool)
-    if not (is_number or (form and isinstance(raw, str) and _INTEGER.match(raw))):
+    if not (is_number or (form and form_integer(raw) is not None)):
         raise AnswerError(
             _("%(question)s: “%(value)s” is not an answer on this scale.")
             % {"question": _question(item, recommendation), "value": str(raw)[:40]},
@@ -111,8 +132,9 @@ def _check_listened(participant: Participant, item: Item, recommendation: Recomm
 
 
 def _store(participant: Participant, item: Item, recommendation: Recommendation | None, value: int,
-           seq: int | None) -> Saved:
-    """Keep ``value`` if ``seq`` is higher than the stored answer's; ``seq=None`` is a page submit, which wins."""
+           seq: int | None, *, known_seq: int | None = None, field: str = "") -> Saved:
+    """Keep ``value`` if ``seq`` is higher than the stored answer's; ``seq=None`` is a page submit, which wins,
+    unless the page knew only an older answer (``known_seq``) than one given since in another tab: StaleAnswer."""
     now = timezone.now()
     with transaction.atomic():
         rows = Response.objects.filter(participant=participant, item=item, recommendation=recommendation)
@@ -122,6 +144,13 @@ def _store(participant: Participant, item: Item, recommendation: Recommendation 
             current = rows.select_for_update().order_by("pk").first()  # no ordering join: FOR UPDATE cannot lock one
             if current and current.value == value:
                 return Saved(value, current.client_seq, True)
+            if current and known_seq is not None and current.client_seq > known_seq:
+                raise StaleAnswer(
+                    _("%(question)s was answered differently in another tab or window since this page was "
+                      "opened; the newer answer is shown. Please check it and continue.")
+                    % {"question": _question(item, recommendation)},
+                    field=field,
+                )
             seq = current.client_seq + 1 if current else 1
         if rows.filter(client_seq__lt=seq).update(value=value, client_seq=seq, answered_at=now):
             return Saved(value, seq, True)
@@ -225,10 +254,10 @@ def participant_submit_page(*, participant: Participant, answers: Mapping[str, s
         value = _checked_value(item, raw, field=field, recommendation=recommendation, form=True)
         if recommendation is not None:
             _check_listened(participant, item, recommendation, field)
-        checked.append((item, recommendation, value))
-    with transaction.atomic():
-        for item, recommendation, value in checked:
-            _store(participant, item, recommendation, value, None)
+        checked.append((item, recommendation, value, field))
+    with transaction.atomic():  # all or nothing: a stale answer stores nothing of this submit
+        for item, recommendation, value, field in checked:
+            _store(participant, item, recommendation, value, None, field=field, known_seq=_known_seq(answers, field))
     if missing_answers(participant, section):
         raise FlowError(_("Please answer every question before you continue."))
     fields = {}

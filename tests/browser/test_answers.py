@@ -166,3 +166,45 @@ def test_the_export_holds_the_last_answer_each_participant_saw(chromium, live_se
     for pid, shown in screens.items():
         assert len(shown) == 4 + 5 * 3 + 16 + 2  # pre, ratings, the default scales' items, two checks
         assert exported[pid] == shown, pid
+
+
+def test_a_stale_tab_never_puts_back_an_older_answer_over_a_newer_one(chromium, live_server, study, shots):
+    """One participant, two tabs on the same page: tab 1 chooses an age band, tab 2 then another; tab 1, still
+    showing its own choice, is submitted. The page comes back with the newer answer shown and the question
+    named, nothing of tab 1's submit is stored, and once the participant submits what they now see it goes on."""
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    first = context.new_page()
+    base = f"{live_server.url}/s/{study.slug}"
+    first.goto(f"{base}/?PROLIFIC_PID=two-tabs&STUDY_ID=s&SESSION_ID=x")
+    first.click("button[value=yes]")
+    first.wait_for_url(f"{base}/instructions/")
+    first.click("form.actions button[type=submit]")
+    first.wait_for_url(f"{base}/about-you/")
+    second = context.new_page()
+    second.goto(f"{base}/about-you/")
+
+    def saved(page, name):
+        wait_until(page, f"document.querySelector(\"fieldset[data-field='{name}']\").classList.contains('saved')")
+
+    first.check("input[name=age_band][value='2']")
+    saved(first, "age_band")
+    second.check("input[name=age_band][value='4']")
+    saved(second, "age_band")
+    for name in [n for n in question_names(first) if n != "age_band"]:
+        first.locator(f"input[name='{name}']").first.check()
+        saved(first, name)
+    assert on_screen(first)["age_band"] == 2
+    first.click("form.answers button[type=submit]")
+    first.wait_for_load_state()
+    shots(first, "stale-tab")
+    assert first.url.endswith("/about-you/")
+    assert "answered differently in another tab or window" in first.inner_text("body")
+    assert on_screen(first)["age_band"] == 4  # the newer answer, shown
+    participant = Participant.objects.get(study=study, prolific_pid="two-tabs")
+    assert participant.page == "pre"
+    assert participant.responses.get(item__code="age_band").value == 4
+
+    first.click("form.answers button[type=submit]")  # what the participant now sees
+    first.wait_for_url(f"{base}/choose/")
+    assert participant.responses.get(item__code="age_band").value == 4
+    context.close()

@@ -133,3 +133,42 @@ def test_answers_from_two_tabs_keep_the_latest_choice(study):
     save(second, "age_band", 2, seq=101)
     save(first, "age_band", 1, seq=99)
     assert Response.objects.get(item__code="age_band").value == 2
+
+
+def test_a_submit_from_a_tab_that_missed_a_newer_answer_stores_nothing_and_shows_the_newer_one(on_pre):
+    """Tab 1 chose 3, tab 2 then chose 5; tab 1, still showing 3, is submitted. Its page knew only the save
+    numbered 1_000: the newer answer (5, from tab 2) stands, nothing of the submit is stored, and the page
+    comes back showing 5 with the question named, so the participant decides with everything in view."""
+    save(on_pre, "age_band", 3, seq=1_000)  # tab 1
+    save(on_pre, "age_band", 5, seq=2_000)  # tab 2
+    answers = {**on_pre.pre_answers(), "age_band": 3, "seq__age_band": "1000"}
+    page = on_pre.client.post(on_pre.url("about-you"), answers)
+    assert page.status_code == 422
+    html = page.content.decode()
+    assert "answered differently in another tab or window" in html and "How old are you?" in html
+    assert 'data-field="age_band" data-seq="2000"' in html
+    assert 'name="age_band" value="5"  checked' in html or 'name="age_band" value="5" checked' in html
+    assert dict(Response.objects.values_list("item__code", "value")) == {"age_band": 5}
+    assert on_pre.page() == "pre"
+
+    # Submitted again from the page as it now stands (it knows save 2000): it goes through.
+    page = on_pre.post("about-you", {**answers, "age_band": 5, "seq__age_band": "2000"})
+    assert page.redirect_chain[-1][0] == on_pre.url("choose")
+    assert Response.objects.get(item__code="age_band").value == 5
+
+
+def test_a_submit_from_the_tab_that_gave_the_newest_answer_goes_through(on_pre):
+    save(on_pre, "age_band", 5, seq=2_000)
+    answers = {**on_pre.pre_answers(), "age_band": 4, "seq__age_band": "2000"}  # changed here, unsaved: on screen
+    page = on_pre.post("about-you", answers)
+    assert page.redirect_chain[-1][0] == on_pre.url("choose")
+    assert Response.objects.get(item__code="age_band").value == 4
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "3\n", " 3", "３"])
+def test_a_submitted_value_that_is_not_plain_ascii_digits_is_refused_with_its_question_named(on_pre, value):
+    answers = {**on_pre.pre_answers(), "age_band": value}
+    page = on_pre.client.post(on_pre.url("about-you"), answers)
+    assert page.status_code == 422 and "is not an answer on this scale" in page.content.decode()
+    assert not Response.objects.exists()
+    assert 'value="3" checked' not in page.content.decode().replace("  ", " ")  # nothing shown as chosen
