@@ -73,7 +73,7 @@ class FiniteSecondsField(serializers.Field):
 class AnswerSerializer(serializers.Serializer):
     """One answer saved by the page's script as it is given (POST JSON to /s/<study>/answer/)."""
 
-    item = serializers.RegexField(r"^[A-Za-z0-9_-]{1,40}$", help_text="The question's code.")
+    item = serializers.RegexField(r"^[A-Za-z0-9_-]{1,40}\Z", trim_whitespace=False, help_text="The question's code.")
     value = serializers.JSONField(help_text="The answer: an integer on the item's scale (checked by the service).")
     recommendation = StrictIntegerField(min_value=1, max_value=MAX_ID - 1, required=False, allow_null=True,
                                         default=None)

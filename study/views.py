@@ -103,6 +103,11 @@ def participant_page(page):
 @rate_limit("enter")
 def enter(request, slug):
     study = get_object_or_404(Study.objects.prefetch_related("translations"), slug=slug)
+    if any(len(request.GET.getlist(name)) > 1 for name in ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")):
+        # ?PROLIFIC_PID=A&PROLIFIC_PID=B: which one is this person? Never guess.
+        return _render(request, "study/closed.html", study, status=400,
+                       message=_("This study link names more than one Prolific ID or session; please use the "
+                                 "link from Prolific as it is."))
     try:
         participant = services.participant_enter(
             study=study,
@@ -114,7 +119,7 @@ def enter(request, slug):
     except services.InvalidLink as error:
         return _render(request, "study/closed.html", study, status=400, message=str(error))
     except services.OtherParticipantHere as error:
-        _, mine = _current_participant(request, slug)
+        _study, mine = _current_participant(request, slug)
         return _render(request, "study/closed.html", study, status=409, message=str(error),
                        continue_url=_page_url(mine) if mine else "")
     except services.FlowError as error:

@@ -178,6 +178,8 @@ def _item(participant: Participant, item_code: str) -> Item:
 def _recommendation(participant: Participant, item: Item, recommendation_id, field: str) -> Recommendation | None:
     if item.section != Item.Section.RATING:
         return None
+    if recommendation_id is None:
+        raise AnswerError(_("This answer does not say which recommendation it is for."), field=field)
     if isinstance(recommendation_id, bool) or not isinstance(recommendation_id, int):
         recommendation_id = None
     recommendation = participant.recommendations.filter(pk=recommendation_id).first() if recommendation_id else None

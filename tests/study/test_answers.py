@@ -113,7 +113,9 @@ def test_a_rating_is_saved_only_for_the_participant_s_own_recommendation_in_orde
     recommendation = browser.participant.recommendations.last()
     assert save(browser, "liking", 6, 10, recommendation.pk).json()["saved"] is True
     assert save(browser, "liking", 2, 9, recommendation.pk).json() == {"saved": False, "value": 6, "seq": 10}
-    assert save(browser, "liking", 2, 1, None).status_code == 422
+    missing = save(browser, "liking", 2, 1, None)
+    assert missing.status_code == 422 and "does not say which recommendation" in missing.json()["error"]
+    assert save(browser, "liking\n", 2, 11, recommendation.pk).status_code == 400  # an item code is exact
     assert save(browser, "liking", 2, 1, 10**30).status_code == 400
 
 

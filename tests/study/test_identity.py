@@ -89,3 +89,12 @@ def test_study_and_session_ids_are_checked_too(study, field):
     params = {**link(), field: "<img src=x>"}
     page = ParticipantBrowser(study).get(**params)
     assert page.status_code == 400 and not Participant.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["PROLIFIC_PID", "STUDY_ID", "SESSION_ID"])
+def test_a_link_naming_two_ids_is_refused_rather_than_guessed(study, field):
+    browser = ParticipantBrowser(study)
+    params = {**link(), field: [link()[field], OTHER if field == "PROLIFIC_PID" else "session-2"]}
+    page = browser.client.get(browser.url(""), params)
+    assert page.status_code == 400 and "more than one Prolific ID or session" in page.content.decode()
+    assert not Participant.objects.exists()
