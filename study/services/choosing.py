@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -72,12 +73,17 @@ def participant_like(*, participant: Participant, track_id: int, liked: bool) ->
         raise FlowError(_("That track is not part of this study."))
     if not liked:
         participant.liked_tracks.remove(track)
-    elif not participant.liked_tracks.filter(pk=track.pk).exists():
-        if participant.liked_tracks.count() >= participant.study.max_liked:
-            raise FlowError(
-                _("You can choose at most %(n)d tracks; remove one first.") % {"n": participant.study.max_liked}
-            )
-        participant.liked_tracks.add(track)
+    else:
+        with transaction.atomic():
+            # The participant's row lock makes likes sent at once (several clicks, two tabs) take turns: each
+            # counts after the previous one was added, so the choice never grows past the study's maximum.
+            Participant.objects.select_for_update().filter(pk=participant.pk).values_list("pk").first()
+            if not participant.liked_tracks.filter(pk=track.pk).exists():
+                if participant.liked_tracks.count() >= participant.study.max_liked:
+                    raise FlowError(
+                        _("You can choose at most %(n)d tracks; remove one first.") % {"n": participant.study.max_liked}
+                    )
+                participant.liked_tracks.add(track)
     return list(participant.liked_tracks.order_by("title"))
 
 

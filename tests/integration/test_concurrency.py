@@ -9,7 +9,7 @@ from collections import Counter
 import pytest
 
 from study.models import Assignment, Item, Participant, Response
-from tests.factories import CatalogFactory, make_study
+from tests.factories import CatalogFactory, TrackFactory, make_study
 from tests.live import LiveParticipant, all_at_once, all_succeeded, statuses
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.xdist_group("connections")]
@@ -118,3 +118,23 @@ def test_twenty_saves_of_one_answer_at_once_keep_the_last_choice(live_server, st
     assert stale.status_code == 200
     assert stale.json() == {"saved": False, "value": value_of[SAVES_OF_ONE_ITEM], "seq": SAVES_OF_ONE_ITEM}
     assert Response.objects.get(item=item).value == value_of[SAVES_OF_ONE_ITEM]
+
+
+def test_likes_sent_at_once_never_choose_more_tracks_than_the_study_allows(live_server, study):
+    """Eight "I like this" clicks (a double-clicking participant, two tabs) reach the server together: the
+    choice stops at the study's maximum, every other click is told why, and nothing fails."""
+    from recommender.models import Track
+
+    (participant,) = entered(live_server, study, 1)
+    participant.post("consent", {"consent": "yes"})
+    participant.post("instructions")
+    pre = {item.code: item.options[0][0] for item in Item.objects.filter(study=study, section="pre")}
+    participant.post("about-you", pre)
+    assert Participant.objects.get().page == Participant.Page.CHOOSE
+    tracks = [TrackFactory(catalog=study.catalog, status=Track.Status.ANALYSED).pk for _ in range(8)]
+    tabs = [participant.tab() for _ in tracks]
+
+    replies = all_at_once(lambda i: tabs[i].post("choose", {"action": "like", "track": tracks[i]}), range(len(tracks)))
+
+    assert all(reply.status_code < 500 for reply in replies), [reply.status_code for reply in replies]
+    assert Participant.objects.get().liked_tracks.count() == study.max_liked
