@@ -117,7 +117,9 @@ def contribution_figure(
         for yi, text in zip(y, value_labels):
             ax.annotate(text, xy=(column, yi), xycoords=("figure fraction", "data"), va="center", fontsize=9,
                         color="#333333", parse_math=False)
-    ax.set_xlabel(t(gettext_noop("Difference in each group (0 = identical)")), fontsize=size["value"], parse_math=False)
+    # On a phone the axis sits right of long group names: the label ends where the axis ends, so it fits.
+    ax.set_xlabel(t(gettext_noop("Difference in each group (0 = identical)")), fontsize=size["value"], parse_math=False,
+                  loc="right" if narrow else "center")
     title = t(gettext_noop("Similarity %(score)s = 1 − sum of the bars")) % {"score": number(score, 2)}
     # Across the whole figure, above the bars and the values column alike, so neither can overlap it.
     fig.text(0.04 if narrow else left, 1 - 0.22 / height, title, fontsize=size["title"], va="center", parse_math=False)

@@ -155,3 +155,30 @@ def test_the_figure_and_wording_modules_need_no_django():
 
     for module in (charts, verdicts, regions, tags, network_regions, contrastive, frontend, tagger):
         assert "django" not in inspect.getsource(module)
+
+
+@pytest.mark.parametrize("narrow", [False, True])
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_no_text_of_the_feature_chart_is_cut_off_at_the_figure_s_edge(narrow, language):
+    """A phone's chart once cut its axis label ("… (0 = identica"): every text drawn lies inside the figure."""
+    from matplotlib.text import Text
+
+    bars = [verdicts.ChartBar("High-frequency content", 0.32, ("mfcc",), 0.05, verdicts.DIFFERENT),
+            verdicts.ChartBar("Harmony (notes used)", 0.07, ("chroma",), 0.05, verdicts.DIFFERENT),
+            verdicts.ChartBar("Noisiness", 0.001, ("flatness",), 0.05, verdicts.ALIKE)]
+    fig = charts.contribution_figure(bars, 0.61, ["5.2 kHz → 5.3 kHz", "F# B D# → A F# E", "5.4% → 5.5%"],
+                                     narrow=narrow, translate=german if language == "de" else charts.untranslated)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # axis labels find their place while drawing
+    renderer = canvas.get_renderer()
+    width, height = fig.bbox.width, fig.bbox.height
+    ax = fig.axes[0]
+    low, high = ax.get_xlim()
+    beyond_the_axis = {tick.label1 for tick in ax.xaxis.get_major_ticks() if not low <= tick.get_loc() <= high}
+    drawn = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and t not in beyond_the_axis]
+    assert any("0 = " in t.get_text() for t in drawn)
+    for text in drawn:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= -1 and box.x1 <= width + 1 and box.y0 >= -1 and box.y1 <= height + 1, text.get_text()
