@@ -27,6 +27,7 @@ def walk(study, slug, liked, language=None):
     browser.post("questionnaire", browser.questionnaire_answers())
     pages = list(PageVisit.objects.filter(participant=browser.participant).order_by("entered_at").values_list("page", flat=True))
     return {
+        "players": sorted(re.findall(r'<audio [^>]*data-role="(\w+)"', rate_page)),
         "recommendations": recommendations,
         "questions": [re.sub(r"__\d+$", "__rec", q) for q in questions],
         "pages": pages,
@@ -42,6 +43,9 @@ def test_every_condition_gets_the_same_recommendations_pages_and_questions(study
     for slug, seen in walks.items():
         assert seen["recommendations"] == reference["recommendations"], slug
         assert seen["questions"] == reference["questions"], slug
+        # The same players: the recommended clips everywhere; the liked track in every explanation condition
+        # (the control group is not told which track a recommendation came from, so has no player for it).
+        assert seen["players"] == (reference["players"] if slug == "control" else walks["features"]["players"]), slug
         # The job runs inside the request here, so nobody stops on the waiting page.
         assert seen["pages"] == reference["pages"] == ["consent", "instructions", "pre", "choose", "rate", "questionnaire", "done"]
 
