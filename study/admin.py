@@ -112,8 +112,6 @@ def duplicate_studies(modeladmin, request, queryset):
 
 @admin.action(description="Download the configuration (JSON; python manage.py import_study recreates it)")
 def download_configuration(modeladmin, request, queryset):
-    import json
-
     from study.services import study_to_config
 
     if queryset.count() != 1:
@@ -268,11 +266,7 @@ class StudyAdmin(admin.ModelAdmin):
             study=study, format=format, exported_by=f"admin:{request.user.get_username()}",
             options=Options(include_pilot=request.GET.get("pilot") == "1"),
         )
-        response = HttpResponse(export.content, content_type=export.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-        # What made the file (configuration hash, commit, index versions, who, when), as the API sends it.
-        response["X-Export-Meta"] = json.dumps(export.meta, separators=(",", ":"))
-        return response
+        return export.download()
 
     def delete_participant_view(self, request, pk):
         """Delete one participant's data on request, by Prolific id (the audited path; nothing else deletes)."""

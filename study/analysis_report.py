@@ -71,13 +71,14 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
         scale: analysis.scale_plot(result.scores, scale, result.conditions, title=scale.replace("_", " "))
         for scale in result.scales
     }
+    now = timezone.now()
     made_by = {
-        "study": study.slug, "generated_at": timezone.now().isoformat(), "include_pilot": include_pilot,
+        "study": study.slug, "generated_at": now.isoformat(), "include_pilot": include_pilot,
         "configuration_sha256": configuration_sha256(study), "software_version": software_version(),
     }
     context = {
         "made_by": made_by,
-        "study": study, "generated_at": timezone.now(), "include_pilot": include_pilot, "analysis": result,
+        "study": study, "generated_at": now, "include_pilot": include_pilot, "analysis": result,
         "n_participants": len(participants), "n_included": len(result.included),
         "tables": {name: _records(getattr(result, name)) for name in TABLES},
         "figures": {

@@ -1,8 +1,6 @@
 """Researchers' API (token or staff session): study progress, the long-format answers and every export format."""
-import json
 
 from django.db.models import Count
-from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -101,7 +99,4 @@ class StudyExport(APIView):
         export = study_export(
             study=study, format=format, options=options, exported_by=f"api:{request.user.get_username()}"
         )
-        response = HttpResponse(export.content, content_type=export.content_type)
-        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
-        response["X-Export-Meta"] = json.dumps(export.meta, separators=(",", ":"))
-        return response
+        return export.download()

@@ -24,6 +24,7 @@ from typing import TextIO
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse
 from django.utils import timezone
 
 from recommender.models import SimilarityIndex
@@ -58,6 +59,14 @@ class ExportFile:
     @property
     def rows(self) -> int:
         return self.meta["rows"]
+
+    def download(self) -> HttpResponse:
+        """The file as a download, with what made it (configuration hash, commit, index versions, who, when)
+        in the X-Export-Meta header: the admin's buttons and the API answer with this."""
+        response = HttpResponse(self.content, content_type=self.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{self.filename}"'
+        response["X-Export-Meta"] = json.dumps(self.meta, separators=(",", ":"))
+        return response
 
 
 # Reproducibility -----------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from django.utils import timezone
 from study import services
 from study.models import Participant
 
+logger = logging.getLogger(__name__)
+
 
 # Its result lives in the database; ignoring it keeps the result store off the web's path. A database
 # that is restarting (OperationalError) or a full disk (OSError) is worth another try, with back-off.
@@ -29,9 +31,6 @@ def purge_identifiers() -> int:
     if not settings.RETENTION_DAYS:
         return 0
     return services.identifiers_purge(older_than_days=settings.RETENTION_DAYS, actor="retention (daily)")
-
-
-logger = logging.getLogger(__name__)
 
 
 @worker_ready.connect

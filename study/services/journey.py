@@ -161,7 +161,7 @@ def participant_assign(*, participant: Participant) -> Assignment:
         if not active:
             raise FlowError(_("This study has no active condition; please contact the researcher."))
         weights = {c.pk: c.weight for c in active}
-        pilot = Participant.objects.filter(pk=participant.pk).values_list("is_pilot", flat=True).get()
+        pilot = participant.is_pilot
         if pilot:
             position = Assignment.objects.filter(participant__study=study, participant__is_pilot=True).count()
         else:

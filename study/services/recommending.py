@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -122,6 +122,14 @@ def participant_recommend(*, participant: Participant, draw: bool = True) -> lis
     return list(participant.recommendations.all())
 
 
+def _claim_resend(rows, now) -> bool:
+    """Claim the right to send a participant's job again, in one conditional UPDATE: true for exactly one of
+    the pollers (or starting workers) that try at once, and never past RECOMMENDATION_MAX_ATTEMPTS."""
+    return bool(rows.filter(recommendation_attempts__lt=RECOMMENDATION_MAX_ATTEMPTS).update(
+        recommendation_attempts=F("recommendation_attempts") + 1, recommendation_sent_at=now
+    ))
+
+
 def participant_poll_recommendations(*, participant: Participant) -> dict:
     """What the waiting page shows: ready (and where to go), progress, or a failure with a way on.
 
@@ -151,9 +159,7 @@ def participant_poll_recommendations(*, participant: Participant) -> dict:
             participant.refresh_from_db(fields=["page", "recommendation_progress"])
             if participant.page != Page.WAIT:
                 return {"ready": True}
-    elif rows.filter(
-        recommendation_attempts__lt=RECOMMENDATION_MAX_ATTEMPTS, recommendation_sent_at__lt=now - RECOMMENDATION_RETRY_AFTER
-    ).update(recommendation_attempts=participant.recommendation_attempts + 1, recommendation_sent_at=now):
+    elif _claim_resend(rows.filter(recommendation_sent_at__lt=now - RECOMMENDATION_RETRY_AFTER), now):
         logger.warning("Recommendation job for participant %s is late; sending it again", participant.pk)
         enqueue(recommend_for_participant, participant.pk, background=True)
     participant.refresh_from_db(fields=["page", "recommendation_progress", "recommendation_attempts"])
@@ -182,11 +188,9 @@ def recommendations_resend_orphaned(*, started_before) -> int:
         recommendation_sent_at__lt=started_before,
     ).filter(Q(recommendation_progress__total__gt=0) | Q(recommendation_sent_at__lt=now - RECOMMENDATION_RETRY_AFTER))
     sent = 0
-    for pk, attempts, sent_at in waiting.values_list("pk", "recommendation_attempts", "recommendation_sent_at"):
-        # The same conditional claim as the waiting page's poll: one of them sends, never both.
-        if Participant.objects.filter(pk=pk, recommendation_attempts=attempts, recommendation_sent_at=sent_at).update(
-            recommendation_attempts=attempts + 1, recommendation_sent_at=now
-        ):
+    for pk, sent_at in waiting.values_list("pk", "recommendation_sent_at"):
+        # The same claim as the waiting page's poll: whoever moves recommendation_sent_at on sends, never both.
+        if _claim_resend(Participant.objects.filter(pk=pk, page=Page.WAIT, recommendation_sent_at=sent_at), now):
             logger.warning("Participant %s was waiting on a job begun before this worker started; sending it again", pk)
             enqueue(recommend_for_participant, pk)
             sent += 1
