@@ -67,7 +67,7 @@ class Saved:
 
 
 def _question(item: Item, recommendation: Recommendation | None) -> str:
-    text = f"“{_(item.text)}”"
+    text = _("“%(text)s”") % {"text": _(item.text)}  # quotation marks as the language writes them („…“ in German)
     if recommendation is not None:
         return _("Recommendation %(rank)d, %(question)s") % {"rank": recommendation.rank, "question": text}
     return text

@@ -174,3 +174,12 @@ def test_a_submitted_value_that_is_not_plain_ascii_digits_is_refused_with_its_qu
     assert page.status_code == 422 and "is not an answer on this scale" in page.content.decode()
     assert not Response.objects.exists()
     assert 'value="3" checked' not in page.content.decode().replace("  ", " ")  # nothing shown as chosen
+
+
+def test_a_refused_answer_names_its_question_in_the_participant_s_own_quotation_marks(study):
+    browser = ParticipantBrowser(study)
+    browser.get(lang="de")
+    browser.consent_only()
+    browser.post("instructions", {})
+    page = browser.client.post(browser.url("about-you"), {**browser.pre_answers(), "age_band": "7.5"})
+    assert page.status_code == 422 and "„Wie alt sind Sie?“" in page.content.decode()
