@@ -122,11 +122,11 @@ def participant_recommend(*, participant: Participant, draw: bool = True) -> lis
     return list(participant.recommendations.all())
 
 
-def _claim_resend(rows, now) -> bool:
+def _claim_resend(rows, now, **also) -> bool:
     """Claim the right to send a participant's job again, in one conditional UPDATE: true for exactly one of
     the pollers (or starting workers) that try at once, and never past RECOMMENDATION_MAX_ATTEMPTS."""
     return bool(rows.filter(recommendation_attempts__lt=RECOMMENDATION_MAX_ATTEMPTS).update(
-        recommendation_attempts=F("recommendation_attempts") + 1, recommendation_sent_at=now
+        recommendation_attempts=F("recommendation_attempts") + 1, recommendation_sent_at=now, **also
     ))
 
 
@@ -190,7 +190,9 @@ def recommendations_resend_orphaned(*, started_before) -> int:
     sent = 0
     for pk, sent_at in waiting.values_list("pk", "recommendation_sent_at"):
         # The same claim as the waiting page's poll: whoever moves recommendation_sent_at on sends, never both.
-        if _claim_resend(Participant.objects.filter(pk=pk, page=Page.WAIT, recommendation_sent_at=sent_at), now):
+        # The dead job's progress goes with it: a second worker starting a moment later sees a job just sent.
+        rows = Participant.objects.filter(pk=pk, page=Page.WAIT, recommendation_sent_at=sent_at)
+        if _claim_resend(rows, now, recommendation_progress={}):
             logger.warning("Participant %s was waiting on a job begun before this worker started; sending it again", pk)
             enqueue(recommend_for_participant, pk)
             sent += 1

@@ -179,3 +179,16 @@ def test_a_database_error_while_saving_an_answer_asks_the_page_script_to_retry(s
     )
     assert saved.status_code == 503
     assert saved.json()["retry_after"] == 5
+
+
+def test_a_re_send_is_claimed_once_whoever_asks_the_starting_worker_or_the_waiting_page(browser, liked, monkeypatch):
+    from study.services import recommendations_resend_orphaned
+
+    participant = _waiting(browser, liked, monkeypatch, sent_s_ago=20, progress={"done": 1, "total": 5})
+    sends = []
+    monkeypatch.setattr("study.services.recommending.enqueue", lambda task, *args, **kw: sends.append(args))
+    assert recommendations_resend_orphaned(started_before=timezone.now()) == 1
+    assert recommendations_resend_orphaned(started_before=timezone.now()) == 0  # a second worker starting
+    browser.client.get(browser.url("status"))  # the page's poll right after: the job was just sent
+    participant.refresh_from_db()
+    assert sends == [(participant.pk,)] and participant.recommendation_attempts == 2
