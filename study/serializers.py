@@ -52,14 +52,29 @@ class DigitsIdField(serializers.Field):
         return str(value)
 
 
+class CodeField(serializers.Field):
+    """A question's code as a JSON string: letters, digits, - and _, at most 40; never a number made text."""
+
+    default_error_messages = {"invalid": _("A question's code is required.")}
+    pattern = re.compile(r"[A-Za-z0-9_-]{1,40}")
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not self.pattern.fullmatch(data):
+            self.fail("invalid")
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
 class FiniteSecondsField(serializers.Field):
-    """Seconds as form text: a plain decimal number (no inf, nan, exponent or 400 digits), 0 to an hour."""
+    """Seconds as form text: a plain decimal number (no spaces, inf, nan, exponent or 400 digits), 0 to an hour."""
 
     default_error_messages = {"invalid": _("A number of seconds is required.")}
     pattern = re.compile(r"[0-9]{1,7}(\.[0-9]{1,6})?")
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or not self.pattern.fullmatch(data.strip()):
+        if not isinstance(data, str) or not self.pattern.fullmatch(data):
             self.fail("invalid")
         value = float(data)
         if not math.isfinite(value):
@@ -73,7 +88,7 @@ class FiniteSecondsField(serializers.Field):
 class AnswerSerializer(serializers.Serializer):
     """One answer saved by the page's script as it is given (POST JSON to /s/<study>/answer/)."""
 
-    item = serializers.RegexField(r"^[A-Za-z0-9_-]{1,40}\Z", trim_whitespace=False, help_text="The question's code.")
+    item = CodeField(help_text="The question's code.")
     value = serializers.JSONField(help_text="The answer: an integer on the item's scale (checked by the service).")
     recommendation = StrictIntegerField(min_value=1, max_value=MAX_ID - 1, required=False, allow_null=True,
                                         default=None)

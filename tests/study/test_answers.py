@@ -70,8 +70,10 @@ def test_a_value_that_is_not_an_integer_is_refused_not_coerced(on_pre, value):
     "body",
     [b'{"item": "age_band", "value": Infinity, "seq": 1}', b'{"item": "age_band", "value": NaN, "seq": 1}',
      b"[" * 100_000 + b"]" * 100_000, b'"just a string"', b"\xff\xfe", b'{"item": "age_band", "value": 2, "seq": true}',
-     b'{"item": "age_band", "value": 2, "seq": -4}', b'{"item": ["age_band"], "value": 2}'],
-    ids=["infinity", "nan", "deep", "string", "bytes", "bool-seq", "negative-seq", "list-item"],
+     b'{"item": "age_band", "value": 2, "seq": -4}', b'{"item": ["age_band"], "value": 2}',
+     b'{"item": 0, "value": 2, "seq": 1}', b'{"item": "age_band\\n", "value": 2, "seq": 1}'],
+    ids=["infinity", "nan", "deep", "string", "bytes", "bool-seq", "negative-seq", "list-item", "number-item",
+         "newline-item"],
 )
 def test_malformed_answer_requests_get_a_400_not_a_server_error(on_pre, body):
     response = on_pre.client.post(on_pre.url("answer"), body, content_type="application/json")
