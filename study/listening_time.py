@@ -29,6 +29,7 @@ def seconds_heard(events: Iterable[PlayerEvent], duration_s: float | None = None
     """Seconds heard, summed over playing stretches, each capped by elapsed server time and clip movement."""
     total = 0.0
     playing = False
+    stretch = 0.0  # counted since the last play
     last: PlayerEvent | None = None
     limit = duration_s if duration_s and duration_s > 0 else float("inf")
     for event in sorted(events, key=lambda e: e.at_s):
@@ -37,9 +38,12 @@ def seconds_heard(events: Iterable[PlayerEvent], duration_s: float | None = None
             moved = position - min(max(last.position_s, 0.0), limit)
             elapsed = event.at_s - last.at_s
             if moved > 0 and elapsed > 0:
-                total += min(moved, elapsed)
+                # Seeking back within one play does not make the clip longer: a stretch counts at most its length.
+                gained = min(moved, elapsed, limit - stretch)
+                stretch += gained
+                total += gained
         if event.kind in STARTS_PLAYING:
-            playing = True
+            playing, stretch = True, 0.0
         elif event.kind in STOPS_PLAYING:
             playing = False
         last = event

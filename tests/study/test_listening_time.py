@@ -49,3 +49,9 @@ def test_replaying_counts_each_hearing():
 def test_events_are_read_in_server_order_whatever_order_they_are_given_in():
     rows = events(("pause", 6, 6), ("play", 0, 0), ("progress", 3, 3))
     assert seconds_heard(rows, 30) == pytest.approx(6)
+
+
+def test_a_seek_back_within_one_play_never_counts_more_than_the_clip_holds():
+    """Found by hypothesis: play, reach the end, seek to the start and go on without a new play event."""
+    rows = events(("play", 0, 0), ("progress", 1, 1), ("seeked", 0, 2), ("pause", 1, 3))
+    assert seconds_heard(rows, 1) == pytest.approx(1)
