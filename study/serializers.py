@@ -4,11 +4,12 @@
 Whether a value is an answer on its item's scale is the answer service's to say (with the question's
 wording, in the participant's language); these only refuse what no page of the study ever sends.
 """
-import math
 import re
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from study.numbers import ascii_decimal, ascii_int
 
 #: The largest id a participant's request may name (far above any row; bounds the digits parsed).
 MAX_ID = 2**62
@@ -41,12 +42,12 @@ class DigitsIdField(serializers.Field):
     """A positive id sent as form text (a beacon sends form data): ASCII digits only, at most 18 of them."""
 
     default_error_messages = {"invalid": _("An id is a positive whole number.")}
-    pattern = re.compile(r"[0-9]{1,18}")
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or not self.pattern.fullmatch(data) or not 0 < int(data) < MAX_ID:
+        value = ascii_int(data, max_digits=18)
+        if value is None or not 0 < value < MAX_ID:
             self.fail("invalid")
-        return int(data)
+        return value
 
     def to_representation(self, value):
         return str(value)
@@ -71,13 +72,10 @@ class FiniteSecondsField(serializers.Field):
     """Seconds as form text: a plain decimal number (no spaces, inf, nan, exponent or 400 digits), 0 to an hour."""
 
     default_error_messages = {"invalid": _("A number of seconds is required.")}
-    pattern = re.compile(r"[0-9]{1,7}(\.[0-9]{1,6})?")
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or not self.pattern.fullmatch(data):
-            self.fail("invalid")
-        value = float(data)
-        if not math.isfinite(value):
+        value = ascii_decimal(data, max_digits=7, max_places=6)
+        if value is None:
             self.fail("invalid")
         return value
 

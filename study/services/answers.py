@@ -8,7 +8,6 @@ submit is all-or-nothing: one invalid value stores nothing and names its questio
 from __future__ import annotations
 
 import random
-import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,30 +19,26 @@ from django.utils.translation import gettext as _
 
 from study import flow
 from study.models import Item, Participant, Recommendation, Response
+from study.numbers import ascii_int
 from study.questionnaires import MANIPULATION_ANSWER
 from study.services.journey import FlowError, advance, require_page
 from study.services.listening import listened_seconds
 from study.templatetags.study_tags import answer_field
 
 Page = Participant.Page
-#: A form's integer: ASCII digits only, the whole value (no trailing newline, no "²" or "٣").
-_INTEGER = re.compile(r"-?[0-9]{1,6}")
 #: The page's script sends, with a submit, the save number it knows for each question.
 SEQ_PREFIX = "seq__"
 
 
 def form_integer(raw) -> int | None:
     """A form value as the integer it spells, or None for anything else."""
-    return int(raw) if isinstance(raw, str) and _INTEGER.fullmatch(raw) else None
-
-
-_SEQ = re.compile(r"[0-9]{1,18}")
+    return ascii_int(raw, max_digits=6, signed=True)
 
 
 def _known_seq(answers: Mapping[str, str], field: str) -> int | None:
     """The save number the submitting page knew for ``field`` (None: a page without the script, or a bot)."""
     raw = answers.get(SEQ_PREFIX + field)
-    return int(raw) if isinstance(raw, str) and _SEQ.fullmatch(raw) else None
+    return ascii_int(raw, max_digits=18)
 
 
 class AnswerError(FlowError):
