@@ -36,7 +36,7 @@ class Timings:
 
 
 class HttpResponse:
-    """What study.bots.Bot reads of a django.test.Client response, from a requests response."""
+    """What research.bots.Bot reads of a django.test.Client response, from a requests response."""
 
     def __init__(self, response: requests.Response):
         self._response = response
@@ -94,7 +94,7 @@ class HttpClient:
 def make_bot_class():
     from django.db import connections
 
-    from study.bots import Bot
+    from research.bots import Bot
 
     class LoadBot(Bot):
         """A bot that keeps no database connection of the load generator open while it waits on the server,
@@ -125,7 +125,7 @@ def make_bot_class():
             started = time.monotonic()
             time.sleep(0.5)
             while time.monotonic() - started < self.poll_timeout_s:
-                state = self.client.get(self.base + "status/").json()
+                state = self.client.get(self._url("status")).json()
                 if state.get("ready"):
                     self.wait_s = time.monotonic() - started
                     return self.client.get(state["next"], follow=True)

@@ -92,7 +92,7 @@ def prepare(media_root: str, env: dict, per_style: int) -> str:
 
     from recommender import services as recommender_services
     from study.models import Study
-    from study.services import study_create
+    from research.services import study_create
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG off: whitenoise serves the manifest's files

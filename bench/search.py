@@ -32,7 +32,8 @@ def measure(rows: int, n_queries: int) -> dict:
 
     from recommender import synthetic
     from recommender.models import Catalog, Track
-    from study.services import catalog_search, study_create
+    from research.services import study_create
+    from study.services import catalog_search
 
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "spotify_tracks.csv"

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "recommender",
     "explanations",
     "study",
+    "research",
 ]
 
 MIDDLEWARE = [
@@ -239,7 +240,7 @@ CELERY_TASK_SERIALIZER = "json"
 # started (0: kept). The worker's beat runs the purge daily; `python manage.py purge_identifiers` runs it now.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 0)
 CELERY_BEAT_SCHEDULE = (
-    {"purge-identifiers": {"task": "study.tasks.purge_identifiers", "schedule": 60 * 60 * 24}} if RETENTION_DAYS else {}
+    {"purge-identifiers": {"task": "research.tasks.purge_identifiers", "schedule": 60 * 60 * 24}} if RETENTION_DAYS else {}
 )
 CELERY_RESULT_EXPIRES = 60 * 60 * 24
 

@@ -7,7 +7,7 @@ from config.media import serve_media
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("api/", include("study.api_urls")),
+    path("api/", include("research.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # The split view serves its start-up script as a file, so the Content-Security-Policy needs no inline script.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),

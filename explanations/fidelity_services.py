@@ -44,7 +44,7 @@ def catalog_evaluate_explanations(
     """
     index = services.catalog_latest_index(catalog, SimilarityIndex.FeatureSet.CNN)
     if index is None:
-        raise ValueError(f"catalog {catalog.slug!r} has no CNN index yet: train_cnn, then embed_catalog --model cnn")
+        raise ValueError(services.missing_index_message(catalog, "cnn"))
     model = networks.load_network(index.model_id)
     tracks, mels = _mels(catalog)
     if len(tracks) < 3:

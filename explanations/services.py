@@ -367,11 +367,9 @@ def explanations_prerender(
 
     Already-rendered figures are skipped by their content hash. Returns how many pairs were sent.
     """
-    from explanations.tasks import render_explanations
-
     if not kinds:
         return 0
     pairs = pool_pairs(index=index, per_seed=per_seed)
     for start in range(0, len(pairs), RENDER_CHUNK):
-        enqueue(render_explanations, index.pk, kinds, pairs[start : start + RENDER_CHUNK], list(languages or ["en"]))
+        enqueue("explanations.tasks.render_explanations", index.pk, kinds, pairs[start : start + RENDER_CHUNK], list(languages or ["en"]))
     return len(pairs)

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from recommender.audio import PITCH_CLASSES
+
 Translate = Callable[[str], str]
 #: Writes a number with ``places`` decimals the way the reader's language does (0.89 or 0,89).
 Number = Callable[[float, int], str]
@@ -30,7 +32,6 @@ def untranslated(message: str) -> str:
     return message
 
 
-PITCH_CLASSES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 
 #: Bar label for each feature. Thirteen MFCCs mean nothing to a listener one by one,
 #: so they form one "Timbre" bar, and the twelve chroma one "Harmony" bar; a group's

@@ -6,10 +6,12 @@ spectrogram, which keeps a 30 s clip well under a second.
 """
 from __future__ import annotations
 
+import hashlib
 import io
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import librosa
 import numpy as np
@@ -48,6 +50,11 @@ class Analysis:
     duration_s: float
     # (segments, len(FEATURE_NAMES)): the same features for each whole 3-second passage.
     segments: np.ndarray | None = None
+
+
+def file_sha256(handle: BinaryIO) -> str:
+    """The SHA-256 of an open binary file's bytes: the key an analysis is stored and reused by."""
+    return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def not_audio(path: str | Path, *, max_bytes: int) -> str | None:

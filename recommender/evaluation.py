@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from recommender.similarity import build_index
+from recommender.similarity import build_index, unit_rows
 
 
 @dataclass(frozen=True)
@@ -32,12 +32,6 @@ class Quality:
         values = asdict(self)
         values.pop("scores")
         return values
-
-
-def unit_rows(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    norms[norms == 0] = 1.0
-    return (matrix / norms).astype(np.float32)
 
 
 def standardised_vectors(raw: np.ndarray) -> np.ndarray:

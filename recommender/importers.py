@@ -5,7 +5,6 @@ Keyed by the catalog's own id, so importing the same file twice changes nothing.
 from __future__ import annotations
 
 import csv
-import hashlib
 import logging
 import zipfile
 from collections.abc import Callable
@@ -111,12 +110,9 @@ def catalog_import_records(
     return summary
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def _same_bytes(a: Path, b: Path) -> bool:
+    with open(a, "rb") as first, open(b, "rb") as second:
+        return audio.file_sha256(first) == audio.file_sha256(second)
 
 
 def _clip_path(audio_dir: Path, name: str) -> Path | None:
@@ -145,7 +141,7 @@ def _attach_audio(catalog: Catalog, records: list[TrackRecord], audio_dir: Path)
             problems.append(Problem(None, f"track {track.external_id}: {wanted[track.external_id]!r} {refused}"))
             continue
         if track.audio and track.audio.storage.exists(track.audio.name):
-            if _sha256(Path(track.audio.path)) == _sha256(source):
+            if _same_bytes(Path(track.audio.path), source):
                 continue
         with open(source, "rb") as handle:
             track.audio.save(source.name, File(handle), save=False)

@@ -16,7 +16,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
-from config.jobs import enqueue
+from config.jobs import enqueue, enqueue_chord, job
 from recommender.models import AudioModel, Catalog, SimilarityIndex, Track, TrackEmbedding
 
 logger = logging.getLogger(__name__)
@@ -133,10 +133,6 @@ def catalog_embed(*, catalog: Catalog, kind: str) -> int:
 
     Returns how many tracks were sent; 0 (and nothing sent) when the catalog has no such network yet.
     """
-    from celery import chord
-
-    from recommender.tasks import build_embedding_index, embed_tracks
-
     model = catalog_latest_model(catalog, kind)
     if model is None:
         return 0
@@ -146,11 +142,12 @@ def catalog_embed(*, catalog: Catalog, kind: str) -> int:
     )
     chunks = [ids[i : i + EMBED_CHUNK] for i in range(0, len(ids), EMBED_CHUNK)]
     if chunks:
-        transaction.on_commit(
-            lambda: chord(embed_tracks.si(chunk, model.pk) for chunk in chunks)(build_embedding_index.si(catalog.pk, kind))
+        enqueue_chord(
+            [job("recommender.tasks.embed_tracks", chunk, model.pk) for chunk in chunks],
+            then=job("recommender.tasks.build_embedding_index", catalog.pk, kind),
         )
     else:
-        enqueue(build_embedding_index, catalog.pk, kind)
+        enqueue("recommender.tasks.build_embedding_index", catalog.pk, kind)
     return len(ids)
 
 
@@ -231,6 +228,4 @@ def cnn_train(
 
 def catalog_train_cnn(*, catalog: Catalog, seed: int = 0, steps: int | None = None) -> None:
     """Train the catalog's CNN in a job; when done, embed every track with it and build its index."""
-    from recommender.tasks import train_cnn
-
-    enqueue(train_cnn, catalog.pk, seed, steps)
+    enqueue("recommender.tasks.train_cnn", catalog.pk, seed, steps)

@@ -16,19 +16,11 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.text import slugify
 
-from config.jobs import enqueue
+from config.jobs import enqueue, enqueue_chord, job
 from recommender import audio, csv_formats, fetch, similarity
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
 
 logger = logging.getLogger(__name__)
-
-
-def _file_sha256(field_file) -> str:
-    digest = hashlib.sha256()
-    with field_file.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def track_analyse(*, track: Track, force: bool = False) -> Track:
@@ -39,7 +31,8 @@ def track_analyse(*, track: Track, force: bool = False) -> Track:
     if not track.audio:
         return _track_fail(track, "no audio file attached")
     try:
-        sha = _file_sha256(track.audio)
+        with track.audio.open("rb") as handle:
+            sha = audio.file_sha256(handle)
     except OSError as exc:
         return _track_fail(track, f"audio file unreadable: {exc.strerror or exc}")
 
@@ -189,7 +182,9 @@ def load_index(index_id: int) -> LoadedIndex:
 
 
 @dataclass(frozen=True)
-class Recommendation:
+class TrackMatch:
+    """A recommended track, the liked track it is closest to, and their cosine."""
+
     track_id: int
     seed_track_id: int
     score: float
@@ -197,7 +192,7 @@ class Recommendation:
 
 def recommend(
     *, index: SimilarityIndex, liked_track_ids: list[int], k: int, allowed_track_ids=None
-) -> list[Recommendation]:
+) -> list[TrackMatch]:
     """Top-k tracks for a set of liked tracks, skipping the liked ones and copies of them;
     ``allowed_track_ids`` (a study's pool) limits what may be recommended."""
     loaded = load_index(index.pk)
@@ -216,7 +211,7 @@ def recommend(
     allowed = None if allowed_track_ids is None else loaded.rows_of(allowed_track_ids)
     matches = similarity.recommend(loaded.vectors, liked_rows, k, exclude_rows=exclude, allowed_rows=allowed)
     return [
-        Recommendation(
+        TrackMatch(
             track_id=int(loaded.track_ids[m.row]), seed_track_id=int(loaded.track_ids[m.seed_row]), score=m.score
         )
         for m in matches
@@ -238,6 +233,21 @@ def recommender_index(catalog: Catalog, recommender: str) -> SimilarityIndex | N
     return catalog_latest_index(catalog, RECOMMENDER_FEATURE_SETS[recommender])
 
 
+#: How each recommender's index comes about, for every message that finds one missing.
+_INDEX_HOW_TO = {
+    "features": "analyse its audio first (python manage.py import_catalog, or the catalog's admin page)",
+    "tagger": "embed it with the tagger first (python manage.py embed_catalog {slug})",
+    "cnn": "train its CNN first (python manage.py train_cnn {slug}; it embeds the catalog when done)",
+}
+
+
+def missing_index_message(catalog: Catalog, recommender: str) -> str:
+    """What to say, wherever it is found, when ``catalog`` has no index for ``recommender``: what is missing
+    and the command that builds it."""
+    how = _INDEX_HOW_TO[recommender].format(slug=catalog.slug)
+    return f"Catalog {catalog.slug!r} has no {recommender} index yet; {how}."
+
+
 ANALYSIS_CHUNK = 8
 
 
@@ -247,17 +257,16 @@ def catalog_analyse(*, catalog: Catalog, only_pending: bool = True) -> int:
     Tracks without a clip are left alone (a metadata-only catalog is not a failure).
     Returns how many tracks were sent for analysis.
     """
-    from celery import chord
-
-    from recommender.tasks import analyse_tracks, build_feature_index
-
     tracks = catalog.tracks.exclude(audio="").order_by("pk")
     if only_pending:
         tracks = tracks.exclude(status=Track.Status.ANALYSED)
     ids = list(tracks.values_list("pk", flat=True))
     chunks = [ids[i : i + ANALYSIS_CHUNK] for i in range(0, len(ids), ANALYSIS_CHUNK)]
     if chunks:
-        chord(analyse_tracks.si(chunk) for chunk in chunks)(build_feature_index.si(catalog.pk))
+        enqueue_chord(
+            [job("recommender.tasks.analyse_tracks", chunk) for chunk in chunks],
+            then=job("recommender.tasks.build_feature_index", catalog.pk),
+        )
     elif catalog.tracks.exclude(audio="").exists():
         catalog_build_index(catalog=catalog)
     return len(ids)
@@ -265,9 +274,7 @@ def catalog_analyse(*, catalog: Catalog, only_pending: bool = True) -> int:
 
 def catalog_build_index(*, catalog: Catalog, feature_set: str = SimilarityIndex.FeatureSet.AUDIO) -> None:
     """Build the catalog's index of this feature set in a job, once the current transaction commits."""
-    from recommender.tasks import build_feature_index
-
-    enqueue(build_feature_index, catalog.pk, feature_set)
+    enqueue("recommender.tasks.build_feature_index", catalog.pk, feature_set)
 
 
 def catalog_create_demo(*, slug: str, per_style: int, seconds: float, seed: int, progress=None) -> tuple[Catalog, int]:
@@ -335,11 +342,10 @@ def catalog_fetch_clips(*, catalog: Catalog) -> int:
 
     Returns how many downloads were sent.
     """
-    from celery import chord
-
-    from recommender.tasks import build_feature_index, fetch_clip
-
     ids = list(catalog.tracks.filter(audio="").exclude(preview_url="").order_by("pk").values_list("pk", flat=True))
     if ids:
-        chord(fetch_clip.si(track_id) for track_id in ids)(build_feature_index.si(catalog.pk))
+        enqueue_chord(
+            [job("recommender.tasks.fetch_clip", track_id) for track_id in ids],
+            then=job("recommender.tasks.build_feature_index", catalog.pk),
+        )
     return len(ids)

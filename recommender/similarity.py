@@ -24,10 +24,11 @@ class FeatureIndex:
         return (np.atleast_2d(np.asarray(raw, dtype=np.float64)) - self.mean) / self.std
 
     def standardise(self, raw: np.ndarray) -> np.ndarray:
-        return _unit_rows(self.zscores(raw))
+        return unit_rows(self.zscores(raw))
 
 
-def _unit_rows(matrix: np.ndarray) -> np.ndarray:
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """Each row scaled to length 1 (float32), so that a dot product of two rows is their cosine."""
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     # A track whose features all equal the catalog mean has no direction: leave it at zero.
     norms[norms == 0] = 1.0
@@ -40,7 +41,7 @@ def build_index(raw: np.ndarray, *, standardise: bool = True) -> FeatureIndex:
     if raw.ndim != 2 or raw.shape[0] < 2:
         raise ValueError("an index needs a 2-D matrix of at least two tracks")
     if not standardise:
-        return FeatureIndex(vectors=_unit_rows(raw), mean=np.zeros(raw.shape[1]), std=np.ones(raw.shape[1]))
+        return FeatureIndex(vectors=unit_rows(raw), mean=np.zeros(raw.shape[1]), std=np.ones(raw.shape[1]))
     mean = raw.mean(axis=0)
     std = raw.std(axis=0)
     # A constant feature carries no information. Its computed std is rounding noise,
@@ -48,7 +49,7 @@ def build_index(raw: np.ndarray, *, standardise: bool = True) -> FeatureIndex:
     constant = std <= 1e-9 * (np.abs(mean) + 1.0)
     mean[constant] = raw[0, constant]
     std[constant] = 1.0
-    return FeatureIndex(vectors=_unit_rows((raw - mean) / std), mean=mean, std=std)
+    return FeatureIndex(vectors=unit_rows((raw - mean) / std), mean=mean, std=std)
 
 
 @dataclass(frozen=True)

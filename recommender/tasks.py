@@ -1,8 +1,8 @@
 """Celery doorways to recommender.services: ids in, one service call, nothing clever."""
 from celery import shared_task
 
-from recommender import fetch, services
-from recommender.models import Catalog, Track
+from recommender import fetch, networks, services
+from recommender.models import AudioModel, Catalog, SimilarityIndex, Track
 
 
 @shared_task(acks_late=True)
@@ -13,33 +13,30 @@ def analyse_tracks(track_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True)
-def build_feature_index(catalog_id: int, feature_set: str = "audio") -> int | None:
+def build_feature_index(catalog_id: int, feature_set: str = SimilarityIndex.FeatureSet.AUDIO) -> int | None:
     index = services.index_build(catalog=Catalog.objects.get(pk=catalog_id), feature_set=feature_set)
     return index.pk if index else None
 
 
-
-@shared_task(bind=True, acks_late=True, max_retries=3)
+# A download that failed for a passing reason (a 5xx, a time-out, a reset) is tried again 2, 4 and 8 s
+# later by Celery's own retry; after the last try the track records why it has no clip.
+@shared_task(
+    bind=True, acks_late=True, autoretry_for=(fetch.TransientFetchError,), retry_backoff=2, retry_jitter=False,
+    max_retries=3,
+)
 def fetch_clip(self, track_id: int) -> int:
     track = Track.objects.select_related("catalog").get(pk=track_id)
     try:
         services.track_fetch_clip(track=track)
     except fetch.TransientFetchError as error:
-        if self.request.retries >= self.max_retries:
-            services.track_fetch_failed(track=track, reason=str(error))
-        elif self.request.is_eager:
-            # Celery re-raises an eager retry instead of running it; run the next try here.
-            return self.apply(args=[track_id], retries=self.request.retries + 1, throw=True).get()
-        else:
-            raise self.retry(exc=error, countdown=2 ** (self.request.retries + 1))
+        if self.request.retries < self.max_retries:
+            raise
+        services.track_fetch_failed(track=track, reason=str(error))
     return track_id
 
 
 @shared_task(acks_late=True, ignore_result=True)
 def embed_tracks(track_ids: list[int], model_id: int) -> int:
-    from recommender import networks
-    from recommender.models import AudioModel
-
     return networks.tracks_embed(track_ids=track_ids, model=AudioModel.objects.get(pk=model_id))
 
 
@@ -54,8 +51,7 @@ def build_embedding_index(catalog_id: int, kind: str) -> int | None:
 # hard limit) to a second worker while the first still trains. A lost training job is simply asked for again.
 @shared_task(acks_late=False, ignore_result=True, soft_time_limit=60 * 60, time_limit=60 * 60 + 60)
 def train_cnn(catalog_id: int, seed: int = 0, steps: int | None = None) -> int:
-    from recommender import networks
-    from recommender.cnn.contrastive import TrainingConfig
+    from recommender.cnn.contrastive import TrainingConfig  # torch: loaded only where a CNN is trained
 
     catalog = Catalog.objects.get(pk=catalog_id)
     config = TrainingConfig(seed=seed, **({"steps": steps} if steps else {}))

@@ -116,6 +116,14 @@ class Study(models.Model):
     def accepts_new_participants(self) -> bool:
         return self.state in (self.State.PILOT, self.State.OPEN)
 
+    def liked_enough(self, n: int) -> bool:
+        """Whether a choice of ``n`` liked tracks may go on to recommendations (the study's one rule for it)."""
+        return self.min_liked <= n <= self.max_liked
+
+    def liked_full(self, n: int) -> bool:
+        """Whether a choice of ``n`` liked tracks leaves no room for another."""
+        return n >= self.max_liked
+
     def texts(self, language: str) -> "StudyTexts":
         """Title, description, consent, instructions and debrief in ``language``, falling back to the study's own."""
         own = StudyTexts(self.title, self.description, self.consent_text, self.instructions_text, self.debrief_text)
@@ -165,7 +173,8 @@ def _prolific_url(code: str) -> str:
 
 
 class Condition(models.Model):
-    class Explanation(models.TextChoices):
+    #: What a condition shows beside each recommendation (named so as not to hide explanations.models.Explanation).
+    class Shows(models.TextChoices):
         NONE = "none", "No explanation (control)"
         FEATURES = "features", "Feature contributions"
         SPECTROGRAM = "spectrogram", "Spectrograms"
@@ -182,15 +191,15 @@ class Condition(models.Model):
     #: occlusion of the tagger, the CNN's exact region pairs); the bar chart only decomposes the
     #: feature cosine; the shared tags are the tagger's own outputs.
     TRUTHFUL = {
-        Recommender.FEATURES: {Explanation.NONE, Explanation.FEATURES, Explanation.SPECTROGRAM, Explanation.BOTH},
-        Recommender.TAGGER: {Explanation.NONE, Explanation.SPECTROGRAM, Explanation.TAGS},
-        Recommender.CNN: {Explanation.NONE, Explanation.SPECTROGRAM},
+        Recommender.FEATURES: {Shows.NONE, Shows.FEATURES, Shows.SPECTROGRAM, Shows.BOTH},
+        Recommender.TAGGER: {Shows.NONE, Shows.SPECTROGRAM, Shows.TAGS},
+        Recommender.CNN: {Shows.NONE, Shows.SPECTROGRAM},
     }
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
     slug = models.SlugField()
     name = models.CharField(max_length=100)
-    explanation = models.CharField(max_length=20, choices=Explanation.choices)
+    explanation = models.CharField(max_length=20, choices=Shows.choices)
     recommender = models.CharField(
         max_length=20, choices=Recommender.choices, default=Recommender.FEATURES,
         help_text="Which model recommends. Conditions of one study normally share it, so they differ only in "
@@ -217,11 +226,11 @@ class Condition(models.Model):
     @property
     def explanation_kinds(self) -> list[str]:
         return {
-            self.Explanation.NONE: [],
-            self.Explanation.FEATURES: [Explanation.Kind.FEATURES],
-            self.Explanation.SPECTROGRAM: [Explanation.Kind.SPECTROGRAM],
-            self.Explanation.BOTH: [Explanation.Kind.FEATURES, Explanation.Kind.SPECTROGRAM],
-            self.Explanation.TAGS: [Explanation.Kind.TAGS],
+            self.Shows.NONE: [],
+            self.Shows.FEATURES: [Explanation.Kind.FEATURES],
+            self.Shows.SPECTROGRAM: [Explanation.Kind.SPECTROGRAM],
+            self.Shows.BOTH: [Explanation.Kind.FEATURES, Explanation.Kind.SPECTROGRAM],
+            self.Shows.TAGS: [Explanation.Kind.TAGS],
         }[self.explanation]
 
 

@@ -9,9 +9,6 @@ from __future__ import annotations
 import random
 from collections.abc import Hashable, Mapping
 
-LEAST_FILLED = "least_filled"
-PERMUTED_BLOCK = "permuted_block"
-
 
 def least_filled(
     counts: Mapping[Hashable, int], rng: random.Random | None = None, weights: Mapping[Hashable, int] | None = None

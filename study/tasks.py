@@ -23,15 +23,6 @@ def recommend_for_participant(participant_id: int) -> list[int]:
     return [r.pk for r in services.participant_recommend(participant=participant)]
 
 
-@shared_task(ignore_result=True)
-def purge_identifiers() -> int:
-    """The daily retention purge (settings.RETENTION_DAYS; scheduled by the worker's beat)."""
-    from django.conf import settings
-
-    if not settings.RETENTION_DAYS:
-        return 0
-    return services.identifiers_purge(older_than_days=settings.RETENTION_DAYS, actor="retention (daily)")
-
 
 @worker_ready.connect
 def resend_orphaned_recommendations(sender=None, **kwargs) -> None:

@@ -181,8 +181,8 @@ def _choice_state(study: Study, liked: list) -> dict:
     return {
         "liked": [{"id": t.pk, "title": t.title, "artist": t.artist} for t in liked],
         "n": len(liked),
-        "can_continue": study.min_liked <= len(liked) <= study.max_liked,
-        "full": len(liked) >= study.max_liked,
+        "can_continue": study.liked_enough(len(liked)),
+        "full": study.liked_full(len(liked)),
     }
 
 
@@ -220,7 +220,7 @@ def choose(request, study, participant):
     return _render(
         request, "study/choose.html", study, participant,
         query=query, results=results, liked=liked, liked_ids={t.pk for t in liked},
-        can_continue=study.min_liked <= len(liked) <= study.max_liked,
+        can_continue=study.liked_enough(len(liked)), full=study.liked_full(len(liked)),
         page_links=[n for n in range(1, results.pages + 1)],
     )
 

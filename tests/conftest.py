@@ -9,6 +9,8 @@ from django.conf import settings as django_settings
 from config.celery import app as celery_app
 from recommender import audio, demo
 from recommender import services as recommender_services
+from tests.factories import make_study
+from tests.participants import ParticipantBrowser
 
 
 @pytest.fixture(autouse=True)
@@ -151,8 +153,30 @@ def quick_figures(request, monkeypatch):
 
 
 @pytest.fixture
-def demo_catalog(db, memoised_audio_work):
-    """Twelve short synthesised clips, two per style, analysed and indexed."""
+def demo_catalog(db, memoised_audio_work, django_capture_on_commit_callbacks):
+    """Twelve short synthesised clips, two per style, analysed and indexed (the jobs, sent once the data is
+    committed, run here at once also in a test whose transaction never commits)."""
     catalog, _ = recommender_services.catalog_create_demo(slug="demo", per_style=2, seconds=4, seed=7)
-    recommender_services.catalog_analyse(catalog=catalog)
+    with django_capture_on_commit_callbacks(execute=True):
+        recommender_services.catalog_analyse(catalog=catalog)
     return catalog
+
+
+# A study with every explanation condition, a participant's browser on it, and two tracks to like:
+# the cast of the participant's and the researcher's tests alike.
+@pytest.fixture
+def study(demo_catalog):
+    return make_study(
+        demo_catalog,
+        conditions=[("features", "features"), ("spectrogram", "spectrogram"), ("both", "both"), ("control", "none")],
+    )
+
+
+@pytest.fixture
+def browser(study):
+    return ParticipantBrowser(study)
+
+
+@pytest.fixture
+def liked(demo_catalog):
+    return list(demo_catalog.tracks.filter(style="Rock")[:2])

@@ -7,7 +7,7 @@ import soundfile
 
 from recommender.audio import FEATURE_NAMES
 from recommender.models import AudioAnalysis, Catalog, Track
-from study import services
+from research import services
 from study.models import Study
 
 

@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from recommender import importers
 from recommender.models import Catalog, Track
-from study.export_files import neutralised
+from research.export_files import neutralised
 from tests.factories import tone_bytes
 
 pytestmark = pytest.mark.django_db

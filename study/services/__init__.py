@@ -1,4 +1,4 @@
-"""Everything a participant's actions change, and setting studies up.
+"""Everything a participant's actions change.
 
 Views, commands, the admin and tasks call these; each checks that the participant may
 do what is asked, so a forged request gets a clear error and changes nothing. One
@@ -11,7 +11,6 @@ from study.services.answers import (  # noqa: F401
 from study.services.choosing import (  # noqa: F401
     SearchPage, catalog_search, participant_confirm_liked, participant_like, study_pool,
 )
-from study.services.configuration import study_duplicate, study_from_config, study_to_config  # noqa: F401
 from study.services.journey import (  # noqa: F401
     AlreadyTookPart, FlowError, InvalidLink, NotInvited, OtherParticipantHere, page_visit_enter, participant_assign, participant_consent, participant_enter,
     participant_read_instructions,
@@ -19,11 +18,7 @@ from study.services.journey import (  # noqa: F401
 from study.services.listening import (  # noqa: F401
     TooManyEvents, listened_seconds, listening_record, study_listening,
 )
-from study.services.privacy import NoSuchParticipant, identifiers_purge, participant_delete  # noqa: F401
 from study.services.recommending import (  # noqa: F401
     participant_poll_recommendations, participant_recommend, participant_retry_recommendations,
     recommendations_resend_orphaned,
-)
-from study.services.setup import (  # noqa: F401
-    recommender_index_exists, study_create, study_index, study_prerender_explanations, study_sample_size,
 )

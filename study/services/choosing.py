@@ -13,6 +13,9 @@ from recommender.models import Track
 from study.models import Participant, Study
 from study.services.journey import FlowError, advance, require_page
 
+#: The job that computes a participant's recommendations (a doorway to participant_recommend).
+RECOMMEND_TASK = "study.tasks.recommend_for_participant"
+
 Page = Participant.Page
 PAGE_SIZE = 20
 
@@ -79,7 +82,7 @@ def participant_like(*, participant: Participant, track_id: int, liked: bool) ->
             # counts after the previous one was added, so the choice never grows past the study's maximum.
             Participant.objects.select_for_update().filter(pk=participant.pk).values_list("pk").first()
             if not participant.liked_tracks.filter(pk=track.pk).exists():
-                if participant.liked_tracks.count() >= participant.study.max_liked:
+                if participant.study.liked_full(participant.liked_tracks.count()):
                     raise FlowError(
                         _("You can choose at most %(n)d tracks; remove one first.") % {"n": participant.study.max_liked}
                     )
@@ -89,16 +92,13 @@ def participant_like(*, participant: Participant, track_id: int, liked: bool) ->
 
 def participant_confirm_liked(*, participant: Participant) -> Participant:
     """Ask for recommendations: the job is sent and the participant waits on a page that shows its progress."""
-    from study.tasks import recommend_for_participant
-
     require_page(participant, Page.CHOOSE)
-    n = participant.liked_tracks.count()
-    if not participant.study.min_liked <= n <= participant.study.max_liked:
+    if not participant.study.liked_enough(participant.liked_tracks.count()):
         raise FlowError(
             _("Please choose between %(low)d and %(high)d tracks.")
             % {"low": participant.study.min_liked, "high": participant.study.max_liked}
         )
     if advance(participant, from_page=Page.CHOOSE, recommendations_requested_at=timezone.now(),
                recommendation_sent_at=timezone.now(), recommendation_attempts=1, recommendation_progress={}):
-        enqueue(recommend_for_participant, participant.pk, background=True)
+        enqueue(RECOMMEND_TASK, participant.pk, background=True)
     return participant

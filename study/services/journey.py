@@ -175,7 +175,7 @@ def participant_assign(*, participant: Participant) -> Assignment:
             )
         else:
             counted = Q(assignments__participant__is_pilot=pilot)
-            if study.balance_on == "finished":
+            if study.balance_on == Study.BalanceOn.FINISHED:
                 counted &= Q(assignments__participant__completed_at__isnull=False)
             counts = dict(
                 Condition.objects.filter(pk__in=weights).annotate(n=Count("assignments", filter=counted)).values_list("pk", "n")

@@ -21,7 +21,7 @@ from explanations.services import explanation_get_or_render
 from recommender import services as recommender_services
 from recommender.models import Track
 from study.models import Participant, Recommendation
-from study.services.choosing import study_pool
+from study.services.choosing import RECOMMEND_TASK, study_pool
 from study.services.journey import FlowError, advance
 
 logger = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def participant_recommend(*, participant: Participant, draw: bool = True) -> lis
         recommender = participant.condition.recommender
         index = recommender_services.recommender_index(participant.study.catalog, recommender)
         if index is None:
-            raise RuntimeError(f"catalog {participant.study.catalog.slug!r} has no similarity index for the {recommender} recommender yet")
+            raise RuntimeError(recommender_services.missing_index_message(participant.study.catalog, recommender))
         liked_ids = list(participant.liked_tracks.values_list("pk", flat=True))
         study = participant.study
         pool = list(study_pool(study).values_list("pk", flat=True)) if study.pool_styles or study.pool_track_ids else None
@@ -136,8 +136,6 @@ def participant_poll_recommendations(*, participant: Participant) -> dict:
     Resends a job that has taken suspiciously long, and past RECOMMENDATION_FALLBACK_AFTER
     computes the recommendations here, so a participant never waits much more than a minute.
     """
-    from study.tasks import recommend_for_participant
-
     if participant.page != Page.WAIT:
         return {"ready": True}
     if participant.recommendations.exists():
@@ -161,7 +159,7 @@ def participant_poll_recommendations(*, participant: Participant) -> dict:
                 return {"ready": True}
     elif _claim_resend(rows.filter(recommendation_sent_at__lt=now - RECOMMENDATION_RETRY_AFTER), now):
         logger.warning("Recommendation job for participant %s is late; sending it again", participant.pk)
-        enqueue(recommend_for_participant, participant.pk, background=True)
+        enqueue(RECOMMEND_TASK, participant.pk, background=True)
     participant.refresh_from_db(fields=["page", "recommendation_progress", "recommendation_attempts"])
     if participant.page != Page.WAIT:
         return {"ready": True}
@@ -180,8 +178,6 @@ def recommendations_resend_orphaned(*, started_before) -> int:
     (minutes), and the participant's page would re-send it only on its next late poll. A job some other
     live worker still runs is sent twice at worst: jobs are idempotent, and bounded by the attempts.
     """
-    from study.tasks import recommend_for_participant
-
     now = timezone.now()
     waiting = Participant.objects.filter(
         page=Page.WAIT, recommendations__isnull=True, recommendation_attempts__lt=RECOMMENDATION_MAX_ATTEMPTS,
@@ -194,15 +190,13 @@ def recommendations_resend_orphaned(*, started_before) -> int:
         rows = Participant.objects.filter(pk=pk, page=Page.WAIT, recommendation_sent_at=sent_at)
         if _claim_resend(rows, now, recommendation_progress={}):
             logger.warning("Participant %s was waiting on a job begun before this worker started; sending it again", pk)
-            enqueue(recommend_for_participant, pk)
+            enqueue(RECOMMEND_TASK, pk)
             sent += 1
     return sent
 
 
 def participant_retry_recommendations(*, participant: Participant) -> None:
     """The participant asks again after a failure: start over with a fresh job."""
-    from study.tasks import recommend_for_participant
-
     if participant.page != Page.WAIT:
         raise FlowError(_("There is nothing to retry on this page."))
     now = timezone.now()
@@ -210,4 +204,4 @@ def participant_retry_recommendations(*, participant: Participant) -> None:
         recommendations_requested_at=now, recommendation_sent_at=now, recommendation_attempts=1,
         recommendation_progress={},
     ):
-        enqueue(recommend_for_participant, participant.pk, background=True)
+        enqueue(RECOMMEND_TASK, participant.pk, background=True)

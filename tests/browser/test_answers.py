@@ -7,7 +7,7 @@ import pytest
 
 from tests.browser.conftest import wait_until
 
-from study.export import long_rows
+from research.export import long_rows
 from study.models import Participant
 from tests.factories import make_study
 

@@ -5,7 +5,7 @@ import pytest
 
 from tests.browser.conftest import csp_violations, wait_until
 
-from study.export import long_rows
+from research.export import long_rows
 from study.models import Item, Participant
 from tests.factories import make_study
 

@@ -6,7 +6,7 @@ from django.core.management import call_command
 
 from explanations.models import Explanation
 from tests.factories import make_study
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

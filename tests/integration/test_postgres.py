@@ -8,7 +8,7 @@ from django.db import connection
 
 from study.models import Assignment, Participant
 from tests.factories import CatalogFactory, make_study
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 # One group: tests that open dozens of connections at once run one after another, never side by side
 # in two test processes (PostgreSQL allows 100).

@@ -10,7 +10,7 @@ from config.celery import app as celery_app
 from recommender import services as recommender_services
 from recommender.models import Track
 from tests.factories import make_study
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = [pytest.mark.postgres, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

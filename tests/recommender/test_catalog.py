@@ -7,7 +7,8 @@ from recommender import demo, services
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
 from tests.factories import AnalysedTrackFactory, CatalogFactory, TrackFactory, tone_bytes
 
-pytestmark = pytest.mark.django_db
+# Catalog jobs are sent once the catalog is committed, as in a deployment.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def track_with_audio(catalog, name, content: bytes) -> Track:

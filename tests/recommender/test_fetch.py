@@ -102,7 +102,7 @@ def test_an_unreachable_server_is_worth_retrying(tmp_path):
         download("http://127.0.0.1:1/clip.mp3", tmp_path)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the fetch jobs are sent once the catalog is committed
 def test_fetching_a_catalog_retries_flaky_servers_and_marks_hopeless_urls(server, settings):
     settings.CLIP_FETCH_TIMEOUT = 0.5
     catalog = CatalogFactory()
@@ -128,7 +128,7 @@ def test_fetching_a_catalog_retries_flaky_servers_and_marks_hopeless_urls(server
     assert ClipServer.calls["/ok.wav"] == calls["/ok.wav"]  # a fetched clip is never fetched again
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_the_fetch_clips_command_downloads_a_catalog_s_missing_clips_and_counts_the_outcome(server):
     import io
 

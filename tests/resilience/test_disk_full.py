@@ -13,7 +13,7 @@ from study.models import Participant
 from tests.factories import tone_bytes
 from tests.recommender.test_admin_import import zipped
 from tests.resilience.conftest import require
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = [pytest.mark.resilience, pytest.mark.django_db(transaction=True)]
 

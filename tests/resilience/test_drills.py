@@ -16,7 +16,7 @@ from study.models import Participant, Response
 from study.services import choosing
 from study.tasks import recommend_for_participant
 from tests.resilience.conftest import DrillWorker, cluster, postgres, postgres_ready, redis_start, redis_stop, run, wait_for
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = [pytest.mark.resilience, pytest.mark.django_db(transaction=True)]
 

@@ -5,7 +5,7 @@ import pytest
 
 from study import services
 from study.models import Response
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

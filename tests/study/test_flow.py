@@ -1,7 +1,7 @@
 import pytest
 
 from study.models import Assignment, Participant, Response
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 # The recommendation job is sent on commit, so these tests commit for real.
 pytestmark = pytest.mark.django_db(transaction=True)

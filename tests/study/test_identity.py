@@ -3,7 +3,7 @@ switched to another participant, and ids are checked, never cut short."""
 import pytest
 
 from study.models import Participant
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from explanations.models import Explanation
-from study.export import long_rows
+from research.export import long_rows
 from study.models import Participant
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -70,7 +70,7 @@ def test_a_recommendation_job_that_keeps_failing_is_retried_a_bounded_number_of_
     Participant.objects.update(recommendations_requested_at=timezone.now() - timedelta(seconds=50))
     state = browser.client.get(browser.url("status")).json()
     assert state["ready"] is False and state["failed"] is True
-    assert "no similarity index" in state["progress"]["error"]
+    assert "has no features index yet" in state["progress"]["error"]
     assert b"Try again" in browser.get("wait").content
 
     monkeypatch.undo()

@@ -4,7 +4,7 @@ import re
 import pytest
 
 from study.models import PageVisit
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CONDITIONS = ["features", "spectrogram", "both", "control"]

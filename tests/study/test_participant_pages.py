@@ -8,9 +8,9 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from study import services
-from study.export import long_rows
+from research.export import long_rows
 from study.models import ListeningEvent, Participant, StudyTranslation
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,7 +10,7 @@ from study import services
 from study.models import Item, ListeningEvent, PageVisit, Participant
 from study.questionnaires import SCALES
 from tests.factories import make_study
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

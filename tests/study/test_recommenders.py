@@ -8,10 +8,10 @@ from matplotlib.patches import Rectangle
 from explanations import charts, network_regions
 from recommender import networks
 from recommender.cnn.contrastive import TrainingConfig
-from study import services
+from research import services as research_services
 from study.models import Condition
 from tests.factories import make_study
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 from tests.study.test_parity import walk
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -148,7 +148,7 @@ def test_prerendering_draws_each_recommender_s_explanations_from_its_own_index(c
         asked.add((index.feature_set, kind, language))
 
     monkeypatch.setattr("explanations.services.explanation_get_or_render", record)
-    sent = services.study_prerender_explanations(study=crossed)
+    sent = research_services.study_prerender_explanations(study=crossed)
     per_index = 12 * (crossed.n_recommendations + crossed.max_liked)
     assert sent == 3 * per_index  # features, tagger and CNN: each pool once, whatever its explanations
     assert asked == {

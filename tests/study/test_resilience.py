@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from study.models import Participant
-from tests.study.conftest import ParticipantBrowser
+from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

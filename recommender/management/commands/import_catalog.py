@@ -1,5 +1,4 @@
 import csv
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -62,4 +61,4 @@ class Command(BaseCommand):
         jobs = f"; {result.sent} clips sent for analysis" if result.sent is not None else ""
         self.stdout.write(f"Catalog {slug!r}: {summary}{jobs}.")
         if summary.problems and summary.created + summary.updated + summary.unchanged == 0:
-            sys.exit(1)
+            raise CommandError(f"Nothing imported from {file.name}: every row had a problem (see above).")

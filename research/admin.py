@@ -1,0 +1,349 @@
+"""The study in the admin: its configuration, the actions on it, and the researcher's pages (gallery,
+monitor, analysis, exports, deletion on request). The participants' record is study.admin's, read-only."""
+import json
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
+
+from research import services
+from research.analysis_report import study_analyse
+from research.export import Options
+from research.export_files import FORMATS, study_data_package, study_export
+from research.gallery import study_gallery
+from research.monitor import study_monitor
+from study.models import Condition, Item, Study, StudyTranslation
+from study.questionnaires import DEFAULT_SCALES, SCALES
+from study.services import FlowError
+
+
+class StudyTranslationInline(admin.StackedInline):
+    model = StudyTranslation
+    extra = 0
+    verbose_name = "text in another language"
+    verbose_name_plural = "texts in other languages (shown to participants whose pages are in that language)"
+
+
+class ConditionInline(admin.TabularInline):
+    model = Condition
+    extra = 0
+    fields = ["slug", "name", "explanation", "recommender", "weight", "is_active", "n_assigned"]
+    readonly_fields = ["n_assigned"]
+
+    @admin.display(description="Assigned")
+    def n_assigned(self, condition):
+        return condition.assignments.count() if condition.pk else 0
+
+
+class ItemInline(admin.TabularInline):
+    model = Item
+    extra = 0
+    fields = [
+        "order", "section", "kind", "code", "construct", "text", "reverse_coded", "check_kind", "correct_value",
+        "scale_min", "scale_max", "label_min", "label_max",
+    ]
+
+
+@admin.action(description="Export answers as CSV (one row per answer, with Prolific ids; logged)")
+def export_responses_csv(modeladmin, request, queryset):
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    slugs = "-".join(queryset.values_list("slug", flat=True))
+    response["Content-Disposition"] = f'attachment; filename="responses-{slugs}.csv"'
+    for i, study in enumerate(queryset.order_by("slug")):
+        if i:
+            response.write("\n")
+        response.write(study_export(study=study, format="csv", exported_by=f"admin:{request.user.get_username()}").content)
+    return response
+
+
+def _data_package(request, queryset, *, include_pilot: bool):
+    if queryset.count() != 1:
+        messages.error(request, "Choose one study to download its data package.")
+        return None
+    study = queryset.get()
+    content = study_data_package(
+        study=study, options=Options(include_pilot=include_pilot), exported_by=f"admin:{request.user.get_username()}"
+    )
+    response = HttpResponse(content, content_type="application/zip")
+    suffix = "-with-pilot" if include_pilot else ""
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-data{suffix}.zip"'
+    return response
+
+
+@admin.action(description="Download the data package (ZIP: long, wide, events, codebook, XLSX, SPSS; pseudonymous)")
+def export_data_package(modeladmin, request, queryset):
+    return _data_package(request, queryset, include_pilot=False)
+
+
+@admin.action(description="Download the data package including pilot (bot) participants")
+def export_data_package_with_pilot(modeladmin, request, queryset):
+    return _data_package(request, queryset, include_pilot=True)
+
+
+@admin.action(description="Duplicate (a new draft with the same configuration, no participants)")
+def duplicate_studies(modeladmin, request, queryset):
+    for study in queryset:
+        n = 1
+        while Study.objects.filter(slug=f"{study.slug}-copy{n if n > 1 else ''}").exists():
+            n += 1
+        try:
+            copy = services.study_duplicate(study=study, slug=f"{study.slug}-copy{n if n > 1 else ''}")
+        except FlowError as error:
+            modeladmin.message_user(request, f"{study}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{study} duplicated as {copy.slug!r} (a draft).", messages.SUCCESS)
+
+
+@admin.action(description="Download the configuration (JSON; python manage.py import_study recreates it)")
+def download_configuration(modeladmin, request, queryset):
+    if queryset.count() != 1:
+        modeladmin.message_user(request, "Choose one study to download its configuration.", messages.ERROR)
+        return None
+    study = queryset.get()
+    response = HttpResponse(
+        json.dumps(services.study_to_config(study), indent=2, ensure_ascii=False, default=str), content_type="application/json"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{study.slug}-study.json"'
+    return response
+
+
+@admin.action(description="Pre-render every explanation the study can show (background jobs)")
+def prerender_explanations(modeladmin, request, queryset):
+    for study in queryset:
+        try:
+            sent = services.study_prerender_explanations(study=study)
+        except FlowError as error:
+            modeladmin.message_user(request, f"{study}: {error}", messages.ERROR)
+        else:
+            modeladmin.message_user(request, f"{study}: {sent} track pairs sent for rendering.", messages.INFO)
+
+
+class StudyForm(forms.ModelForm):
+    """A new study chooses its questionnaire from the bank here; its items can then be edited below."""
+
+    scales = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple,
+        help_text="New studies only: the published scales to ask after the ratings (each complete; drop or reword "
+        "items afterwards in the items below: the codebook records it). The pre-questionnaire, the ratings of "
+        "each recommendation, an attention check and a manipulation check are always added.",
+    )
+
+    class Meta:
+        model = Study
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["scales"].choices = [(key, scale["name"]) for key, scale in SCALES.items()]
+        self.fields["scales"].initial = DEFAULT_SCALES
+
+
+@admin.register(Study)
+class StudyAdmin(admin.ModelAdmin):
+    form = StudyForm
+    list_display = [
+        "title", "slug", "state", "open_to_anyone", "n_participants", "n_completed", "balance", "n_pilots", "created_at",
+    ]
+    list_filter = ["state"]
+    search_fields = ["title", "slug"]
+    inlines = [StudyTranslationInline, ConditionInline, ItemInline]
+    actions = [
+        export_responses_csv, export_data_package, export_data_package_with_pilot, prerender_explanations,
+        duplicate_studies, download_configuration,
+    ]
+    readonly_fields = ["researcher_pages", "sample_size", "warnings"]
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "description", "catalog", "state", "open_to_anyone", "warnings",
+                           "researcher_pages"]}),
+        ("Participants' texts", {"fields": ["consent_text", "consent_version", "instructions_text", "debrief_text"]}),
+        ("Design", {"fields": [
+            "randomisation", "balance_on", "block_repeats", "target_per_condition", "effect_size_d", "alpha", "power",
+            "sample_size",
+        ]}),
+        ("Tracks and questions", {"fields": [
+            "pool_styles", "pool_track_ids", "min_liked", "max_liked", "n_recommendations", "item_order",
+            "required_listening_s", "min_duration_s",
+        ]}),
+        ("Prolific", {"fields": ["prolific_completion_code", "prolific_no_consent_code"]}),
+    ]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None:  # adding: the questionnaire is chosen once, from the bank
+            fieldsets = [*fieldsets, ("Questionnaire", {"fields": ["scales"]})]
+        return fieldsets
+
+    def get_changeform_initial_data(self, request):
+        # A study made in the admin starts as a draft: nobody enters before the researcher opens it.
+        return {**super().get_changeform_initial_data(request), "state": Study.State.DRAFT}
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        study = form.instance
+        if not change:  # a new study gets the questionnaire chosen on its form
+            services.study_add_questionnaire(study=study, scales=form.cleaned_data.get("scales") or [])
+        for warning in services.study_warnings(study):
+            messages.warning(request, warning)
+
+    @admin.display(description="Before launch")
+    def warnings(self, study):
+        if not study.pk:
+            return "–"
+        problems = services.study_warnings(study)
+        if not problems:
+            return "Nothing missing."
+        return format_html_join("", "<p class=\"errornote\">{}</p>", ((p,) for p in problems))
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("<int:pk>/gallery/", view(self.gallery_view), name="study_study_gallery"),
+            path("<int:pk>/monitor/", view(self.monitor_view), name="study_study_monitor"),
+            path("<int:pk>/analysis/", view(self.analysis_view), name="study_study_analysis"),
+            path("<int:pk>/export/<str:format>/", view(self.export_view), name="study_study_export"),
+            path("<int:pk>/delete-participant/", view(self.delete_participant_view), name="study_study_delete_participant"),
+            *super().get_urls(),
+        ]
+
+    def _page(self, request, study, template, **context):
+        return render(request, template, {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "study": study, **context,
+        })
+
+    def monitor_view(self, request, pk):
+        """Arrivals, the flow through each condition, drop-out and time per page; refreshes itself."""
+        study = get_object_or_404(Study, pk=pk)
+        include_pilot = request.GET.get("pilot") == "1"
+        return self._page(request, study, "research/monitor.html", title=f"Monitor: {study} ({study.slug})",
+                          monitor=study_monitor(study=study, include_pilot=include_pilot), include_pilot=include_pilot)
+
+    def analysis_view(self, request, pk):
+        """The by-condition analysis report (the same as analyse_study writes), figures inline."""
+        study = get_object_or_404(Study, pk=pk)
+        report = study_analyse(study=study, include_pilot=request.GET.get("pilot") == "1", inline_figures=True)
+        return HttpResponse(report.html)
+
+    def export_view(self, request, pk, format):
+        """One export file (the study page's buttons); every download is written to the audit log."""
+        study = get_object_or_404(Study, pk=pk)
+        if format not in FORMATS or format == "csv":
+            return HttpResponse("Unknown export format.", status=404)
+        export = study_export(
+            study=study, format=format, exported_by=f"admin:{request.user.get_username()}",
+            options=Options(include_pilot=request.GET.get("pilot") == "1"),
+        )
+        return export.download()
+
+    def delete_participant_view(self, request, pk):
+        """Delete one participant's data on request, by Prolific id (the audited path; nothing else deletes)."""
+        study = get_object_or_404(Study, pk=pk)
+        if not request.user.has_perm("study.delete_participant") and not request.user.is_superuser:
+            return HttpResponse("Only researchers allowed to delete participants may do this.", status=403)
+        form = DeleteParticipantForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                deleted = services.participant_delete(
+                    study=study, prolific_pid=form.cleaned_data["prolific_pid"],
+                    actor=f"admin:{request.user.get_username()}",
+                )
+            except services.NoSuchParticipant as error:
+                form.add_error("prolific_pid", str(error))
+            else:
+                messages.success(request, f"Deleted: {', '.join(f'{n} {k}' for k, n in deleted.items())}. Logged.")
+                return redirect("admin:study_study_change", study.pk)
+        return self._page(request, study, "research/delete_participant.html",
+                          title=f"Delete a participant's data: {study}", form=form)
+
+    def gallery_view(self, request, pk):
+        """Every condition's explanation of the same sample pairs, side by side, to check before launch."""
+        study = get_object_or_404(Study, pk=pk)
+        try:
+            rows = study_gallery(study=study, n_pairs=min(12, max(1, int(request.GET.get("n", 4)))))
+            error = " ".join(w for w in services.study_warnings(study) if "index" in w)
+        except (FlowError, ValueError) as problem:
+            rows, error = [], str(problem)
+        context = {
+            **self.admin_site.each_context(request), "opts": self.model._meta, "study": study, "rows": rows,
+            "conditions": list(study.conditions.all()), "error": error, "title": f"Explanation gallery: {study}",
+        }
+        return render(request, "research/gallery.html", context)
+
+    @admin.display(description="Power analysis")
+    def sample_size(self, study):
+        if not study.pk:
+            return "Save the study and its conditions first."
+        size = services.study_sample_size(study=study)
+        return format_html(
+            "<strong>{}</strong> participants per condition ({} in all) to detect d = {} with power {} "
+            "(two-sided Welch/Student t; alpha {} per comparison over {} pairwise comparison{}; statsmodels).",
+            size["per_condition"], size["total"], size["effect_size_d"], size["power"],
+            f"{size['alpha_per_comparison']:.4g}", size["comparisons"], "s" if size["comparisons"] != 1 else "",
+        )
+
+    @admin.display(description="Researcher pages")
+    def researcher_pages(self, study):
+        if not study.pk:
+            return "–"
+        links = [
+            ("study_study_gallery", "", "Explanation gallery: every condition’s explanation of sample pairs, every language"),
+            ("study_study_monitor", "", "Live monitor: arrivals, conditions, drop-out, time per page"),
+            ("study_study_analysis", "", "Analysis report (pilot participants left out)"),
+            ("study_study_analysis", "?pilot=1", "Analysis report with pilot participants"),
+            *[("study_study_export", fmt, f"Download {label}") for fmt, label in (
+                ("long", "answers, one row per answer (CSV)"), ("wide", "one row per participant (CSV)"),
+                ("events", "page visits and player events (CSV)"), ("codebook", "the codebook (CSV)"),
+                ("xlsx", "everything as XLSX"), ("spss", "the wide table as SPSS .sav"),
+            )],
+            # Pilot data is left out of the downloads above; during a pilot it is all there is.
+            *[("study_study_export", f"{fmt}/?pilot=1", f"Download {fmt} with pilot participants")
+              for fmt in ("long", "wide", "events", "xlsx", "spss")],
+            ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id)"),
+        ]
+        return format_html_join(
+            "", '<p><a href="{}{}">{}</a></p>',
+            (
+                (reverse(f"admin:{name}", args=[study.pk, suffix.split("/")[0]]) if name == "study_study_export"
+                 else reverse(f"admin:{name}", args=[study.pk]),
+                 suffix.partition("/")[2] if name == "study_study_export" else suffix, label)
+                for name, suffix, label in links
+            ),
+        )
+
+    def get_queryset(self, request):
+        # Real participants only, as the monitor and the exports count them by default; pilots on their own.
+        real = Q(participants__is_pilot=False)
+        return super().get_queryset(request).annotate(
+            n_participants=Count("participants", filter=real, distinct=True),
+            n_completed=Count("participants", filter=real & Q(participants__completed_at__isnull=False), distinct=True),
+            n_pilots=Count("participants", filter=Q(participants__is_pilot=True), distinct=True),
+        )
+
+    @admin.display(description="Participants (not pilots)", ordering="n_participants")
+    def n_participants(self, study):
+        return study.n_participants
+
+    @admin.display(description="Completed (not pilots)", ordering="n_completed")
+    def n_completed(self, study):
+        return study.n_completed
+
+    @admin.display(description="Pilots", ordering="n_pilots")
+    def n_pilots(self, study):
+        return study.n_pilots
+
+    @admin.display(description="Assigned per condition (not pilots)")
+    def balance(self, study):
+        counts = study.conditions.annotate(
+            n=Count("assignments", filter=Q(assignments__participant__is_pilot=False))
+        ).values_list("slug", "n")
+        return ", ".join(f"{slug}: {n}" for slug, n in counts)
+
+
+class DeleteParticipantForm(forms.Form):
+    prolific_pid = forms.CharField(label="Prolific id (PROLIFIC_PID)", max_length=200)
+    confirm = forms.BooleanField(label="I understand that this deletes the participant's data for good.")
+
+

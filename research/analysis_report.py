@@ -1,0 +1,107 @@
+"""The analysis report of a study: its answers read from the database, research.analysis run on them, and the
+result written as HTML with figures and CSV tables (python manage.py analyse_study, and a staff page)."""
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from research import analysis
+from research.export import participant_summaries, pseudonym
+from research.export_files import configuration_sha256, software_version
+from study.models import Response, Study
+
+TABLES = ("descriptives", "reliability", "comparisons", "mixed_models", "excluded", "scores")
+
+
+def study_analysis_data(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """(participants, answers, condition slugs in the study's order): everyone who consented, named by pseudonym."""
+    summaries = participant_summaries(study)
+    people = []
+    for participant in study.participants.select_related("assignment__condition").exclude(assignment=None):
+        summary = summaries[participant.pk]
+        people.append({
+            "participant": pseudonym(participant.pk), "condition": participant.condition.slug,
+            "is_pilot": participant.is_pilot, "completed": participant.completed_at is not None,
+            "attention_passed": summary["attention_passed"] if summary["attention_passed"] != "" else None,
+            "too_fast": bool(summary["too_fast"]),
+        })
+    answers = []
+    for response in Response.objects.filter(participant__study=study, participant__assignment__isnull=False).select_related(
+        "participant__assignment__condition", "item", "recommendation"
+    ).iterator(chunk_size=2000):
+        item = response.item
+        answers.append({
+            "participant": pseudonym(response.participant_id), "condition": response.participant.condition.slug,
+            "section": item.section, "construct": item.construct if not item.check_kind else "check", "item": item.code,
+            "value": response.value, "scale_min": min(item.scale), "scale_max": max(item.scale),
+            "reverse_coded": item.reverse_coded and item.kind == item.Kind.LIKERT,
+            "recommendation_rank": response.recommendation.rank if response.recommendation else None,
+        })
+    conditions = list(study.conditions.order_by("pk").values_list("slug", flat=True))
+    return (
+        pd.DataFrame(people, columns=["participant", "condition", "is_pilot", "completed", "attention_passed", "too_fast"]),
+        pd.DataFrame(answers, columns=analysis.ANSWER_COLUMNS),
+        conditions,
+    )
+
+
+@dataclass
+class Report:
+    analysis: analysis.Analysis
+    figures: dict[str, bytes]  # scale -> PNG
+    html: str
+    made_by: dict  # what made it: study, time, pilots or not, configuration hash, software version
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    return [] if frame is None or frame.empty else frame.round(4).astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: bool = False) -> Report:
+    """Run the analysis and render its report; ``inline_figures`` embeds the PNGs (for the staff page)."""
+    participants, answers, conditions = study_analysis_data(study)
+    result = analysis.analyse(participants, answers, conditions=conditions, include_pilot=include_pilot)
+    figures = {
+        scale: analysis.scale_plot(result.scores, scale, result.conditions, title=scale.replace("_", " "))
+        for scale in result.scales
+    }
+    now = timezone.now()
+    made_by = {
+        "study": study.slug, "generated_at": now.isoformat(), "include_pilot": include_pilot,
+        "configuration_sha256": configuration_sha256(study), "software_version": software_version(),
+    }
+    context = {
+        "made_by": made_by,
+        "study": study, "generated_at": now, "include_pilot": include_pilot, "analysis": result,
+        "n_participants": len(participants), "n_included": len(result.included),
+        "tables": {name: _records(getattr(result, name)) for name in TABLES},
+        "figures": {
+            scale: (f"data:image/png;base64,{base64.b64encode(png).decode()}" if inline_figures else f"figures/{scale}.png")
+            for scale, png in figures.items()
+        },
+    }
+    return Report(result, figures, render_to_string("research/analysis_report.html", context), made_by)
+
+
+def write_report(report: Report, out: Path) -> list[Path]:
+    """index.html, one CSV per table and one PNG per scale under ``out``; returns the files written."""
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    written = [out / "index.html", out / "meta.json"]
+    written[0].write_text(report.html, encoding="utf-8")
+    written[1].write_text(json.dumps(report.made_by, indent=2) + "\n", encoding="utf-8")
+    for name in TABLES:
+        frame = getattr(report.analysis, name)
+        path = out / f"{name}.csv"
+        (frame if frame is not None else pd.DataFrame()).to_csv(path, index=False)
+        written.append(path)
+    for scale, png in report.figures.items():
+        path = out / "figures" / f"{scale}.png"
+        path.write_bytes(png)
+        written.append(path)
+    return written

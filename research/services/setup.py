@@ -1,0 +1,105 @@
+"""Setting studies up: creating one with its conditions and questionnaire, and rendering its figures ahead."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+from explanations.services import explanations_prerender
+from recommender import services as recommender_services
+from recommender.models import Catalog
+from study.models import Condition, Item, Study, StudyTranslation
+from study.questionnaires import default_items
+from study.services.journey import FlowError
+
+
+def study_create(
+    *, slug: str, title: str, catalog: Catalog, conditions: list[tuple], consent_text: str,
+    scales: list[str] | None = None, translations: dict[str, dict] | None = None, **options,
+) -> Study:
+    """A study with its conditions ((slug, name, explanation[, weight[, recommender]])), the chosen questionnaire
+    scales, and its own texts in other languages ({"de": {"title": ..., "consent_text": ...}}).
+
+    A condition whose recommender cannot explain itself the way asked (Condition.TRUTHFUL) is refused.
+    """
+    with transaction.atomic():
+        study = Study.objects.create(slug=slug, title=title, catalog=catalog, consent_text=consent_text, **options)
+        for condition_slug, name, explanation, *rest in conditions:
+            condition = Condition(
+                study=study, slug=condition_slug, name=name, explanation=explanation,
+                weight=rest[0] if rest else 1, recommender=rest[1] if len(rest) > 1 else Condition.Recommender.FEATURES,
+            )
+            condition.full_clean(exclude=["study"])
+            condition.save()
+        study_add_questionnaire(study=study, scales=scales)
+        for language, texts in (translations or {}).items():
+            StudyTranslation.objects.create(study=study, language=language, **texts)
+    return study
+
+
+def study_add_questionnaire(*, study: Study, scales: list[str] | dict[str, list[str]] | None = None) -> int:
+    """Give a study without questions its questionnaire: the chosen published scales (study.questionnaires;
+    None: the default ones), with the pre-questionnaire, the per-recommendation ratings and the checks that
+    every study asks. A study that has items keeps them. Returns how many items were added."""
+    if study.items.exists():
+        return 0
+    return len(Item.objects.bulk_create(Item(study=study, **fields) for fields in default_items(scales)))
+
+
+def study_index(study: Study, recommender: str = Condition.Recommender.FEATURES):
+    """The index ``recommender`` reads for this study's catalog; a clear error when it has none yet."""
+    index = recommender_services.recommender_index(study.catalog, recommender)
+    if index is None:
+        raise FlowError(recommender_services.missing_index_message(study.catalog, recommender))
+    return index
+
+
+def recommender_index_exists(catalog: Catalog, recommender: str) -> bool:
+    return recommender_services.recommender_index(catalog, recommender) is not None
+
+
+def study_warnings(study: Study) -> list[str]:
+    """The launch checklist: what would hurt a study if it went live now (missing questions, indexes or
+    translations)."""
+    problems = []
+    if not study.items.filter(section__in=[Item.Section.RATING, Item.Section.QUESTIONNAIRE]).exists():
+        problems.append("The study asks no questions: participants would finish without answering anything.")
+    for recommender in sorted(set(study.conditions.filter(is_active=True).values_list("recommender", flat=True))):
+        if not recommender_index_exists(study.catalog, recommender):
+            problems.append(f"{recommender_services.missing_index_message(study.catalog, recommender)} "
+                            "Until then participants of those conditions would get no recommendations.")
+    have = {t.language for t in study.translations.all()}
+    for code, name in settings.LANGUAGES[1:]:
+        if code not in have:
+            problems.append(f"No {name} texts: participants reading {name} would see the title, description and "
+                            f"consent in {settings.LANGUAGES[0][1]}. Add them under 'texts in other languages'.")
+    return problems
+
+
+def study_prerender_explanations(*, study: Study) -> int:
+    """Render ahead of time every explanation this study's conditions can show, in every language."""
+    kinds_by_recommender: dict[str, set[str]] = {}
+    for condition in study.conditions.filter(is_active=True):
+        kinds_by_recommender.setdefault(condition.recommender, set()).update(condition.explanation_kinds)
+    return sum(
+        explanations_prerender(
+            index=study_index(study, recommender), kinds=sorted(kinds), per_seed=study.n_recommendations + study.max_liked,
+            languages=[code for code, _ in settings.LANGUAGES],
+        )
+        for recommender, kinds in sorted(kinds_by_recommender.items()) if kinds
+    )
+
+
+def study_sample_size(*, study: Study) -> dict:
+    """Participants per condition for the study's power analysis (statsmodels): a two-sided independent
+    t-test for the smallest effect of interest (Cohen's d), at its alpha and power. With more than two
+    active conditions alpha is split over the pairwise comparisons (Bonferroni), so each pair keeps it."""
+    import math
+
+    from statsmodels.stats.power import TTestIndPower
+
+    k = max(2, study.conditions.filter(is_active=True).count())
+    comparisons = k * (k - 1) // 2
+    alpha = study.alpha / comparisons
+    n = TTestIndPower().solve_power(effect_size=study.effect_size_d, alpha=alpha, power=study.power, ratio=1.0)
+    return {"per_condition": math.ceil(n), "conditions": k, "total": k * math.ceil(n), "comparisons": comparisons,
+            "alpha_per_comparison": alpha, "effect_size_d": study.effect_size_d, "power": study.power}

@@ -1,0 +1,156 @@
+"""A study configured in the admin without code: its catalog pool, item order, power analysis, and the JSON
+file that recreates it exactly elsewhere."""
+import io
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from research import services as research_services
+from study import services
+from research.export_files import configuration_sha256, study_export
+from study.models import Participant, Study
+from tests.participants import ParticipantBrowser
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_the_pool_limits_what_participants_find_like_and_are_recommended(study, demo_catalog):
+    styles = sorted(set(demo_catalog.tracks.values_list("style", flat=True)))
+    study.pool_styles = styles[:3]
+    study.save()
+    pool = set(demo_catalog.tracks.filter(style__in=styles[:3]).values_list("pk", flat=True))
+    found = services.catalog_search(study=study, query="", page_size=50)
+    assert {t.pk for t in found.tracks} == pool and found.total == len(pool)
+    browser = ParticipantBrowser(study)
+    browser.get()
+    browser.consent()
+    outside = demo_catalog.tracks.exclude(pk__in=pool).first()
+    refused = browser.client.post(f"/s/{study.slug}/choose/", {"action": "like", "track": outside.pk},
+                                  HTTP_ACCEPT="application/json")
+    assert refused.status_code == 409 and refused.json()["liked"] == []
+    browser.get_recommendations(demo_catalog.tracks.filter(pk__in=pool).first())
+    recommended = set(browser.participant.recommendations.values_list("track_id", flat=True))
+    assert recommended and recommended <= pool
+    # A list of catalog ids narrows it further.
+    study.pool_track_ids = list(demo_catalog.tracks.filter(pk__in=pool).order_by("pk").values_list("external_id", flat=True)[:4])
+    study.save()
+    assert services.catalog_search(study=study, query="").total == 4
+
+
+def test_randomised_item_order_is_drawn_once_per_participant_kept_and_exported(study, liked, tmp_path):
+    study.item_order = "randomised"
+    study.save()
+    orders = []
+    for _ in range(4):
+        browser = ParticipantBrowser(study)
+        browser.get()
+        browser.consent_only()
+        browser.post("instructions", {})
+        page = browser.get("about-you").content.decode()
+        again = browser.get("about-you").content.decode()
+        shown = [line.split('data-field="')[1].split('"')[0] for line in page.split("<fieldset")[1:]]
+        assert shown == [line.split('data-field="')[1].split('"')[0] for line in again.split("<fieldset")[1:]]
+        assert browser.participant.item_order["pre"] == shown
+        orders.append(tuple(shown))
+        browser.post("about-you", browser.pre_answers())
+    assert len(set(orders)) > 1  # 4 participants, 4 items: the same order four times is a 1-in-13,824 chance
+    long = study_export(study=study, format="long", options=services_options(), exported_by="t").content.decode()
+    rows = [dict(zip(long.splitlines()[0].split(","), line.split(","))) for line in long.splitlines()[1:]]
+    for participant in Participant.objects.filter(study=study):
+        order = participant.item_order["pre"]
+        mine = [r for r in rows if r["participant"] == str(participant.pk)]
+        assert {r["item"]: int(r["item_position"]) for r in mine} == {code: order.index(code) + 1 for code in order}
+
+
+def services_options():
+    from research.export import Options
+
+    return Options(pseudonymous=False)
+
+
+def test_the_power_analysis_gives_the_textbook_sample_size(study):
+    """d = 0.5, alpha .05, power .8, two groups: 64 per group (Cohen 1988, table 2.4.1)."""
+    study.conditions.exclude(slug__in=["features", "spectrogram"]).update(is_active=False)
+    size = research_services.study_sample_size(study=study)
+    assert size["per_condition"] == 64 and size["comparisons"] == 1
+    study.conditions.update(is_active=True)
+    four = research_services.study_sample_size(study=study)
+    assert four["comparisons"] == 6 and four["alpha_per_comparison"] == pytest.approx(0.05 / 6)
+    assert four["per_condition"] > 64
+
+
+def test_a_study_exported_as_json_is_recreated_exactly_elsewhere(study, tmp_path):
+    study.pool_styles = ["Rock"]
+    study.item_order = "randomised"
+    study.save()
+    before = configuration_sha256(study)
+    out = tmp_path / "study.json"
+    call_command("export_study", study.slug, "--out", str(out), stdout=io.StringIO())
+    config = json.loads(out.read_text())
+    assert config["format"] == "resonance-study" and len(config["conditions"]) == 4
+    study.delete()  # as on a fresh installation with the same catalog
+    out_text = io.StringIO()
+    call_command("import_study", str(out), stdout=out_text)
+    copy = Study.objects.get(slug="pilot")
+    assert copy.state == "draft" and "4 conditions" in out_text.getvalue()
+    assert configuration_sha256(copy) == before
+    with pytest.raises(CommandError, match="exists already"):
+        call_command("import_study", str(out))
+
+
+def test_a_duplicate_is_a_new_draft_with_the_same_design_and_its_own_seed(study, admin_client):
+    admin_client.post("/admin/study/study/", {"action": "duplicate_studies", "_selected_action": [study.pk]})
+    copy = Study.objects.get(slug="pilot-copy")
+    assert copy.state == "draft" and copy.randomisation_seed != study.randomisation_seed
+    assert list(copy.conditions.values_list("slug", "explanation", "recommender")) == list(
+        study.conditions.values_list("slug", "explanation", "recommender"))
+    assert copy.items.count() == study.items.count() and copy.participants.count() == 0
+    download = admin_client.post("/admin/study/study/", {"action": "download_configuration", "_selected_action": [study.pk]})
+    assert json.loads(download.content)["study"]["slug"] == "pilot"
+
+
+def test_a_configuration_with_a_dishonest_condition_or_another_format_is_refused(study, tmp_path):
+    config = research_services.study_to_config(study)
+    config["conditions"][0]["recommender"], config["conditions"][0]["explanation"] = "cnn", "features"
+    with pytest.raises(services.FlowError, match="cannot give a truthful"):
+        research_services.study_from_config(config, slug="other")
+    with pytest.raises(services.FlowError, match="Not a Resonance study configuration"):
+        research_services.study_from_config({"format": "x"}, slug="other")
+    assert not Study.objects.filter(slug="other").exists()
+
+
+def test_the_admin_study_page_shows_the_power_analysis(study, admin_client):
+    page = admin_client.get(f"/admin/study/study/{study.pk}/change/").content.decode()
+    assert "participants per condition" in page and "statsmodels" in page
+
+
+def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chose_and_says_what_is_missing(
+        demo_catalog, admin_client):
+    form = admin_client.get("/admin/study/study/add/").content.decode()
+    assert 'value="draft" selected' in form and 'name="scales"' in form
+    data = {
+        "title": "Admin study", "slug": "admin-study", "catalog": demo_catalog.pk, "state": "draft",
+        "open_to_anyone": "on", "consent_text": "Yes.", "consent_version": "1", "randomisation": "least_filled",
+        "balance_on": "started", "block_repeats": 2, "target_per_condition": 0, "effect_size_d": 0.5, "alpha": 0.05,
+        "power": 0.8, "pool_styles": "[]", "pool_track_ids": "[]", "min_liked": 1, "max_liked": 3,
+        "n_recommendations": 5, "item_order": "fixed", "required_listening_s": 0, "min_duration_s": 180,
+        "scales": ["jian_trust"],
+        "translations-TOTAL_FORMS": 0, "translations-INITIAL_FORMS": 0,
+        "conditions-TOTAL_FORMS": 2, "conditions-INITIAL_FORMS": 0,
+        "conditions-0-slug": "cnn", "conditions-0-name": "CNN", "conditions-0-explanation": "spectrogram",
+        "conditions-0-recommender": "cnn", "conditions-0-weight": 1, "conditions-0-is_active": "on",
+        "conditions-1-slug": "features", "conditions-1-name": "Features", "conditions-1-explanation": "features",
+        "conditions-1-recommender": "features", "conditions-1-weight": 1, "conditions-1-is_active": "on",
+        "items-TOTAL_FORMS": 0, "items-INITIAL_FORMS": 0,
+    }
+    page = admin_client.post("/admin/study/study/add/", data, follow=True)
+    study = Study.objects.get(slug="admin-study")
+    assert study.state == "draft"
+    assert study.items.filter(bank_scale="jian_trust").count() == 12
+    assert study.items.filter(section="rating").count() == 3 and study.items.filter(check_kind="attention").exists()
+    html = page.content.decode()
+    assert "no cnn index yet" in html and "No Deutsch texts" in html
+    bad = admin_client.post("/admin/study/study/add/", {**data, "slug": "bad", "conditions-0-explanation": "features"})
+    assert "cannot give a truthful" in bad.content.decode() and not Study.objects.filter(slug="bad").exists()
