@@ -86,8 +86,9 @@ AXES_IPWARE_PROXY_COUNT = TRUSTED_PROXY_HOPS or None
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if TRUSTED_PROXY_HOPS else ["REMOTE_ADDR"]
 
 # Content-Security-Policy: scripts and everything else from this site only; no inline script anywhere
-# (the pages' JS is static/js/study.js; the API docs use drf-spectacular's split view). Inline styles
-# stay allowed (admin templates and figure pages use them); images may be data: URIs (report figures).
+# (the pages' JS is the ES modules in static/js/study/; the API docs use drf-spectacular's split view).
+# Inline styles stay allowed (admin templates and figure pages use them); images may be data: URIs
+# (report figures).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
