@@ -11,8 +11,10 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
-# Static files are collected at build time; whitenoise serves them with far-future headers.
-RUN DEBUG=true python manage.py collectstatic --noinput
+# Static files are collected at build time with the production storage (hashed names and their manifest,
+# ES module imports rewritten); whitenoise serves them with far-future headers. The key is for this step only.
+RUN DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret-0123456789abcdef ALLOWED_HOSTS=localhost \
+    python manage.py collectstatic --noinput
 
 RUN useradd --create-home resonance && mkdir -p /data/media && chown resonance /data/media
 USER resonance

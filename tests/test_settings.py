@@ -1,4 +1,5 @@
 """Start-up behaviour of config.settings in fresh processes, as operators meet it."""
+import json
 import os
 import shutil
 import subprocess
@@ -46,6 +47,23 @@ def test_check_deploy_is_clean_with_the_production_variables_from_env_example(tm
     result = manage("check", "--deploy", "--fail-level", "WARNING", **env)
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_production_static_files_are_hashed_and_the_page_script_imports_the_hashed_modules(tmp_path):
+    """As the Dockerfile collects them: main.js must import answers.<hash>.js, never a name a cache keeps."""
+    env = read_env_example()
+    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}", STATIC_ROOT=str(tmp_path / "static"))
+    result = manage("collectstatic", "--noinput", **env)
+    assert result.returncode == 0, result.stderr
+    paths = json.loads((tmp_path / "static" / "staticfiles.json").read_text())["paths"]
+    main = (tmp_path / "static" / paths["js/study/main.js"]).read_text()
+    modules = [name for name in paths if name.startswith("js/study/") and name != "js/study/main.js"]
+    assert modules
+    for name in modules:
+        imported = paths[name].rpartition("/")[2]
+        if f"./{name.rpartition('/')[2]}" in main or imported in main:
+            assert f'"./{imported}"' in main, (name, main[:500])
+    assert "./answers.js" not in main
 
 
 def test_the_embedded_default_uses_sqlite_and_eager_tasks():
