@@ -38,11 +38,12 @@ serve: install
 ## Set everything up and run the demo study on the embedded default (SQLite, eager tasks).
 demo: demo-data serve
 
-## Run the whole test suite (integration tests too, when DATABASE_URL and CELERY_BROKER_URL are set),
+## Lint (ruff, configured in pyproject.toml), then run the whole test suite (integration tests too, when DATABASE_URL and CELERY_BROKER_URL are set),
 ## then the browser journeys in Debian's Chromium (skipped where it is not installed). Two processes
 ## share the rest; tests with a real worker run on their own, against the database the worker reads.
 ## The fault drills stop and start PostgreSQL and Redis, so they come last, alone.
 test: install-dev
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 -m "not browser and not worker and not resilience"
 	$(PY) -m pytest -m worker
 	$(PY) -m pytest -n 2 -m browser

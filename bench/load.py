@@ -91,8 +91,8 @@ def prepare(media_root: str, env: dict, per_style: int) -> str:
     from django.core.management import call_command
 
     from recommender import services as recommender_services
-    from study.models import Study
     from research.services import study_create
+    from study.models import Study
 
     call_command("migrate", verbosity=0)
     call_command("collectstatic", "--noinput", verbosity=0)  # DEBUG off: whitenoise serves the manifest's files
@@ -110,12 +110,11 @@ def prepare(media_root: str, env: dict, per_style: int) -> str:
 
 def prerender(env: dict, slug: str) -> float:
     """Before launch, as the README advises: every figure drawn by the worker (two processes); seconds taken."""
-    from explanations.models import Explanation
-
     import re
 
     from django.conf import settings
 
+    from explanations.models import Explanation
     from study.models import Study
 
     started = time.monotonic()
@@ -255,12 +254,11 @@ def main():
 def run(args, slug: str, base_url: str, env: dict, folder: Path) -> dict:
     from collections import Counter
 
-    from recommender.models import Track
     from django.db.models import Min
 
-    from study.models import Assignment, PageVisit, Participant, Recommendation, Study
-
     from explanations.models import Explanation
+    from recommender.models import Track
+    from study.models import Assignment, PageVisit, Participant, Recommendation, Study
 
     study = Study.objects.get(slug=slug)
     prerendered = Explanation.objects.count()

@@ -67,16 +67,17 @@ def main():
         matrix = regions.segment_similarity(a.segments, b.segments, mean=index.mean, std=index.std)
         found = regions.matching_regions(matrix, segment_seconds=audio.SEGMENT_FRAMES * spf)
         score = float(va @ vb)
-        kwargs = dict(
-            frequencies=frequencies, seconds_per_frame=spf, liked_title="a", recommended_title="b", score=score, regions=found
-        )
-        figures["feature_wide"].append(timed(lambda: charts.contribution_chart(bars, score, values), args.repeats))
-        figures["feature_narrow"].append(timed(lambda: charts.contribution_chart(bars, score, values, narrow=True), args.repeats))
-        figures["spectrogram_wide"].append(timed(lambda: charts.spectrogram_pair(a.mel_db, b.mel_db, **kwargs), args.repeats))
+        kwargs = {
+            "frequencies": frequencies, "seconds_per_frame": spf, "liked_title": "a", "recommended_title": "b", "score": score, "regions": found
+        }
+        # Each lambda is timed at once, inside this iteration: the loop variables it reads are the current ones.
+        figures["feature_wide"].append(timed(lambda: charts.contribution_chart(bars, score, values), args.repeats))  # noqa: B023
+        figures["feature_narrow"].append(timed(lambda: charts.contribution_chart(bars, score, values, narrow=True), args.repeats))  # noqa: B023
+        figures["spectrogram_wide"].append(timed(lambda: charts.spectrogram_pair(a.mel_db, b.mel_db, **kwargs), args.repeats))  # noqa: B023
         figures["spectrogram_narrow"].append(
-            timed(lambda: charts.spectrogram_pair(a.mel_db, b.mel_db, layout=charts.STACKED, **kwargs), args.repeats)
+            timed(lambda: charts.spectrogram_pair(a.mel_db, b.mel_db, layout=charts.STACKED, **kwargs), args.repeats)  # noqa: B023
         )
-        figures["plain_spectrogram"].append(timed(lambda: plain_spectrogram_pair(a.mel_db, b.mel_db), args.repeats))
+        figures["plain_spectrogram"].append(timed(lambda: plain_spectrogram_pair(a.mel_db, b.mel_db), args.repeats))  # noqa: B023
     ms = {f"{name}_ms": round(float(np.mean(times)), 1) for name, times in figures.items()}
     worst = max(max(times) for name, times in figures.items() if name != "plain_spectrogram")
     report({

@@ -16,4 +16,4 @@ urlpatterns = [
 
 if settings.SERVE_MEDIA:
     # django.conf.urls.static.static() is a no-op without DEBUG; participants need media always.
-    urlpatterns += [re_path(r"^%s(?P<path>.*)$" % settings.MEDIA_URL.lstrip("/"), serve_media)]
+    urlpatterns += [re_path(r"^{}(?P<path>.*)$".format(settings.MEDIA_URL.lstrip("/")), serve_media)]

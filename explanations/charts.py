@@ -22,10 +22,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from explanations.verdicts import (
-    ALIKE, DIFFERENT, NEITHER, ChartBar, Number, Translate, gettext_noop, plain_number, shown_shares, untranslated,
-)
 from explanations.regions import Region
+from explanations.verdicts import (
+    ALIKE,
+    DIFFERENT,
+    NEITHER,
+    ChartBar,
+    Number,
+    Translate,
+    gettext_noop,
+    plain_number,
+    shown_shares,
+    untranslated,
+)
 
 ALIKE_COLOUR = "#0072B2"  # blue: a group the two tracks have alike
 DIFFERENT_COLOUR = "#D55E00"  # vermillion: a group holding more than its even share of the difference

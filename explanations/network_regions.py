@@ -74,7 +74,7 @@ class Grid:
 
 def grid_of(log_mel: np.ndarray) -> Grid:
     """3-second passages for a clip, in whole CNN columns (16 frames), so every cell falls in one region."""
-    columns = max(1, int(round(PASSAGE_SECONDS / contrastive.column_seconds())))
+    columns = max(1, round(PASSAGE_SECONDS / contrastive.column_seconds()))
     return Grid(n_frames=len(log_mel), passage_frames=columns * contrastive.TIME_STRIDE)
 
 

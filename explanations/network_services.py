@@ -12,7 +12,14 @@ from explanations import charts, network_regions, tags
 from explanations.models import Explanation
 from explanations.regions import Region
 from explanations.services import (
-    HOW_TO_READ, PAIR_ADDS, Rendered, content_hash, number, pair_score, spectrogram_alt, spectrogram_images,
+    HOW_TO_READ,
+    PAIR_ADDS,
+    Rendered,
+    content_hash,
+    number,
+    pair_score,
+    spectrogram_alt,
+    spectrogram_images,
 )
 from explanations.verdicts import gettext_noop
 from recommender import networks

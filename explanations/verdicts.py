@@ -116,9 +116,7 @@ FEATURE_UNITS: dict[str, Callable[[float, Translate, Number], str]] = {
     "spectral_bandwidth": _hz,
     "spectral_rolloff": _hz,
     "zero_crossing_rate": lambda v, t, n: t(gettext_noop("%(value)s%%")) % {"value": n(100 * v, 1)},
-    **{name: _percent for name in (
-        "danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness", "valence",
-    )},
+    **dict.fromkeys(("danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness", "valence"), _percent),
 }
 
 

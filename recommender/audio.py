@@ -40,7 +40,7 @@ class AudioDecodeError(ValueError):
 #: Length of the passages the spectrogram explanation compares. A whole number of STFT
 #: frames, so a segment is SEGMENT_FRAMES * HOP_LENGTH / SAMPLE_RATE = 2.995 s long.
 SEGMENT_SECONDS = 3.0
-SEGMENT_FRAMES = max(1, int(round(SEGMENT_SECONDS * SAMPLE_RATE / HOP_LENGTH)))
+SEGMENT_FRAMES = max(1, round(SEGMENT_SECONDS * SAMPLE_RATE / HOP_LENGTH))
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ def download_clip(url: str, into: Path, *, timeout: float, max_bytes: int) -> Do
         if error.code >= 500 or error.code in (408, 425, 429):
             raise TransientFetchError(f"the server answered {error.code} {error.reason}") from None
         raise FetchError(f"the server answered {error.code} {error.reason}") from None
-    except (TimeoutError, socket.timeout) as error:
+    except TimeoutError as error:
         raise TransientFetchError(f"no answer within {timeout:g} s") from error
     except urllib.error.URLError as error:
         if isinstance(error.reason, (TimeoutError, socket.timeout)):

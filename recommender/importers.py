@@ -140,9 +140,9 @@ def _attach_audio(catalog: Catalog, records: list[TrackRecord], audio_dir: Path)
         if refused:
             problems.append(Problem(None, f"track {track.external_id}: {wanted[track.external_id]!r} {refused}"))
             continue
-        if track.audio and track.audio.storage.exists(track.audio.name):
-            if _same_bytes(Path(track.audio.path), source):
-                continue
+        if (track.audio and track.audio.storage.exists(track.audio.name)
+                and _same_bytes(Path(track.audio.path), source)):
+            continue
         with open(source, "rb") as handle:
             track.audio.save(source.name, File(handle), save=False)
         # New audio must be analysed again.

@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from config.jobs import enqueue, enqueue_chord, job
-from recommender.models import AudioModel, Catalog, SimilarityIndex, Track, TrackEmbedding
+from recommender.models import AudioModel, Catalog, Track, TrackEmbedding
 
 logger = logging.getLogger(__name__)
 

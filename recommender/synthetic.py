@@ -45,7 +45,7 @@ def _artist_names(rng: np.random.Generator, n: int) -> list[str]:
 def spotify_tracks(n_rows: int, *, n_genres: int = 125, seed: int = 0, extra_genre_share: float = 0.1) -> pd.DataFrame:
     """A DataFrame with the Spotify tracks dataset's columns; ``n_rows`` rows, some tracks under two genres."""
     rng = np.random.default_rng(seed)
-    n_tracks = int(round(n_rows / (1 + extra_genre_share)))
+    n_tracks = round(n_rows / (1 + extra_genre_share))
     genres = [f"genre-{i:03d}" for i in range(n_genres)]
     genre_of = rng.integers(0, n_genres, n_tracks)
 

@@ -134,7 +134,7 @@ class StudyForm(forms.ModelForm):
 
     class Meta:
         model = Study
-        fields = "__all__"
+        fields = "__all__"  # noqa: DJ007 (the admin's fieldsets below choose what is shown)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

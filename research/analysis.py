@@ -103,7 +103,7 @@ def descriptives(scores: pd.DataFrame, scales: list[str]) -> pd.DataFrame:
             values = values.dropna()
             q1, q3 = (values.quantile(0.25), values.quantile(0.75)) if len(values) else (np.nan, np.nan)
             rows.append({
-                "scale": scale, "condition": condition, "n": int(len(values)), "mean": values.mean(),
+                "scale": scale, "condition": condition, "n": len(values), "mean": values.mean(),
                 "sd": values.std(ddof=1), "median": values.median(), "q1": q1, "q3": q3, "iqr": q3 - q1,
             })
     return pd.DataFrame(rows, columns=["scale", "condition", "n", "mean", "sd", "median", "q1", "q3", "iqr"])

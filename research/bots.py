@@ -20,8 +20,8 @@ from html.parser import HTMLParser
 
 from django.conf import settings
 from django.test import Client
-from django.utils import timezone
 from django.urls import resolve, reverse
+from django.utils import timezone
 
 from recommender.models import Track
 from study import flow
@@ -197,7 +197,7 @@ class Bot:
     # Answers --------------------------------------------------------------------------------
 
     def value(self, field_name: str, values: list[int]) -> int:
-        code, _sep, recommendation = field_name.partition("__")
+        code, _sep, _recommendation = field_name.partition("__")
         item = self.items.get(code)
         pattern = self.result.pattern
         if pattern == "straightline":

@@ -208,7 +208,7 @@ def long_rows(study: Study, options: Options = LEGACY) -> Iterator[dict]:
     listened = study_listening(study=study)
     # Each section's items in the study's order; a participant's own order (item_order) where randomised.
     positions = {
-        section: [code for code in Item.objects.filter(study=study, section=section).values_list("code", flat=True)]
+        section: list(Item.objects.filter(study=study, section=section).values_list("code", flat=True))
         for section in Item.Section.values
     }
     for response in responses.iterator(chunk_size=2000):

@@ -29,7 +29,15 @@ from django.utils import timezone
 
 from recommender.models import SimilarityIndex
 from research.export import (
-    BOOLEAN, DATETIME, INTEGER, NUMBER, Options, Table, events_table, legacy_table, long_table,
+    BOOLEAN,
+    DATETIME,
+    INTEGER,
+    NUMBER,
+    Options,
+    Table,
+    events_table,
+    legacy_table,
+    long_table,
 )
 from research.export_wide import wide_table
 from study.models import AuditEntry, Item, Recommendation, Study

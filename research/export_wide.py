@@ -7,7 +7,18 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from research.export import (
-    BOOLEAN, COMMON, DATETIME, INTEGER, NUMBER, STRING, Column, Options, Table, _who, participant_summaries, participants,
+    BOOLEAN,
+    COMMON,
+    DATETIME,
+    INTEGER,
+    NUMBER,
+    STRING,
+    Column,
+    Options,
+    Table,
+    _who,
+    participant_summaries,
+    participants,
 )
 from study.models import Item, Recommendation, Response, Study
 from study.services import study_listening

@@ -11,8 +11,8 @@ from explanations.models import Explanation
 from explanations.services import explanation_get_or_render
 from recommender import services as recommender_services
 from recommender.models import Track
-from study.models import Condition, Study
 from research.services import study_index
+from study.models import Condition, Study
 
 
 def explanation_numbers(explanation: Explanation) -> dict:

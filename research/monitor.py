@@ -12,8 +12,8 @@ from django.utils import timezone
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from study import flow
 from research.export import participant_summaries
+from study import flow
 from study.models import Participant, Study
 from study.services import study_listening
 

@@ -2,7 +2,7 @@
 research.admin, the researcher's workbench)."""
 from django.contrib import admin
 
-from study.models import AuditEntry, Assignment, ListeningEvent, PageVisit, Participant, Recommendation, Response
+from study.models import Assignment, AuditEntry, ListeningEvent, PageVisit, Participant, Recommendation, Response
 
 
 class RecordAdminMixin:

@@ -244,7 +244,7 @@ def default_items(scales: list[str] | dict[str, list[str]] | None = None) -> lis
     records what was dropped). The attention check sits in the middle of the post-questionnaire, the
     manipulation check at its end, where it cannot prime the ratings.
     """
-    chosen = scales if isinstance(scales, dict) else {key: None for key in (scales if scales is not None else DEFAULT_SCALES)}
+    chosen = scales if isinstance(scales, dict) else dict.fromkeys(scales if scales is not None else DEFAULT_SCALES)
     unknown = set(chosen) - set(SCALES)
     if unknown:
         raise ValueError(f"unknown scale(s): {', '.join(sorted(unknown))}")

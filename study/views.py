@@ -221,7 +221,7 @@ def choose(request, study, participant):
         request, "study/choose.html", study, participant,
         query=query, results=results, liked=liked, liked_ids={t.pk for t in liked},
         can_continue=study.liked_enough(len(liked)), full=study.liked_full(len(liked)),
-        page_links=[n for n in range(1, results.pages + 1)],
+        page_links=list(range(1, results.pages + 1)),
     )
 
 
@@ -243,7 +243,7 @@ def wait(request, study, participant):
 @never_cache
 @rate_limit("status")
 def status(request, slug):
-    study, participant = _current_participant(request, slug)
+    _study, participant = _current_participant(request, slug)
     if participant is None:
         raise Http404("No participant in this browser.")
     state = services.participant_poll_recommendations(participant=participant)
@@ -325,7 +325,7 @@ def questionnaire(request, study, participant):
 @rate_limit("listen")
 def listen(request, slug):
     """Record one player event (sent with navigator.sendBeacon, so it arrives even as the tab closes)."""
-    study, participant = _current_participant(request, slug)
+    _study, participant = _current_participant(request, slug)
     if participant is None:
         return JsonResponse({"error": "No participant in this browser."}, status=403)
     # A beacon sends form data: it cannot set headers, so the CSRF token travels as a field.
@@ -364,7 +364,7 @@ def _json_object(request) -> dict:
 @rate_limit("answer")
 def answer(request, slug):
     """Save one answer as soon as it is given (called by the page's script); the latest choice wins."""
-    study, participant = _current_participant(request, slug)
+    _study, participant = _current_participant(request, slug)
     if participant is None:
         return JsonResponse({"error": "No participant in this browser."}, status=403)
     try:

@@ -50,12 +50,11 @@ def _require_integration(reason: str):
 
 
 def pytest_runtest_setup(item):
-    if item.get_closest_marker("postgres"):
-        if django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-            _require_integration("DATABASE_URL does not point at PostgreSQL")
-    if item.get_closest_marker("worker"):
-        if not django_settings.CELERY_BROKER_URL:
-            _require_integration("CELERY_BROKER_URL is not set")
+    postgres = django_settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+    if item.get_closest_marker("postgres") and not postgres:
+        _require_integration("DATABASE_URL does not point at PostgreSQL")
+    if item.get_closest_marker("worker") and not django_settings.CELERY_BROKER_URL:
+        _require_integration("CELERY_BROKER_URL is not set")
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ def test_without_a_trusted_proxy_a_forged_forwarded_header_is_ignored(settings):
     assert client_ip(request("203.0.113.7")) == "192.0.2.10"  # the participant cannot pick their own address
 
 
-@pytest.mark.parametrize("hops, forwarded, expected", [
+@pytest.mark.parametrize(("hops", "forwarded", "expected"), [
     (1, "10.0.0.9", "10.0.0.9"),
     (1, "203.0.113.7, 10.0.0.9", "10.0.0.9"),  # what the client wrote comes first; the proxy appends the truth
     (2, "203.0.113.7, 10.0.0.9, 172.16.0.2", "10.0.0.9"),
@@ -55,7 +55,7 @@ def test_many_browser_sessions_from_one_address_share_its_looser_limit(settings)
     cache.clear()
 
 
-@pytest.mark.parametrize("raw, expected", [("true", True), (" YES ", True), ("1", True), ("off", False), ("0", False)])
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), (" YES ", True), ("1", True), ("off", False), ("0", False)])
 def test_booleans_read_the_usual_spellings(monkeypatch, raw, expected):
     monkeypatch.setenv("SOME_FLAG", raw)
     assert env_bool("SOME_FLAG", not expected) is expected

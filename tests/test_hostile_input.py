@@ -123,7 +123,7 @@ def test_a_failed_admin_upload_leaves_no_catalog_behind(admin_client):
     assert not Catalog.objects.filter(name="Broken upload").exists()
 
 
-@pytest.mark.parametrize("value, expected", [
+@pytest.mark.parametrize(("value", "expected"), [
     ("=HYPERLINK(\"http://x\",\"y\")", "'=HYPERLINK(\"http://x\",\"y\")"), ("+1", "'+1"), ("-1+2", "'-1+2"),
     ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\rx"), ("Song", "Song"), (-0.27, -0.27), (3, 3),
 ])

@@ -26,7 +26,7 @@ def test_a_byte_range_is_answered_with_just_those_bytes(client, settings):
 
 
 def test_an_unsatisfiable_range_and_a_path_outside_media_are_refused(client, settings):
-    url, content = write_media(settings)
+    url, _content = write_media(settings)
     assert client.get(url, HTTP_RANGE="bytes=5000-6000").status_code == 416
     assert client.get("/media/../config/settings.py").status_code == 400
     assert client.get("/media/catalog/missing.mp3").status_code == 404

@@ -28,7 +28,7 @@ def manage(*args, **env):
 
 
 @pytest.mark.parametrize(
-    "env,message",
+    ("env", "message"),
     [
         ({"DEBUG": "false", "ALLOWED_HOSTS": "x.org"}, "SECRET_KEY is not set"),
         ({"DEBUG": "false", "SECRET_KEY": "k" * 60}, "ALLOWED_HOSTS is not set"),

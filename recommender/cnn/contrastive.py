@@ -141,7 +141,7 @@ class CropSampler:
         mel = self.spectrograms[index]
         length = self.config.crop_frames
         low, high = self.config.stretch
-        span = int(round(length * self.rng.uniform(low, high)))
+        span = round(length * self.rng.uniform(low, high))
         span = max(8, min(span, len(mel)))
         start = int(self.rng.integers(0, len(mel) - span + 1))
         piece = torch.from_numpy(np.asarray(mel[start : start + span], dtype=np.float32))

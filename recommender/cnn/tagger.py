@@ -136,7 +136,7 @@ def load_tagger(device: str | torch.device | None = None, path: Path = WEIGHTS) 
     return model.eval().to(device or default_device())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def default_tagger() -> Musicnn:
     """One network per process, loaded on first use."""
     return load_tagger()

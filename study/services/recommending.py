@@ -7,6 +7,7 @@ that could not be shown is marked on its recommendation, and in the export).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import timedelta
 
@@ -150,10 +151,8 @@ def participant_poll_recommendations(*, participant: Participant) -> dict:
             recommendation_attempts=RECOMMENDATION_MAX_ATTEMPTS + 1, recommendation_sent_at=now
         ):
             logger.warning("Recommendations for participant %s are late; computing them in-process", participant.pk)
-            try:
+            with contextlib.suppress(Exception):  # recorded in the progress, shown below
                 participant_recommend(participant=participant, draw=False)
-            except Exception:
-                pass  # recorded in the progress, shown below
             participant.refresh_from_db(fields=["page", "recommendation_progress"])
             if participant.page != Page.WAIT:
                 return {"ready": True}

@@ -1,14 +1,14 @@
 """Answers given the way people give them: each changed several times quickly, by mouse and by arrow keys,
 a reload in the middle, a slow and failing network; the export holds exactly what the screen showed."""
+import contextlib
 import random
 import re
 
 import pytest
 
-from tests.browser.conftest import wait_until
-
 from research.export import long_rows
 from study.models import Participant
+from tests.browser.conftest import wait_until
 from tests.factories import make_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -48,10 +48,8 @@ class FlakyNetwork:
         """Let every held request through, the newest first."""
         held, self.held = self.held[::-1], []
         for route in held:
-            try:
+            with contextlib.suppress(Exception):
                 route.continue_()
-            except Exception:  # noqa: BLE001 — a request of a page that has gone may be cancelled already
-                pass
 
 
 def on_screen(page) -> dict[str, int]:

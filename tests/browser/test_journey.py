@@ -3,10 +3,9 @@ import re
 
 import pytest
 
-from tests.browser.conftest import csp_violations, wait_until
-
 from research.export import long_rows
 from study.models import Item, Participant
+from tests.browser.conftest import csp_violations, wait_until
 from tests.factories import make_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,7 +26,7 @@ def answer(page, name, value):
 
 
 @pytest.mark.parametrize(
-    "condition,width",
+    ("condition", "width"),
     [("features", 1280), ("spectrogram", 1280), ("both", 360), ("control", 360)],
 )
 def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, study, condition, width, shots):

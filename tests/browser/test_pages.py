@@ -3,12 +3,11 @@ import time
 
 import pytest
 
-from tests.browser.conftest import wait_until
-
 from recommender import services as recommender_services
 from recommender.models import Track
 from study.models import Study
 from study.services import recommending
+from tests.browser.conftest import wait_until
 from tests.factories import make_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

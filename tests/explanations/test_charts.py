@@ -83,10 +83,10 @@ def test_the_chart_speaks_german_under_a_german_translate():
 def spectrogram(**options):
     rng = np.random.default_rng(0)
     mel = (rng.normal(size=(128, 400)) * 10 - 40).astype(np.float16)
-    defaults = dict(
-        frequencies=audio.mel_frequencies(), seconds_per_frame=audio.frame_seconds(),
-        liked_title="A", recommended_title="B", score=0.8234,
-    )
+    defaults = {
+        "frequencies": audio.mel_frequencies(), "seconds_per_frame": audio.frame_seconds(),
+        "liked_title": "A", "recommended_title": "B", "score": 0.8234,
+    }
     return mel, {**defaults, **options}
 
 

@@ -204,7 +204,7 @@ def test_german_figures_and_texts_write_decimals_with_a_comma(pair, kind, monkey
     assert f"Ähnlichkeit {written}" in " ".join(texts)
     assert f"Ähnlichkeit {written}" in german.alt_text
     assert not any(ch.isdigit() and nxt == "." and after.isdigit()
-                   for t in texts + [german.alt_text, german.text] for ch, nxt, after in zip(t, t[1:], t[2:]))
+                   for t in [*texts, german.alt_text, german.text] for ch, nxt, after in zip(t, t[1:], t[2:]))
     english = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
     assert f"imilarity {score:.2f}" in english.alt_text
 

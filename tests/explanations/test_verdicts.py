@@ -86,8 +86,8 @@ def test_a_pair_identical_but_for_opposite_loudness_differs_only_in_loudness():
 
 
 def test_a_pair_without_shared_strong_notes_is_never_called_alike_in_harmony():
-    liked = {name: 0.1 for name in CHROMA} | {"chroma_G": 0.6, "chroma_G#": 0.5, "chroma_C": 0.4}
-    recommended = {name: 0.1 for name in CHROMA} | {"chroma_A#": 0.6, "chroma_D#": 0.5, "chroma_F#": 0.4}
+    liked = dict.fromkeys(CHROMA, 0.1) | {"chroma_G": 0.6, "chroma_G#": 0.5, "chroma_C": 0.4}
+    recommended = dict.fromkeys(CHROMA, 0.1) | {"chroma_A#": 0.6, "chroma_D#": 0.5, "chroma_F#": 0.4}
     agrees, correlation = verdicts.harmony_agrees(liked, recommended)
     assert not agrees and correlation < verdicts.HARMONY_MIN_CORRELATION
     # Even with a tiny harmony share (the catalog may scale chroma down), the words stay true.
@@ -101,8 +101,8 @@ def test_a_pair_without_shared_strong_notes_is_never_called_alike_in_harmony():
 
 
 def test_harmony_is_alike_only_when_the_raw_pitch_profiles_agree_too():
-    liked = {name: 0.1 for name in CHROMA} | {"chroma_G": 0.6, "chroma_D": 0.5, "chroma_B": 0.4}
-    recommended = {name: 0.12 for name in CHROMA} | {"chroma_G": 0.55, "chroma_D": 0.6, "chroma_E": 0.35}
+    liked = dict.fromkeys(CHROMA, 0.1) | {"chroma_G": 0.6, "chroma_D": 0.5, "chroma_B": 0.4}
+    recommended = dict.fromkeys(CHROMA, 0.12) | {"chroma_G": 0.55, "chroma_D": 0.6, "chroma_E": 0.35}
     assert verdicts.harmony_agrees(liked, recommended)[0]
     bars = verdicts.chart_bars(CHROMA, np.zeros(12), liked, recommended)
     assert bars[0].verdict == verdicts.ALIKE
@@ -118,7 +118,7 @@ def test_a_group_holding_only_its_even_share_is_neither_alike_nor_named_as_the_d
 def test_each_bar_shows_both_tracks_values_in_a_listener_s_units():
     liked = {"tempo": 121.6, "rms": 0.1, "spectral_centroid": 2345.0, "zero_crossing_rate": 0.052, "energy": 0.8}
     recommended = {"tempo": 98.2, "rms": 0.01, "spectral_centroid": 870.0, "zero_crossing_rate": 0.031, "energy": 0.35}
-    chroma = {name: 0.1 for name in CHROMA}
+    chroma = dict.fromkeys(CHROMA, 0.1)
 
     def shown(features, a=liked, b=recommended):
         return verdicts.bar_values(verdicts.ChartBar("x", 0.1, tuple(features)), a, b)
@@ -172,7 +172,7 @@ def test_colour_agrees_with_length_a_long_bar_of_many_features_is_never_alike():
 def test_the_same_notes_in_another_balance_are_never_called_different_harmony():
     liked = {f"chroma_{pc}": v for pc, v in zip(verdicts.PITCH_CLASSES, [0.2] * 7 + [0.9, 0.8, 0.85, 0.2, 0.2])}
     recommended = {k: (v * 1.4 if v > 0.5 else v) for k, v in liked.items()}
-    names = ["tempo"] + CHROMA
+    names = ["tempo", *CHROMA]
     shares = np.array([0.01] + [0.05] * 12)
     harmony = next(b for b in verdicts.chart_bars(names, shares, {"tempo": 1, **liked}, {"tempo": 1, **recommended})
                    if b.label == verdicts.HARMONY)

@@ -21,7 +21,7 @@ def clicks(bpm: float, seconds: float = 12.0) -> np.ndarray:
     return y
 
 
-@pytest.mark.parametrize("fmt,ext", [("WAV", "wav"), ("OGG", "ogg"), ("FLAC", "flac"), ("MP3", "mp3")])
+@pytest.mark.parametrize(("fmt", "ext"), [("WAV", "wav"), ("OGG", "ogg"), ("FLAC", "flac"), ("MP3", "mp3")])
 def test_it_decodes_each_format_to_mono_at_22050_hz(tmp_path, fmt, ext):
     stereo_44k = np.stack([tone(440, 2, 44100), tone(660, 2, 44100)], axis=1)
     path = tmp_path / f"clip.{ext}"
@@ -40,7 +40,7 @@ def test_it_keeps_at_most_30_seconds(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content,reason",
+    ("content", "reason"),
     [
         (b"", "empty"),
         (b"RIFF\x00\x00\x00\x00WAVEfmt garbage that is not audio" * 20, "cannot decode"),

@@ -10,7 +10,7 @@ from recommender.cnn import contrastive, frontend
 # One process trains or loads this module's shared model once (a session fixture), not one per xdist worker.
 pytestmark = pytest.mark.xdist_group("contrastive")
 
-TINY = dict(steps=40, batch_size=8, crop_frames=64, learning_rate=3e-3)
+TINY = {"steps": 40, "batch_size": 8, "crop_frames": 64, "learning_rate": 3e-3}
 
 
 def synthetic_clips(n: int, frames: int = 400, seed: int = 0) -> list[np.ndarray]:

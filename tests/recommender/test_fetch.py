@@ -81,7 +81,7 @@ def test_an_audio_url_is_downloaded(server, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "path,error,reason",
+    ("path", "error", "reason"),
     [
         ("/page.html", fetch.FetchError, "sent text/html, not audio"),
         ("/huge.wav", fetch.FetchError, "at most 2.1 MB is accepted"),

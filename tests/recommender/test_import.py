@@ -51,7 +51,7 @@ def test_several_artists_are_kept_as_a_list(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "bad,reason",
+    ("bad", "reason"),
     [
         (row(9, id=""), "track_id is missing"),
         (row(9, tempo="fast"), "tempo is not a number: 'fast'"),
@@ -188,6 +188,6 @@ def test_blank_lines_are_skipped_and_keep_later_lines_numbered_as_in_the_file(tm
 def test_an_empty_file_imports_nothing_and_says_so(tmp_path):
     path = tmp_path / "empty.csv"
     path.write_text("", encoding="utf-8")
-    with pytest.raises(CommandError, match="Cannot import empty.csv"):
+    with pytest.raises(CommandError, match=r"Cannot import empty\.csv"):
         import_spotify(path)
     assert not Catalog.objects.filter(slug="sp").exists()

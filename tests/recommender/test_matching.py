@@ -4,12 +4,21 @@ import io
 import pytest
 from django.core.management import call_command
 
-from recommender.matching import MATCH, NEAR_MISS, NO_MATCH, Candidate, TrackMatcher, fold, normalise_title, split_artists
+from recommender.matching import (
+    MATCH,
+    NEAR_MISS,
+    NO_MATCH,
+    Candidate,
+    TrackMatcher,
+    fold,
+    normalise_title,
+    split_artists,
+)
 from tests.factories import CatalogFactory, TrackFactory
 
 
 @pytest.mark.parametrize(
-    "title,expected",
+    ("title", "expected"),
     [
         ("Hey Jude - Remastered 2015", "hey jude"),
         ("Yesterday - Remastered 2009", "yesterday"),
@@ -53,7 +62,7 @@ def matcher():
 
 
 @pytest.mark.parametrize(
-    "title,artists,key",
+    ("title", "artists", "key"),
     [
         ("Hey Jude - Remastered 2015", "The Beatles", "sp1"),
         ("HEY JUDE", "the beatles", "sp1"),

@@ -67,7 +67,7 @@ def test_contributions_sum_exactly_to_the_cosine(raw):
 
 def test_recommend_needs_liked_tracks_and_handles_a_tiny_catalog(raw):
     vectors = similarity.build_index(raw[:3]).vectors
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one liked track"):
         similarity.recommend(vectors, [], k=5)
     assert len(similarity.recommend(vectors, [0], k=5)) == 2
 

@@ -56,7 +56,7 @@ def test_a_clip_gets_50_tag_probabilities_and_a_200_d_embedding(model):
     assert output.tags.dtype == np.float32 and output.embedding.dtype == np.float32
     assert len(output.tag_names) == 50 and output.tag_names[:3] == ["guitar", "classical", "slow"]
     assert ((output.tags >= 0) & (output.tags <= 1)).all()
-    probabilities, embeddings = tagger.tag_patches(
+    _probabilities, embeddings = tagger.tag_patches(
         frontend.patches(frontend.log_mel(reference_signals()["chirp_and_noise"])), model=model
     )
     np.testing.assert_allclose(output.embedding, embeddings.mean(axis=0), atol=1e-6)
@@ -110,7 +110,7 @@ def test_weights_that_do_not_fit_the_network_are_refused(tmp_path):
     with np.load(tagger.WEIGHTS) as stored:
         arrays = {name: stored[name] for name in stored.files if name != "classifier.bias"}
     np.savez(tmp_path / "broken.npz", **arrays)
-    with pytest.raises(ValueError, match="classifier.bias"):
+    with pytest.raises(ValueError, match=r"classifier\.bias"):
         tagger.load_tagger("cpu", path=tmp_path / "broken.npz")
 
 

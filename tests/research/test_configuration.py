@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from research import services as research_services
-from study import services
 from research.export_files import configuration_sha256, study_export
+from study import services
 from study.models import Participant, Study
 from tests.participants import ParticipantBrowser
 

@@ -10,8 +10,8 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from research.export import Options, long_table
-from research.export_wide import wide_columns
 from research.export_files import study_export
+from research.export_wide import wide_columns
 from study.models import AuditEntry, Item, ListeningEvent, Participant
 from tests.participants import ParticipantBrowser
 
@@ -189,7 +189,7 @@ def test_the_study_page_s_export_buttons_name_pilot_files_apart_and_say_what_mad
     assert json.loads(with_pilot["X-Export-Meta"])["include_pilot"] is True
 
 
-@pytest.mark.parametrize("action, pilot", [("export_data_package", False), ("export_data_package_with_pilot", True)])
+@pytest.mark.parametrize(("action", "pilot"), [("export_data_package", False), ("export_data_package_with_pilot", True)])
 def test_the_data_package_holds_every_pseudonymous_format_each_with_what_made_it(study, finished, admin_client,
                                                                                  action, pilot):
     import zipfile

@@ -7,6 +7,7 @@ import pytest
 from research.export_files import study_export
 from tests.participants import ParticipantBrowser
 
+
 @pytest.mark.django_db(transaction=True)
 def test_a_formula_in_a_prolific_id_or_a_title_reaches_the_csv_and_xlsx_as_text(study, liked):
     from openpyxl import load_workbook

@@ -9,8 +9,8 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from research import services as research_services
-from study import services
 from research.bots import bots_run
+from study import services
 from study.models import Assignment, AuditEntry, Participant, Response
 from tests.participants import ParticipantBrowser
 

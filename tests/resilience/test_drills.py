@@ -15,8 +15,17 @@ from django.test import RequestFactory
 from study.models import Participant, Response
 from study.services import choosing
 from study.tasks import recommend_for_participant
-from tests.resilience.conftest import DrillWorker, cluster, postgres, postgres_ready, redis_start, redis_stop, run, wait_for
 from tests.participants import ParticipantBrowser
+from tests.resilience.conftest import (
+    DrillWorker,
+    cluster,
+    postgres,
+    postgres_ready,
+    redis_start,
+    redis_stop,
+    run,
+    wait_for,
+)
 
 pytestmark = [pytest.mark.resilience, pytest.mark.django_db(transaction=True)]
 

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize(
-    "condition,feature_figures,spectrogram_figures",
+    ("condition", "feature_figures", "spectrogram_figures"),
     [("features", 5, 0), ("spectrogram", 0, 5), ("both", 5, 5), ("control", 0, 0)],
 )
 def test_a_participant_completes_the_study_in_each_condition(
@@ -105,7 +105,7 @@ def test_submitting_an_answer_twice_keeps_one_response_with_the_last_value(brows
 
 
 @pytest.mark.parametrize(
-    "payload,status",
+    ("payload", "status"),
     [
         ({"item": "liking", "value": 9}, 422),
         ({"item": "liking", "value": "lots"}, 422),

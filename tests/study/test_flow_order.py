@@ -9,7 +9,7 @@ Page = Participant.Page
 
 def test_each_page_leads_to_the_next_one_in_the_flow():
     assert [flow.next_page(page) for page in Participant.FLOW[:-1]] == Participant.FLOW[1:]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="is the last page"):
         flow.next_page(Page.DONE)
 
 

@@ -7,8 +7,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from study import services
 from research.export import long_rows
+from study import services
 from study.models import ListeningEvent, Participant, StudyTranslation
 from tests.participants import ParticipantBrowser
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from study import questionnaires
 from research.export_files import study_export
+from study import questionnaires
 from study.models import Item
 from tests.factories import make_study
 

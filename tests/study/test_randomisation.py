@@ -20,13 +20,13 @@ def test_ties_are_broken_at_random_among_the_tied_only():
 def test_sequential_arrivals_stay_balanced_to_within_one():
     rng = random.Random(1)
     counts = {"features": 0, "spectrogram": 0, "control": 0}
-    for n in range(1, 101):
+    for _ in range(100):
         counts[least_filled(counts, rng)] += 1
         assert max(counts.values()) - min(counts.values()) <= 1
 
 
 def test_no_condition_is_an_error():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no condition"):
         least_filled({})
 
 

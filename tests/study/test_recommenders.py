@@ -50,7 +50,7 @@ def drawn(monkeypatch):
     return figures
 
 
-@pytest.mark.parametrize("recommender, explanation", [("cnn", "features"), ("cnn", "tags"), ("tagger", "features"),
+@pytest.mark.parametrize(("recommender", "explanation"), [("cnn", "features"), ("cnn", "tags"), ("tagger", "features"),
                                                       ("features", "tags"), ("cnn", "both")])
 def test_an_explanation_the_recommender_cannot_give_truthfully_is_refused(demo_catalog, recommender, explanation):
     with pytest.raises(ValidationError, match="cannot give a truthful"):

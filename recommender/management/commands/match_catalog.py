@@ -31,13 +31,13 @@ class Command(BaseCommand):
         if catalog is None:
             raise CommandError(f"No catalog with slug {against!r}.")
         out = out or file.with_name(f"{file.stem}-review.csv")
-        with open(out, "w", newline="", encoding="utf-8") as review:
-            with tqdm(total=count_data_lines(file), desc="Matching", unit="row", disable=options["verbosity"] < 1) as bar:
-                try:
-                    summary = catalog_match_file(
-                        catalog=catalog, path=file, review=review, min_score=min_score, review_score=review_score,
-                        apply_previews=apply, progress=bar.update,
-                    )
-                except (ValueError, UnicodeDecodeError) as error:
-                    raise CommandError(f"Cannot match {file.name}: {error}") from None
+        bar = tqdm(total=count_data_lines(file), desc="Matching", unit="row", disable=options["verbosity"] < 1)
+        with open(out, "w", newline="", encoding="utf-8") as review, bar:
+            try:
+                summary = catalog_match_file(
+                    catalog=catalog, path=file, review=review, min_score=min_score, review_score=review_score,
+                    apply_previews=apply, progress=bar.update,
+                )
+            except (ValueError, UnicodeDecodeError) as error:
+                raise CommandError(f"Cannot match {file.name}: {error}") from None
         self.stdout.write(f"Matched against {against!r}: {summary}. Review: {out}")

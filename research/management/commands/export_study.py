@@ -3,8 +3,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from study.models import Study
 from research.services import study_to_config
+from study.models import Study
 
 
 class Command(BaseCommand):

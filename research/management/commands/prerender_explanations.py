@@ -2,8 +2,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from explanations.models import Explanation
 from research import services
-from study.services import FlowError
 from study.models import Study
+from study.services import FlowError
 
 
 class Command(BaseCommand):
