@@ -7,6 +7,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
+from config.numbers import ascii_int
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -31,10 +33,10 @@ def env_int(name: str, default: int) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
+    value = ascii_int(raw.strip(), signed=True)
+    if value is None:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.")
+    return value
 
 
 def env_list(name: str, default: list[str] | None = None) -> list[str]:

@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from config.numbers import ascii_int
+
 AUDIO_TYPES = {
     "audio/mpeg": ".mp3", "audio/mp3": ".mp3", "audio/ogg": ".ogg", "application/ogg": ".ogg",
     "audio/wav": ".wav", "audio/x-wav": ".wav", "audio/wave": ".wav", "audio/flac": ".flac", "audio/x-flac": ".flac",
@@ -56,9 +58,9 @@ def download_clip(url: str, into: Path, *, timeout: float, max_bytes: int) -> Do
             content_type = response.headers.get_content_type()
             if content_type not in AUDIO_TYPES:
                 raise FetchError(f"the server sent {content_type}, not audio")
-            declared = response.headers.get("Content-Length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(f"the clip is {int(declared) / 1e6:.1f} MB; at most {max_bytes / 1e6:.1f} MB is accepted")
+            declared = ascii_int(response.headers.get("Content-Length"))
+            if declared is not None and declared > max_bytes:
+                raise FetchError(f"the clip is {declared / 1e6:.1f} MB; at most {max_bytes / 1e6:.1f} MB is accepted")
             path = into / f"clip{AUDIO_TYPES[content_type]}"
             size = 0
             with open(path, "wb") as target:

@@ -9,7 +9,7 @@ import re
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from study.numbers import ascii_decimal, ascii_int
+from config.numbers import ascii_decimal, ascii_int
 
 #: The largest id a participant's request may name (far above any row; bounds the digits parsed).
 MAX_ID = 2**62

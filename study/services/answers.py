@@ -17,9 +17,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.numbers import ascii_int
 from study import flow
 from study.models import Item, Participant, Recommendation, Response
-from study.numbers import ascii_int
 from study.questionnaires import MANIPULATION_ANSWER
 from study.services.journey import FlowError, advance, require_page
 from study.services.listening import listened_seconds

@@ -7,7 +7,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from recommender.models import Catalog, Track
 from tests.factories import tone_bytes
 
-pytestmark = pytest.mark.django_db
+# Analysis jobs are sent once the import commits (a worker must find the tracks), as in a deployment.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def zipped(files: dict[str, bytes]) -> bytes:

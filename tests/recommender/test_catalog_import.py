@@ -9,7 +9,8 @@ from recommender.catalog_import import ImportRefused, catalog_import_file
 from recommender.models import Catalog, Track
 from tests.factories import tone_bytes
 
-pytestmark = pytest.mark.django_db
+# Analysis jobs are sent once the import commits (a worker must find the tracks), as in a deployment.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def generic_csv(tmp_path, text: str):

@@ -8,7 +8,8 @@ from django.core.management.base import CommandError
 from recommender import csv_formats, services, synthetic
 from recommender.models import Catalog, SimilarityIndex, Track
 
-pytestmark = pytest.mark.django_db
+# Analysis jobs are sent once the import commits (a worker must find the tracks), as in a deployment.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 HEADER = (
     ",track_id,artists,album_name,track_name,popularity,duration_ms,explicit,danceability,energy,key,loudness,"

@@ -1,6 +1,7 @@
-"""Numbers as participants' pages send them, read strictly: ASCII digits only, the whole value, a bounded
-length. Python's ``int()`` and ``float()`` would also take " 3", "3\n", "²", "٣", "1_000", "inf" or an
-exponent, which no page of the study ever sends; every reader of a participant's number uses these."""
+"""Numbers read from text that someone else wrote (participants' pages, environment variables, servers'
+headers), strictly: ASCII digits only, the whole value, a bounded length. Python's ``int()`` and ``float()``
+would also take " 3", "3\n", "²", "٣", "1_000", "inf" or an exponent, which no page of the study ever sends;
+every reader of such a number uses these."""
 from __future__ import annotations
 
 import re
