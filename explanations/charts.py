@@ -258,9 +258,10 @@ def spectrogram_figure(
     n_rows = mels[0].shape[0]
 
     def worth(region: Region) -> str:
-        # A CNN pair's number is its part of the score, as a percentage of it (share_of); others print as found.
+        # A CNN region's number is its part of what makes the tracks alike, as a percentage of it (share_of);
+        # others print as found.
         if share_of:
-            return t(gettext_noop("%(value)s%%")) % {"value": number(100 * region.score / share_of, 1)}
+            return t(gettext_noop("%(value)s%%")) % {"value": number(100 * region.score / share_of, 0)}
         return number(region.score, score_places)
 
     for k, region in enumerate(regions):

@@ -1,17 +1,20 @@
 """Is an explanation true of the model? Deletion and insertion curves, and a planted-segment pointing game.
 
 Pure numpy and torch, no Django. The regions are those the spectrogram explanation outlines
-(network_regions: 3-second passages x three pitch bands of the networks' log-mel). Deleting a
-region sets its cells to network_regions.FILL (0.0, the log-mel of silence: log10(10000 x 0 + 1)).
+(network_regions: 6-second passages x three pitch bands of the networks' log-mel), and the similarity
+is the one it explains: the CNN's cosine centred on the catalog's mean (``centre``; None: uncentred).
+Deleting a region sets its cells to network_regions.FILL (0.0, the log-mel of silence).
 
-- Deletion: the liked track's regions are deleted one after another, in the explanation's order
+- Deletion: the first track's regions are deleted one after another, in the explanation's order
   (what each region adds to the score, largest first), and the similarity recomputed after each;
+  the explanation participants see outlines the recommended track's regions, so pass it first;
   the area under that curve (the mean of the curve over the fraction deleted, 0..1) is low when
   the explanation names first what the similarity really rests on. Compared with a random
   order (the mean of several) and with occlusion (each region's own drop when deleted alone).
 - Insertion: the reverse, from a fully deleted liked track; high is faithful.
 - Pointing game: one 3-second excerpt spliced into two unrelated clips at known times; the
-  explanation's top region pair hits when its passage overlaps the splice in both clips.
+  explanation's first outline (the recommended track's top region and its partner on the liked
+  track) hits when both passages overlap the splice.
 """
 from __future__ import annotations
 
@@ -47,25 +50,34 @@ class Curves:
         return float(np.sum((curve[1:] + curve[:-1]) * np.diff(x) / 2))
 
 
-def cnn_similarity(model: contrastive.SimilarityCNN) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """similarity(mels (k, frames, 96), other (frames, 96)) -> (k,) the CNN's cosines, in one batch."""
+def cnn_similarity(
+    model: contrastive.SimilarityCNN, centre: np.ndarray | None = None
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """similarity(mels (k, frames, 96), other (frames, 96)) -> (k,) the CNN's cosines (centred on ``centre``),
+    in one batch."""
     import torch
 
-    def similarity(mels: np.ndarray, other: np.ndarray) -> np.ndarray:
-        mels = np.asarray(mels, dtype=np.float32)
+    def embed(mels: np.ndarray) -> np.ndarray:
         with torch.inference_mode():
-            b = model(torch.from_numpy(np.asarray(other, dtype=np.float32))[None])[0]
-            scores = [model(torch.from_numpy(mels[i : i + CHUNK])) @ b for i in range(0, len(mels), CHUNK)]
-        return torch.cat(scores).numpy().astype(np.float64)
+            return torch.cat([model(torch.from_numpy(mels[i : i + CHUNK])) for i in range(0, len(mels), CHUNK)]).numpy()
+
+    def similarity(mels: np.ndarray, other: np.ndarray) -> np.ndarray:
+        b = embed(np.asarray(other, dtype=np.float32)[None])[0].astype(np.float64)
+        if centre is not None:
+            b = b - centre
+        b = b / (np.linalg.norm(b) or 1.0)
+        return contrastive.centred_cosine(embed(np.asarray(mels, dtype=np.float32)), b, centre)
 
     return similarity
 
 
-def cnn_attribution(model: contrastive.SimilarityCNN, mel_a: np.ndarray, mel_b: np.ndarray) -> np.ndarray:
-    """What each region of A adds to cos(A, B), exactly (the rows of the region-pair matrix)."""
+def cnn_attribution(
+    model: contrastive.SimilarityCNN, mel_a: np.ndarray, mel_b: np.ndarray, centre: np.ndarray | None = None
+) -> np.ndarray:
+    """What each region of A adds to the (centred) cos(A, B), exactly (the rows of the region-pair matrix)."""
     grid_a, grid_b = network_regions.grid_of(mel_a), network_regions.grid_of(mel_b)
     pairs = network_regions.cnn_region_pairs(
-        contrastive.cells(model, mel_a), contrastive.cells(model, mel_b), grid_a, grid_b
+        contrastive.cells(model, mel_a), contrastive.cells(model, mel_b), grid_a, grid_b, centre=centre
     )
     return pairs.sum(axis=1)
 
@@ -117,7 +129,7 @@ class FidelityReport:
 
 def evaluate_pairs(
     model: contrastive.SimilarityCNN, pairs: list[tuple[np.ndarray, np.ndarray]], *, seed: int = 0,
-    random_orders: int = RANDOM_ORDERS,
+    random_orders: int = RANDOM_ORDERS, centre: np.ndarray | None = None,
 ) -> FidelityReport:
     """Deletion and insertion AUC of the CNN's explanation, occlusion and random orders over ``pairs`` of log-mels.
 
@@ -125,7 +137,7 @@ def evaluate_pairs(
     lengths weigh the same.
     """
     rng = np.random.default_rng(seed)
-    similarity = cnn_similarity(model)
+    similarity = cnn_similarity(model, centre)
     deletion: dict[str, list] = {"explanation": [], "occlusion": [], "random": []}
     insertion: dict[str, list] = {"explanation": [], "occlusion": [], "random": []}
     grid_x = np.linspace(0, 1, CURVE_POINTS)
@@ -136,7 +148,7 @@ def evaluate_pairs(
     for mel_a, mel_b in pairs:
         n = len(network_regions.grid_of(mel_a))
         orders = {
-            "explanation": np.argsort(-cnn_attribution(model, mel_a, mel_b), kind="stable"),
+            "explanation": np.argsort(-cnn_attribution(model, mel_a, mel_b, centre), kind="stable"),
             "occlusion": np.argsort(-occlusion_attribution(similarity, mel_a, mel_b), kind="stable"),
         }
         curves = pair_curves(similarity, mel_a, mel_b, orders, points=CURVE_POINTS)
@@ -192,21 +204,27 @@ def _overlaps(grid: network_regions.Grid, region: int, start: int, end: int) -> 
 
 
 def pointing_game(
-    model: contrastive.SimilarityCNN, trials: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, int]]
+    model: contrastive.SimilarityCNN, trials: list[tuple[np.ndarray, np.ndarray, np.ndarray, int, int]],
+    centre: np.ndarray | None = None,
 ) -> PointingResult:
-    """``trials``: (clip A, clip B, excerpt, frame in A, frame in B) log-mels, the excerpt spliced into both.
+    """``trials``: (liked clip A, recommended clip B, excerpt, frame in A, frame in B) log-mels, the excerpt
+    spliced into both.
 
-    A hit: the explanation's top region pair (the largest exact contribution) overlaps the splice in
-    A and in B.
+    A hit: the explanation's first outline (B's region that adds most, and its partner on A) overlaps the
+    splice in A and in B. A trial where nothing stands out to be outlined is a miss.
     """
     hits, chances, shares = 0, [], []
     for mel_a, mel_b, excerpt, at_a, at_b in trials:
         a, b = splice(mel_a, excerpt, at_a), splice(mel_b, excerpt, at_b)
         grid_a, grid_b = network_regions.grid_of(a), network_regions.grid_of(b)
-        pairs = network_regions.cnn_region_pairs(contrastive.cells(model, a), contrastive.cells(model, b), grid_a, grid_b)
-        i, j = np.unravel_index(np.argmax(pairs), pairs.shape)
+        pairs = network_regions.cnn_region_pairs(
+            contrastive.cells(model, a), contrastive.cells(model, b), grid_a, grid_b, centre=centre
+        )
+        outlined = network_regions.recommended_regions(pairs, grid_a, grid_b, count=1).indices
         span_a, span_b = (at_a, at_a + len(excerpt)), (at_b, at_b + len(excerpt))
-        hits += bool(_overlaps(grid_a, i, *span_a) and _overlaps(grid_b, j, *span_b))
+        if outlined:
+            i, j = outlined[0]
+            hits += bool(_overlaps(grid_a, i, *span_a) and _overlaps(grid_b, j, *span_b))
         share_a = np.mean([_overlaps(grid_a, r, *span_a) for r in range(len(grid_a))])
         share_b = np.mean([_overlaps(grid_b, r, *span_b) for r in range(len(grid_b))])
         chances.append(share_a * share_b)
@@ -236,7 +254,7 @@ def curves_plot(report: FidelityReport, pointing: PointingResult | None = None, 
             x = np.linspace(0, 100, len(curve))
             ax.plot(x, curve, color=colours.get(order, "#333333"), linewidth=2, label=f"{order} (area {areas[order]:.3f})")
         ax.set_title(name, fontsize=10, loc="left")
-        ax.set_xlabel("Regions of the liked track changed (%)")
+        ax.set_xlabel("Regions of the recommended track changed (%)")
         ax.grid(color="#dddddd", linewidth=0.6)
         ax.legend(fontsize=8)
     axes[0].set_ylabel("Similarity the CNN computes")

@@ -59,8 +59,10 @@ def catalog_evaluate_explanations(
             continue
         best = services.recommend(index=index, liked_track_ids=[tracks[i].pk], k=1)
         if best and best[0].track_id in row_of:
-            pairs.append((mels[i], mels[row_of[best[0].track_id]]))
-    report = fidelity.evaluate_pairs(model, pairs, seed=seed)
+            # The recommended track first: its regions are what the explanation outlines and deletion removes.
+            pairs.append((mels[row_of[best[0].track_id]], mels[i]))
+    centre = np.asarray(index.mean, dtype=np.float64)
+    report = fidelity.evaluate_pairs(model, pairs, seed=seed, centre=centre)
 
     styles = [t.style for t in tracks]
     trials = []
@@ -77,6 +79,6 @@ def catalog_evaluate_explanations(
         at_a = int(rng.integers(0, len(mels[a]) - length + 1))
         at_b = int(rng.integers(0, len(mels[b]) - length + 1))
         trials.append((mels[a], mels[b], excerpt, at_a, at_b))
-    pointing = fidelity.pointing_game(model, trials)
+    pointing = fidelity.pointing_game(model, trials, centre=centre)
     plot = fidelity.curves_plot(report, pointing, title=f"Faithfulness of the CNN's explanations on {catalog.name}")
     return ExplanationQuality(report, pointing, plot, index.model.sha256)

@@ -1,11 +1,14 @@
 """Which regions of two spectrograms a network's similarity comes from: log-mels in, regions out.
 
-A region is a 3-second passage in one of three pitch bands (low, middle, high) of the networks'
-16 kHz, 96-band log-mel. For the CNN trained on the catalog the answer is exact: its cosine is a
-sum over (cell of A, cell of B) pairs (recommender.cnn.contrastive), so summing the cells of
-each region gives a (regions of A) x (regions of B) matrix that adds up to the score itself. For
-the musicnn tagger, whose embedding has no such structure, each region is covered in turn (its
-cells set to FILL, the log-mel of silence) and the similarity recomputed: occlusion. No Django.
+A CNN region is a 6-second passage in one of three pitch bands (low, middle, high) of the networks'
+16 kHz, 96-band log-mel. For the CNN trained on the catalog the answer is exact: its (centred) cosine
+is a sum over (cell of A, cell of B) pairs (recommender.cnn.contrastive), so summing the cells of
+each region gives a (regions of A) x (regions of B) matrix that adds up to the score itself. Spread
+over some 150 region pairs each pair carries a sliver of the score; summed over the liked track, each
+region of the recommended track carries a share a listener can see (recommended_regions), and the
+regions still add up to the score exactly. For the musicnn tagger, whose embedding has no such
+structure, each of its 3-second patches' bands is covered in turn (its cells set to FILL, the log-mel
+of silence) and the similarity recomputed: occlusion. No Django.
 """
 from __future__ import annotations
 
@@ -19,13 +22,16 @@ from recommender.cnn import contrastive, frontend
 
 #: What a covered (deleted, occluded) cell of the log-mel becomes: log10(10000 * 0 + 1) = 0, silence.
 FILL = 0.0
-PASSAGE_SECONDS = 3.0
+#: Long enough that a few regions carry a visible share of the score (measured on ../shared/realmusic:
+#: the three largest 3-s regions of the recommended track carry about a fifth of it, 6-s ones about
+#: two fifths), short enough to hear as one passage.
+PASSAGE_SECONDS = 6.0
 N_BANDS = 3
-#: At most this many region pairs are outlined, each region in at most one pair.
+#: At most this many regions are outlined on the recommended track, each with one partner on the liked track.
 MAX_PAIRS = 3
-#: A CNN region pair is outlined only if it adds at least this many times its even share of the
-#: score (score / number of pairs), and something positive.
-PAIR_MIN_TIMES_EVEN_SHARE = 3.0
+#: A region of the recommended track is outlined only if it adds at least this many times its even share
+#: of the positive contributions (their sum / number of regions): one that merely keeps up stands out of nothing.
+REGION_MIN_TIMES_EVEN_SHARE = 1.5
 #: A tagger region is outlined only if covering it lowers the similarity by at least this much.
 OCCLUSION_MIN_DROP = 0.01
 
@@ -72,9 +78,10 @@ class Grid:
         return out
 
 
-def grid_of(log_mel: np.ndarray) -> Grid:
-    """3-second passages for a clip, in whole CNN columns (16 frames), so every cell falls in one region."""
-    columns = max(1, round(PASSAGE_SECONDS / contrastive.column_seconds()))
+def grid_of(log_mel: np.ndarray, passage_seconds: float = PASSAGE_SECONDS) -> Grid:
+    """Passages of about ``passage_seconds`` for a clip, in whole CNN columns (16 frames), so every cell falls in
+    one region."""
+    columns = max(1, round(passage_seconds / contrastive.column_seconds()))
     return Grid(n_frames=len(log_mel), passage_frames=columns * contrastive.TIME_STRIDE)
 
 
@@ -89,9 +96,12 @@ def region_of_cells(grid: Grid, n_rows: int, n_columns: int) -> np.ndarray:
     return passage * N_BANDS + band
 
 
-def cnn_region_pairs(cells_a: np.ndarray, cells_b: np.ndarray, grid_a: Grid, grid_b: Grid) -> np.ndarray:
-    """(regions of A, regions of B): each pair's exact share of the CNN's cosine; the matrix sums to it."""
-    cells = contrastive.pair_contributions(cells_a, cells_b)
+def cnn_region_pairs(
+    cells_a: np.ndarray, cells_b: np.ndarray, grid_a: Grid, grid_b: Grid, centre: np.ndarray | None = None
+) -> np.ndarray:
+    """(regions of A, regions of B): each pair's exact share of the CNN's cosine (centred on ``centre``, the
+    index's mean, where given); the matrix sums to it."""
+    cells = contrastive.pair_contributions(cells_a, cells_b, centre)
     of_a = region_of_cells(grid_a, *cells_a.shape[:2])
     of_b = region_of_cells(grid_b, *cells_b.shape[:2])
     by_a = np.zeros((len(grid_a), cells.shape[1]))
@@ -105,24 +115,47 @@ def _label(i: int) -> str:
     return "ABCDEFGH"[i]
 
 
-def top_pairs(pairs: np.ndarray, grid_a: Grid, grid_b: Grid, *, threshold: float, count: int = MAX_PAIRS) -> list[Region]:
-    """Up to ``count`` region pairs whose contribution is at least ``threshold``, largest first, each region once."""
-    scores = np.where(pairs >= threshold, pairs, -np.inf).astype(np.float64)
-    found = []
-    while len(found) < count and np.isfinite(scores).any():
-        i, j = np.unravel_index(np.argmax(scores), scores.shape)
+@dataclass(frozen=True)
+class Outlined:
+    """What the CNN's spectrogram explanation outlines, and how much of the score that is."""
+
+    regions: list[Region]  # on the recommended track, largest first, each with its partner on the liked track
+    indices: list[tuple[int, int]]  # each outline's (region of the liked track, region of the recommended one)
+    #: What each region of the recommended track adds to the score (summed over the whole liked track);
+    #: they add up to the score exactly.
+    by_region: np.ndarray
+    #: The outlined regions' contributions over the sum of all positive contributions (0 when none is outlined).
+    share: float
+    threshold: float
+
+
+def recommended_regions(pairs: np.ndarray, grid_a: Grid, grid_b: Grid, *, count: int = MAX_PAIRS) -> Outlined:
+    """The regions of the recommended track (B) that add most to the score, each with the region of the liked
+    track (A) that adds most with it as its partner (a partner used once), largest first.
+
+    A region is outlined only when it adds at least REGION_MIN_TIMES_EVEN_SHARE times its even share of
+    the positive contributions; a score with no positive part outlines nothing.
+    """
+    pairs = np.asarray(pairs, dtype=np.float64)
+    by_region = pairs.sum(axis=0)
+    positive = float(by_region[by_region > 0].sum())
+    threshold = REGION_MIN_TIMES_EVEN_SHARE * positive / len(by_region) if positive > 0 else np.inf
+    found, indices, taken = [], [], np.zeros(len(pairs), dtype=bool)
+    for j in np.argsort(-by_region, kind="stable")[:count]:
+        if by_region[j] < threshold:
+            break
+        partner = int(np.argmax(np.where(taken, -np.inf, pairs[:, j])))
+        taken[partner] = True
+        indices.append((partner, int(j)))
         found.append(Region(
-            label=_label(len(found)), liked=grid_a.seconds(i), recommended=grid_b.seconds(j),
-            score=round(float(pairs[i, j]), 4), liked_hz=grid_a.hertz(i), recommended_hz=grid_b.hertz(j),
+            label=_label(len(found)), liked=grid_a.seconds(partner), recommended=grid_b.seconds(int(j)),
+            score=round(float(by_region[j]), 4), liked_hz=grid_a.hertz(partner), recommended_hz=grid_b.hertz(int(j)),
         ))
-        scores[i, :] = -np.inf
-        scores[:, j] = -np.inf
-    return found
-
-
-def cnn_threshold(score: float, pairs: np.ndarray) -> float:
-    """The least a pair must add to be outlined: PAIR_MIN_TIMES_EVEN_SHARE x its even share, and above 0."""
-    return max(PAIR_MIN_TIMES_EVEN_SHARE * score / pairs.size, 1e-6)
+    outlined = sum(r.score for r in found)
+    return Outlined(
+        regions=found, indices=indices, by_region=by_region, share=round(outlined / positive, 4) if found else 0.0,
+        threshold=round(float(threshold), 6) if np.isfinite(threshold) else 0.0,
+    )
 
 
 # Occlusion (the tagger) ---------------------------------------------------------------------------

@@ -28,13 +28,13 @@ from recommender.models import SimilarityIndex, Track, TrackEmbedding
 FeatureSet = SimilarityIndex.FeatureSet
 
 CAPTION_CNN = gettext_noop(
-    "Outlined: the pairs of passages (3 seconds, in a low, middle or high pitch range) that add most to the "
-    "similarity, each with its share of it; each box matches the box with the same letter in the other track. "
-    "All %(pairs)s pairs of passages together make up the "
-    "similarity %(score)s exactly, so each pair's share is small."
+    "Outlined on the recommended track: the passages (%(seconds)s seconds, in a low, middle or high pitch "
+    "range) that make it most like the track you liked, each with its share of the similarity; the box with "
+    "the same letter on your track is the passage it matches best. Together they carry %(share)s of what "
+    "makes these two tracks alike."
 )
 CAPTION_CNN_NONE = gettext_noop(
-    "Nothing is outlined: no pair of passages adds clearly more to the similarity %(score)s than the others."
+    "Nothing is outlined: the likeness of these two tracks is spread evenly over them, so no passage stands out."
 )
 CAPTION_TAGGER = gettext_noop(
     "Outlined on each track: the passages (3 seconds, in a low, middle or high pitch range) that, covered "
@@ -54,20 +54,23 @@ def _network_payload(index: SimilarityIndex, seed_track: Track, track: Track, la
     }
 
 
-def _cnn_regions(index: SimilarityIndex, mel_a: np.ndarray, mel_b: np.ndarray, score: float) -> tuple[list[Region], dict]:
+def _cnn_regions(index: SimilarityIndex, mel_a: np.ndarray, mel_b: np.ndarray) -> tuple[list[Region], dict]:
     from recommender.cnn import contrastive
 
     model = networks.load_network(index.model_id)
     grid_a, grid_b = network_regions.grid_of(mel_a), network_regions.grid_of(mel_b)
     pairs = network_regions.cnn_region_pairs(
-        contrastive.cells(model, mel_a), contrastive.cells(model, mel_b), grid_a, grid_b
+        contrastive.cells(model, mel_a), contrastive.cells(model, mel_b), grid_a, grid_b, centre=np.asarray(index.mean)
     )
-    threshold = network_regions.cnn_threshold(score, pairs)
-    found = network_regions.top_pairs(pairs, grid_a, grid_b, threshold=threshold)
-    return found, {
-        "method": "exact region-pair decomposition of the CNN's cosine",
-        "threshold": round(threshold, 6),
+    outlined = network_regions.recommended_regions(pairs, grid_a, grid_b)
+    return outlined.regions, {
+        "method": "exact region-pair decomposition of the CNN's cosine centred on the catalog's mean; "
+                  "regions of the recommended track summed over the liked track",
+        "threshold": outlined.threshold,
+        "outlined_share": outlined.share,
+        "positive_sum": round(float(outlined.by_region[outlined.by_region > 0].sum()), 6),
         "pair_sum": float(pairs.sum()),
+        "by_region": np.round(outlined.by_region, 6).tolist(),
         "region_pairs": np.round(pairs, 6).tolist(),
         "passage_seconds": [grid_a.seconds(0)[1], grid_b.seconds(0)[1]],
         "bands_hz": [grid_a.hertz(b) for b in range(network_regions.N_BANDS)],
@@ -104,9 +107,10 @@ def render_network_spectrogram(
         t = translation.gettext
         mel_a, mel_b = networks.track_log_mel(track=seed_track), networks.track_log_mel(track=track)
         if index.feature_set == FeatureSet.CNN:
-            found, numbers = _cnn_regions(index, mel_a, mel_b, score)
+            found, numbers = _cnn_regions(index, mel_a, mel_b)
             outline = t(CAPTION_CNN if found else CAPTION_CNN_NONE) % {
-                "score": number(score, 2), "pairs": len(numbers["region_pairs"]) * len(numbers["region_pairs"][0]),
+                "seconds": number(network_regions.PASSAGE_SECONDS, 0),
+                "share": t(gettext_noop("%(value).0f%%")) % {"value": 100 * numbers["outlined_share"]},
             }
         else:
             found, numbers = _tagger_regions(index, mel_a, mel_b)
@@ -115,8 +119,9 @@ def render_network_spectrogram(
         cnn = index.feature_set == FeatureSet.CNN
         images, durations = spectrogram_images(
             seed_track, track, score=score, regions=found, translate=t,
-            # A CNN pair's number is its part of the score, printed as a percentage of it.
-            share_of=score if cnn and score > 0 else None,
+            # A CNN region's number is its part of what makes the tracks alike (the positive contributions),
+            # printed as a percentage of it: the caption's total is the sum of the labels.
+            share_of=numbers["positive_sum"] if cnn and numbers.get("positive_sum") else None,
         )
         data = {
             "panels": charts.WIDE.panels, "panels_narrow": charts.STACKED.panels, "durations": durations,

@@ -105,9 +105,10 @@ def index_build(*, catalog: Catalog, feature_set: str = SimilarityIndex.FeatureS
     None when fewer than two tracks have the features, since similarity needs a pair.
 
     Features and tagger embeddings are z-scored with the catalog's statistics before the cosine
-    (dimensions of very different spread otherwise dominate). The trained CNN's embeddings are
-    used as the network makes them, so the index's cosine is the network's own and its
-    explanation's region pairs sum exactly to it.
+    (dimensions of very different spread otherwise dominate). The trained CNN's unit embeddings are
+    centred on the catalog's mean (stored as the index's ``mean``): its cosine then says how much more
+    alike two tracks are than a typical pair (about 0), instead of 0.9 for every pair, and its
+    explanation's region pairs still sum exactly to it (contrastive.pair_contributions).
     """
     model = None
     if feature_set in SimilarityIndex.FEATURES:
@@ -120,8 +121,10 @@ def index_build(*, catalog: Catalog, feature_set: str = SimilarityIndex.FeatureS
     if len(track_ids) < 2:
         logger.warning("Catalog %s has %d tracks with %s features; no index built", catalog.slug, len(track_ids), feature_set)
         return None
+    centred = feature_set == SimilarityIndex.FeatureSet.CNN
     source_sha256 = hashlib.sha256(
-        feature_set.encode() + (model.sha256.encode() if model else b"") + np.array(track_ids).tobytes() + raw.tobytes()
+        feature_set.encode() + (model.sha256.encode() if model else b"") + (b"centred" if centred else b"")
+        + np.array(track_ids).tobytes() + raw.tobytes()
     ).hexdigest()
     with transaction.atomic():
         # Lock the catalog so two builds at once cannot take the same version number.
@@ -129,7 +132,7 @@ def index_build(*, catalog: Catalog, feature_set: str = SimilarityIndex.FeatureS
         latest = catalog.indexes.filter(feature_set=feature_set).order_by("-version").first()
         if latest is not None and latest.source_sha256 == source_sha256:
             return latest
-        index = similarity.build_index(raw, standardise=feature_set != SimilarityIndex.FeatureSet.CNN)
+        index = similarity.build_index(raw, standardise=not centred, centre=centred)
         buffer = io.BytesIO()
         np.save(buffer, index.vectors, allow_pickle=False)
         newest = catalog.indexes.order_by("-version").first()

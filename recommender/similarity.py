@@ -35,13 +35,17 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
     return (matrix / norms).astype(np.float32)
 
 
-def build_index(raw: np.ndarray, *, standardise: bool = True) -> FeatureIndex:
-    """Unit rows of z-scored ``raw``; ``standardise=False`` keeps the raw directions (mean 0, std 1)."""
+def build_index(raw: np.ndarray, *, standardise: bool = True, centre: bool = False) -> FeatureIndex:
+    """Unit rows of z-scored ``raw``; ``standardise=False`` keeps the raw directions (std 1), and
+    ``centre=True`` then moves them by the mean of the unit rows first (stored as ``mean``): the cosine
+    of what sets each track apart from the catalog's typical one, about 0 for a typical pair."""
     raw = np.asarray(raw, dtype=np.float64)
     if raw.ndim != 2 or raw.shape[0] < 2:
         raise ValueError("an index needs a 2-D matrix of at least two tracks")
     if not standardise:
-        return FeatureIndex(vectors=unit_rows(raw), mean=np.zeros(raw.shape[1]), std=np.ones(raw.shape[1]))
+        directions = unit_rows(raw).astype(np.float64)
+        mean = directions.mean(axis=0) if centre else np.zeros(raw.shape[1])
+        return FeatureIndex(vectors=unit_rows(directions - mean), mean=mean, std=np.ones(raw.shape[1]))
     mean = raw.mean(axis=0)
     std = raw.std(axis=0)
     # A constant feature carries no information. Its computed std is rounding noise,

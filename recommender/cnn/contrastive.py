@@ -96,18 +96,38 @@ class SimilarityCNN(nn.Module):
         return F.normalize(self.cells(log_mel).mean(dim=(1, 2)), dim=1)
 
 
-def pair_contributions(cells_a: np.ndarray, cells_b: np.ndarray) -> np.ndarray:
+def pair_contributions(cells_a: np.ndarray, cells_b: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
     """(cells of A, cells of B): each pair's exact share of cos(A, B); the whole matrix sums to it.
 
     ``cells_a``/``cells_b`` are one clip's (rows, columns, D) projected cells. The result is
     indexed by flattened cells (row-major: frequency row, then time column).
+
+    ``centre`` (the catalog's mean unit embedding c) splits the centred cosine cos(e_A - c, e_B - c)
+    instead: what makes two tracks more alike than a typical pair of the catalog, about 0 for a typical
+    pair. Still exact, since e - c = sum over a clip's n cells of (p / (n |z|) - c / n).
     """
     a = np.asarray(cells_a, dtype=np.float64).reshape(-1, cells_a.shape[-1])
     b = np.asarray(cells_b, dtype=np.float64).reshape(-1, cells_b.shape[-1])
-    norm = np.linalg.norm(a.mean(axis=0)) * np.linalg.norm(b.mean(axis=0)) * len(a) * len(b)
-    if norm == 0:
+    norm_a, norm_b = np.linalg.norm(a.mean(axis=0)), np.linalg.norm(b.mean(axis=0))
+    if norm_a == 0 or norm_b == 0:
         return np.zeros((len(a), len(b)))
-    return (a @ b.T) / norm
+    # Each cell's part of its clip's unit embedding e (the parts sum to e).
+    parts_a, parts_b = a / (len(a) * norm_a), b / (len(b) * norm_b)
+    if centre is None:
+        return parts_a @ parts_b.T
+    c = np.asarray(centre, dtype=np.float64)
+    parts_a, parts_b = parts_a - c / len(a), parts_b - c / len(b)
+    norm = np.linalg.norm(parts_a.sum(axis=0)) * np.linalg.norm(parts_b.sum(axis=0))
+    return parts_a @ parts_b.T / norm if norm > 0 else np.zeros((len(a), len(b)))
+
+
+def centred_cosine(a: np.ndarray, b: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
+    """cos(a - centre, b) for each row of ``a`` (k, D) against one ``b`` (D,) already centred and unit."""
+    a = np.atleast_2d(np.asarray(a, dtype=np.float64))
+    if centre is not None:
+        a = a - np.asarray(centre, dtype=np.float64)
+    norms = np.linalg.norm(a, axis=1)
+    return np.where(norms > 0, a @ b / np.where(norms > 0, norms, 1.0), 0.0)
 
 
 def column_seconds() -> float:

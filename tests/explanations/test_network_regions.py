@@ -11,12 +11,13 @@ from tests.recommender.test_contrastive import synthetic_clips
 pytestmark = pytest.mark.xdist_group("network-regions")
 
 
-def test_a_clip_is_cut_into_three_second_passages_in_three_pitch_bands():
+def test_a_clip_is_cut_into_six_second_passages_in_three_pitch_bands():
     mel = np.zeros((1876, frontend.N_MELS), dtype=np.float32)  # 30 s
     grid = network_regions.grid_of(mel)
     assert grid.passage_frames % contrastive.TIME_STRIDE == 0
-    assert grid.seconds(0)[1] == pytest.approx(3.0, abs=0.1)
-    assert len(grid) == grid.n_passages * 3 and grid.n_passages == 10
+    assert grid.seconds(0)[1] == pytest.approx(6.0, abs=0.15)
+    assert len(grid) == grid.n_passages * 3 and grid.n_passages == 6  # the last one shorter
+    assert network_regions.grid_of(mel, passage_seconds=3.0).n_passages == 10
     low, middle, high = (grid.hertz(b) for b in range(3))
     assert low[0] == 0 and low[1] < middle[1] < high[1] == pytest.approx(frontend.SAMPLE_RATE / 2, rel=1e-3)
     assert grid.frames(len(grid) - 1)[1] == 1876  # the last passage ends with the clip
@@ -37,20 +38,31 @@ def test_every_cell_of_the_last_map_belongs_to_the_region_over_it():
         assert b0 <= row * contrastive.MEL_ROWS_PER_CELL < b1
 
 
-def test_only_pairs_above_the_threshold_are_outlined_each_region_once_best_first():
-    grid = network_regions.grid_of(np.zeros((400, frontend.N_MELS), dtype=np.float32))
-    pairs = np.zeros((len(grid), len(grid)))
-    pairs[0, 4], pairs[0, 5], pairs[2, 4], pairs[3, 1] = 0.05, 0.04, 0.03, 0.001
-    found = network_regions.top_pairs(pairs, grid, grid, threshold=0.01)
-    assert [r.score for r in found] == [0.05]  # (0, 5) and (2, 4) reuse a region; (3, 1) is below the threshold
-    assert found[0].label == "A" and found[0].liked_hz == grid.hertz(0) and found[0].recommended_hz == grid.hertz(4)
-    assert network_regions.top_pairs(pairs, grid, grid, threshold=0.1) == []
+def test_the_recommended_track_s_regions_that_add_most_are_outlined_each_with_its_own_best_partner():
+    grid = network_regions.grid_of(np.zeros((1876, frontend.N_MELS), dtype=np.float32))  # 18 regions
+    pairs = np.full((len(grid), len(grid)), 0.0005)
+    pairs[2, 7], pairs[2, 3], pairs[5, 3], pairs[9, 11] = 0.12, 0.10, 0.04, 0.05
+    pairs[:, 0] -= 0.001  # a region that counts against the score
+    outlined = network_regions.recommended_regions(pairs, grid, grid)
+    assert outlined.by_region.sum() == pytest.approx(pairs.sum())  # the regions add up to the score exactly
+    assert [r.label for r in outlined.regions] == ["A", "B", "C"]
+    # Region 3 adds most (0.10 + 0.04 with 2 and 5) and takes 2, its best partner; 7's best partner is then taken,
+    # so it gets the best of the rest; no liked region is outlined twice.
+    assert outlined.indices == [(2, 3), (0, 7), (9, 11)]
+    first = outlined.regions[0]
+    assert first.recommended == grid.seconds(3) and first.recommended_hz == grid.hertz(3)
+    assert first.score == pytest.approx(pairs[:, 3].sum(), abs=1e-4)
+    positive = outlined.by_region[outlined.by_region > 0].sum()
+    assert outlined.share == pytest.approx(sum(r.score for r in outlined.regions) / positive, abs=1e-3)
+    assert 0 < outlined.share <= 1
 
 
-def test_the_cnn_threshold_is_a_multiple_of_an_even_share_of_the_score():
-    pairs = np.full((6, 10), 0.8 / 60)
-    assert network_regions.cnn_threshold(0.8, pairs) == pytest.approx(network_regions.PAIR_MIN_TIMES_EVEN_SHARE * 0.8 / 60)
-    assert network_regions.cnn_threshold(-0.3, pairs) > 0  # a negative score outlines nothing positive-less
+def test_no_region_is_outlined_when_the_likeness_is_spread_evenly_or_there_is_none():
+    grid = network_regions.grid_of(np.zeros((1876, frontend.N_MELS), dtype=np.float32))
+    even = network_regions.recommended_regions(np.full((len(grid), len(grid)), 0.001), grid, grid)
+    assert even.regions == [] and even.share == 0.0
+    negative = network_regions.recommended_regions(np.full((len(grid), len(grid)), -0.001), grid, grid)
+    assert negative.regions == []
 
 
 @pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker

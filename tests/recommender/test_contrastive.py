@@ -55,6 +55,32 @@ def test_the_cosine_is_exactly_the_sum_of_its_cell_pairs_and_of_its_region_pairs
     assert by_region.sum() == pytest.approx(cosine, abs=1e-5)
 
 
+def test_the_centred_cosine_is_exactly_the_sum_of_its_region_pairs_and_typical_pairs_score_about_zero():
+    """Centred on the catalog's mean unit embedding, the score says what sets a pair apart from a typical pair,
+    and the region pairs still add up to it."""
+    torch.manual_seed(0)
+    model = contrastive.SimilarityCNN().eval()
+    clips = synthetic_clips(6, frames=500, seed=4)
+    embeddings = np.array([contrastive.embed(model, c) for c in clips], dtype=np.float64)
+    centre = embeddings.mean(axis=0)
+    centred = (embeddings - centre) / np.linalg.norm(embeddings - centre, axis=1, keepdims=True)
+    a, b = clips[0], clips[1]
+    grid_a, grid_b = network_regions.grid_of(a), network_regions.grid_of(b)
+    pairs = network_regions.cnn_region_pairs(
+        contrastive.cells(model, a), contrastive.cells(model, b), grid_a, grid_b, centre=centre
+    )
+    assert pairs.sum() == pytest.approx(float(centred[0] @ centred[1]), abs=1e-5)
+    raw = embeddings @ embeddings.T
+    assert raw[np.triu_indices(6, 1)].min() > 0.5  # an untrained network: every pair looks alike
+    off_diagonal = (centred @ centred.T)[np.triu_indices(6, 1)]
+    assert abs(off_diagonal.mean()) < 0.3 and off_diagonal.max() - off_diagonal.min() > 0.3
+    # Centred on nothing (an index built before centring stores a zero mean), the pairs are the plain cosine's.
+    plain = network_regions.cnn_region_pairs(
+        contrastive.cells(model, a), contrastive.cells(model, b), grid_a, grid_b, centre=np.zeros_like(centre)
+    )
+    assert plain.sum() == pytest.approx(raw[0, 1], abs=1e-5)
+
+
 def test_training_is_deterministic_from_its_seed():
     clips = synthetic_clips(6)
     config = contrastive.TrainingConfig(seed=3, **{**TINY, "steps": 3})

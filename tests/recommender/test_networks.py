@@ -61,9 +61,13 @@ def test_a_trained_cnn_is_stored_by_its_weights_hash_with_its_loss_curve_and_ind
     assert model.training["steps"] == 4 and model.training["tracks"] == 12 and model.training["config"]["seed"] == 0
     index = services.catalog_latest_index(catalog, SimilarityIndex.FeatureSet.CNN)
     assert index.model == model
-    # The CNN index is the network's own cosine: rows are its unit embeddings, not z-scored ones.
-    embedding = TrackEmbedding.objects.get(model=model, track_id=index.track_ids[0]).array()
-    assert np.allclose(index.matrix()[0], embedding, atol=1e-6)
+    # The CNN index is the network's own cosine centred on the catalog: rows are its unit embeddings less their
+    # mean (stored with the index), made unit again; not z-scored ones.
+    embeddings = np.array([TrackEmbedding.objects.get(model=model, track_id=t).array() for t in index.track_ids])
+    centre = embeddings.astype(np.float64).mean(axis=0)
+    assert np.allclose(index.mean, centre, atol=1e-6) and np.allclose(index.std, 1.0)
+    expected = (embeddings[0] - centre) / np.linalg.norm(embeddings[0] - centre)
+    assert np.allclose(index.matrix()[0], expected, atol=1e-5)
     # Deterministic: the same clips and settings give the same weights, so the same row.
     assert networks.cnn_train(catalog=catalog, config=QUICK).pk == model.pk
     assert AudioModel.objects.filter(kind="cnn").count() == 1
