@@ -1,16 +1,22 @@
-"""One-off conversion of musicnn 0.1.0's MagnaTagATune tagger (TF1 checkpoint) to the PyTorch port.
+"""One-off conversion of musicnn 0.1.0's taggers (TF1 checkpoints) to the PyTorch port.
 
-Run once, with a throw-away environment's Python that has TensorFlow (never the project's):
+Run once per model, with a throw-away environment's Python that has TensorFlow (never the project's):
 
     python3 -m venv /tmp/tfenv
     /tmp/tfenv/bin/pip install tensorflow-cpu numpy librosa==0.11.0 soundfile
     .venv/bin/pip download --no-deps musicnn==0.1.0 -d /tmp/musicnn
     /tmp/tfenv/bin/python -m recommender.cnn.convert_musicnn /tmp/musicnn/musicnn-0.1.0-py3-none-any.whl
+    /tmp/tfenv/bin/python -m recommender.cnn.convert_musicnn --model MSD_musicnn /tmp/musicnn/musicnn-0.1.0-py3-none-any.whl
 
-It writes recommender/cnn/weights/musicnn_mtt.npz (float32 arrays under the PyTorch module's
-state-dict names, already in PyTorch's layout, plus the 50 tag names) and
-tests/recommender/data/musicnn_reference.npz: a few input patches and what the original
-TensorFlow graph outputs for them, which tests/recommender/test_tagger.py compares the port with.
+--model picks the checkpoint: MTT_musicnn (MagnaTagATune, the default) or MSD_musicnn (Million
+Song Dataset). Both are musicnn's `build_musicnn` with the same sizes (a 200-unit penultimate
+layer, 50 outputs) and the same graph node names; only the weights and the tag vocabulary differ.
+Each writes recommender/cnn/weights/musicnn_{mtt,msd}.npz (float32 arrays under the PyTorch
+module's state-dict names, already in PyTorch's layout, plus the 50 tag names) and
+tests/recommender/data/musicnn_reference.npz or musicnn_msd_reference.npz: a few input patches
+and what the original TensorFlow graph outputs for them, which tests/recommender/test_tagger.py
+compares the port with. A file whose arrays would come out equal is left as it is (a rewrite would
+only change the zip's timestamps).
 
 The original network runs here without musicnn's Python code (TF 2 has no tf.compat.v1.layers
 any more) and without import_meta_graph (it fails on the stale _output_shapes of a 2019 graph):
@@ -32,8 +38,8 @@ from recommender.cnn import frontend  # numpy and librosa only
 
 ROOT = Path(__file__).resolve().parents[2]
 
-WEIGHTS = ROOT / "recommender" / "cnn" / "weights" / "musicnn_mtt.npz"
-REFERENCE = ROOT / "tests" / "recommender" / "data" / "musicnn_reference.npz"
+WEIGHTS_FOLDER = ROOT / "recommender" / "cnn" / "weights"
+REFERENCE_FOLDER = ROOT / "tests" / "recommender" / "data"
 REALMUSIC = ROOT.parent / "shared" / "realmusic"
 
 # musicnn/configuration.py, MTT_LABELS: the order of the network's 50 outputs.
@@ -44,7 +50,23 @@ MTT_LABELS = [
     "soft", "sitar", "solo", "man", "classic", "choir", "voice", "new age", "dance", "male voice",
     "female vocal", "beats", "harp", "cello", "no voice", "weird", "country", "metal", "female voice", "choral",
 ]
+# musicnn/configuration.py, MSD_LABELS: the same for the Million Song Dataset model (last.fm tags,
+# spelt and capitalised as there).
+MSD_LABELS = [
+    "rock", "pop", "alternative", "indie", "electronic", "female vocalists", "dance", "00s", "alternative rock", "jazz",
+    "beautiful", "metal", "chillout", "male vocalists", "classic rock", "soul", "indie rock", "Mellow", "electronica", "80s",
+    "folk", "90s", "chill", "instrumental", "punk", "oldies", "blues", "hard rock", "ambient", "acoustic",
+    "experimental", "female vocalist", "guitar", "Hip-Hop", "70s", "party", "country", "easy listening", "sexy", "catchy",
+    "funk", "electro", "heavy metal", "Progressive rock", "60s", "rnb", "indie pop", "sad", "House", "happy",
+]
 
+# The wheel's checkpoint folder (musicnn/<model>/) -> its labels, weights file and reference file.
+MODELS = {
+    "MTT_musicnn": (MTT_LABELS, WEIGHTS_FOLDER / "musicnn_mtt.npz", REFERENCE_FOLDER / "musicnn_reference.npz"),
+    "MSD_musicnn": (MSD_LABELS, WEIGHTS_FOLDER / "musicnn_msd.npz", REFERENCE_FOLDER / "musicnn_msd_reference.npz"),
+}
+
+# The same in both models' meta graphs (build_musicnn under the "model" scope).
 INPUT_NODE = "model/Placeholder"  # patches, (batch, 187, 96)
 IS_TRAINING_NODE = "model/Placeholder_2"
 PROBABILITIES_NODE = "model/Sigmoid"
@@ -160,22 +182,40 @@ def forward_graph(tf, meta_path: Path, reader):
     return graph
 
 
+def save_unless_unchanged(path: Path, arrays: dict[str, np.ndarray]) -> bool:
+    """np.savez_compressed, unless `path` already holds the same names and equal arrays (same dtype,
+    shape and values): True when written."""
+    if path.is_file():
+        with np.load(path) as stored:
+            if set(stored.files) == set(arrays) and all(
+                stored[name].dtype == value.dtype and np.array_equal(stored[name], value) for name, value in arrays.items()
+            ):
+                return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+    return True
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("wheel", type=Path, help="musicnn-0.1.0-py3-none-any.whl (pip download --no-deps musicnn==0.1.0)")
+    parser.add_argument("--model", choices=sorted(MODELS), default="MTT_musicnn", help="the checkpoint to convert")
     args = parser.parse_args()
+    labels, weights_path, reference_path = MODELS[args.model]
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")  # plain kernels: a reference that does not depend on the CPU
     import tensorflow as tf
 
     with tempfile.TemporaryDirectory() as folder:
         with zipfile.ZipFile(args.wheel) as wheel:
-            members = [m for m in wheel.namelist() if m.startswith("musicnn/MTT_musicnn/")]
+            members = [m for m in wheel.namelist() if m.startswith(f"musicnn/{args.model}/")]
             wheel.extractall(folder, members)
-        checkpoint = Path(folder) / "musicnn" / "MTT_musicnn"
+        checkpoint = Path(folder) / "musicnn" / args.model
         reader = tf.compat.v1.train.NewCheckpointReader(str(checkpoint) + "/")
         weights = convert_weights(reader)
         graph = forward_graph(tf, checkpoint / ".meta", reader)
+    if weights["classifier.bias"].shape != (len(labels),):
+        raise ValueError(f"{args.model} has {weights['classifier.bias'].shape[0]} outputs, not {len(labels)} labels")
 
     names, stored = reference_patches()
     with tf.compat.v1.Session(graph=graph) as session:
@@ -184,19 +224,21 @@ def main() -> None:
             feed_dict={f"{INPUT_NODE}:0": stored.astype(np.float32), f"{IS_TRAINING_NODE}:0": False},
         )
 
-    WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(WEIGHTS, tag_names=np.array(MTT_LABELS), **weights)
-    REFERENCE.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(
-        REFERENCE, names=np.array(names), patches=stored,
-        probabilities=probabilities.astype(np.float32), penultimate=penultimate.astype(np.float32),
-    )
+    outputs = {
+        weights_path: {"tag_names": np.array(labels), **weights},
+        reference_path: {
+            "names": np.array(names), "patches": stored,
+            "probabilities": probabilities.astype(np.float32), "penultimate": penultimate.astype(np.float32),
+        },
+    }
+    for path, arrays in outputs.items():
+        verb = "written" if save_unless_unchanged(path, arrays) else "unchanged"
+        print(f"{path.relative_to(ROOT)}: {verb} ({path.stat().st_size} bytes)")
     n_parameters = sum(v.size for v in weights.values())
-    print(f"{len(weights)} arrays, {n_parameters} parameters -> {WEIGHTS.relative_to(ROOT)} ({WEIGHTS.stat().st_size} bytes)")
-    print(f"{len(names)} reference patches -> {REFERENCE.relative_to(ROOT)} ({REFERENCE.stat().st_size} bytes)")
+    print(f"{args.model}: {len(weights)} arrays, {n_parameters} parameters, {len(names)} reference patches")
     for name, row in zip(names, probabilities):
         top = np.argsort(row)[::-1][:3]
-        print(f"  {name}: " + ", ".join(f"{MTT_LABELS[i]} {row[i]:.2f}" for i in top))
+        print(f"  {name}: " + ", ".join(f"{labels[i]} {row[i]:.2f}" for i in top))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
-"""musicnn's MagnaTagATune tagger (Pons & Serra, 2019) in PyTorch: 50 tag probabilities and a
-200-d embedding per clip.
+"""musicnn's taggers (Pons & Serra, 2019) in PyTorch: 50 tag probabilities and a 200-d embedding
+per clip, from the MagnaTagATune model (vocabulary "mtt", the default) or the Million Song Dataset
+one ("msd").
 
-The network follows musicnn 0.1.0's `models.build_musicnn` (MTT_musicnn): batch-normalised
+The network follows musicnn 0.1.0's `models.build_musicnn`, which MTT_musicnn and MSD_musicnn
+share with the same sizes; only the weights and the tag vocabulary differ. Batch-normalised
 log-mel input; a front end of wide timbral convolutions (7 frames x 38 and x 67 mel bands, 204
 filters each) and temporal ones (128, 64 and 32 frames x 1 band, 51 filters each), each max-pooled
 over frequency; three 7-frame 1-d convolutions with dense and residual connections (64 filters);
 a back end of max and mean pooling over time, a 200-unit dense layer and the 50-unit classifier.
 Every batch norm runs in inference mode (moving mean and variance, epsilon 1e-3 as in TF).
-The weights in weights/musicnn_mtt.npz were converted once by convert_musicnn.py (ISC licence:
-weights/LICENSE).
+The weights in weights/musicnn_mtt.npz and weights/musicnn_msd.npz were converted once by
+convert_musicnn.py (ISC licence: weights/LICENSE); each file carries its tag names.
 """
 from __future__ import annotations
 
@@ -23,7 +25,10 @@ from torch.nn import functional as F
 
 from recommender.cnn import frontend
 
-WEIGHTS = Path(__file__).resolve().parent / "weights" / "musicnn_mtt.npz"
+WEIGHTS_MTT = Path(__file__).resolve().parent / "weights" / "musicnn_mtt.npz"  # MagnaTagATune: instruments, moods
+WEIGHTS_MSD = Path(__file__).resolve().parent / "weights" / "musicnn_msd.npz"  # Million Song Dataset: genres, decades
+TAGGERS = {"mtt": WEIGHTS_MTT, "msd": WEIGHTS_MSD}  # vocabulary name -> weights file
+WEIGHTS = WEIGHTS_MTT  # the default tagger's weights
 EPSILON = 1e-3  # tf.compat.v1.layers.batch_normalization's default
 TIMBRAL_BANDS = (38, 67)  # int(0.4 * 96), int(0.7 * 96)
 TEMPORAL_FRAMES = (128, 64, 32)
@@ -122,12 +127,20 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def load_tagger(device: str | torch.device | None = None, path: Path = WEIGHTS) -> Musicnn:
-    """The converted network in inference mode on `device` (CUDA when there is one, else the CPU)."""
-    model = Musicnn()
+def load_tagger(
+    device: str | torch.device | None = None, path: Path | None = None, *, vocabulary: str = "mtt"
+) -> Musicnn:
+    """The converted network in inference mode on `device` (CUDA when there is one, else the CPU):
+    the tagger named by `vocabulary` (a TAGGERS key), or the weights file at `path` when given."""
+    if path is None:
+        if vocabulary not in TAGGERS:
+            raise ValueError(f"no tagger with vocabulary {vocabulary!r}; there are {sorted(TAGGERS)}")
+        path = TAGGERS[vocabulary]
     with np.load(path) as stored:
-        model.tag_names = [str(name) for name in stored["tag_names"]]
+        tag_names = [str(name) for name in stored["tag_names"]]
         arrays = {name: stored[name] for name in stored.files if name != "tag_names"}
+    model = Musicnn(n_tags=len(tag_names))
+    model.tag_names = tag_names
     state = model.state_dict()
     expected = {name for name in state if not name.endswith("num_batches_tracked")}
     if set(arrays) != expected:
@@ -136,10 +149,14 @@ def load_tagger(device: str | torch.device | None = None, path: Path = WEIGHTS) 
     return model.eval().to(device or default_device())
 
 
-@functools.cache
-def default_tagger() -> Musicnn:
-    """One network per process, loaded on first use."""
-    return load_tagger()
+def default_tagger(vocabulary: str = "mtt") -> Musicnn:
+    """One network per vocabulary and process, loaded on first use."""
+    return _shared_tagger(vocabulary)
+
+
+@functools.cache  # keyed on the name alone: default_tagger() and default_tagger(vocabulary="mtt") share one
+def _shared_tagger(vocabulary: str) -> Musicnn:
+    return load_tagger(vocabulary=vocabulary)
 
 
 def tag_patches(patches: np.ndarray, *, model: Musicnn | None = None) -> tuple[np.ndarray, np.ndarray]:

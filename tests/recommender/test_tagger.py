@@ -1,5 +1,6 @@
-"""The musicnn tagger ported to PyTorch: it reproduces the original network, and gives finite,
-plausible tags and embeddings on any clip. Runs on the CPU in a few seconds."""
+"""The musicnn taggers ported to PyTorch (MagnaTagATune, the default, and Million Song Dataset):
+they reproduce the original networks, and give finite, plausible tags and embeddings on any clip.
+Runs on the CPU in a few seconds."""
 import csv
 from pathlib import Path
 
@@ -9,12 +10,13 @@ import pytest
 import torch
 
 from recommender.cnn import frontend, tagger
-from recommender.cnn.convert_musicnn import reference_signals
+from recommender.cnn.convert_musicnn import MSD_LABELS, reference_signals
 
 # One process trains or loads this module's shared model once (a session fixture), not one per xdist worker.
 pytestmark = pytest.mark.xdist_group("tagger")
 
 REFERENCE = Path(__file__).resolve().parent / "data" / "musicnn_reference.npz"
+MSD_REFERENCE = Path(__file__).resolve().parent / "data" / "musicnn_msd_reference.npz"
 REALMUSIC = Path(__file__).resolve().parents[3] / "shared" / "realmusic"
 SR = frontend.SAMPLE_RATE
 
@@ -25,9 +27,23 @@ def model():
 
 
 @pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
-def reference():
-    with np.load(REFERENCE) as stored:
+def msd_model():
+    return tagger.load_tagger("cpu", vocabulary="msd")
+
+
+def _load_reference(path: Path) -> dict[str, np.ndarray]:
+    with np.load(path) as stored:
         return {name: stored[name] for name in stored.files}
+
+
+@pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
+def reference():
+    return _load_reference(REFERENCE)
+
+
+@pytest.fixture(scope="session")  # kept for the whole run: its module shares one xdist worker
+def msd_reference():
+    return _load_reference(MSD_REFERENCE)
 
 
 def test_the_port_reproduces_the_original_tensorflow_network(model, reference):
@@ -36,6 +52,43 @@ def test_the_port_reproduces_the_original_tensorflow_network(model, reference):
     probabilities, embeddings = tagger.tag_patches(reference["patches"], model=model)
     assert np.abs(probabilities - reference["probabilities"]).max() <= 1e-4
     assert np.abs(embeddings - reference["penultimate"]).max() <= 5e-4
+
+
+def test_the_msd_port_reproduces_the_original_tensorflow_network(msd_model, msd_reference):
+    """MSD_musicnn's TF graph on the same float16 patches as the MTT reference: tag probabilities and
+    the 200-d penultimate layer (values up to about 9) both within 1e-4."""
+    assert np.array_equal(msd_reference["patches"], _load_reference(REFERENCE)["patches"])
+    probabilities, embeddings = tagger.tag_patches(msd_reference["patches"], model=msd_model)
+    assert embeddings.shape == msd_reference["penultimate"].shape == (len(msd_reference["patches"]), 200)
+    assert np.abs(probabilities - msd_reference["probabilities"]).max() <= 1e-4
+    assert np.abs(embeddings - msd_reference["penultimate"]).max() <= 1e-4
+
+
+def test_the_msd_tagger_speaks_the_million_song_dataset_vocabulary(msd_model):
+    """last.fm genres, moods and decades in musicnn's MSD_LABELS order, spelt as there; none of
+    MagnaTagATune's instrument tags that are not also genres."""
+    names = msd_model.tag_names
+    assert names == MSD_LABELS and len(set(names)) == 50
+    assert names[:5] == ["rock", "pop", "alternative", "indie", "electronic"] and names[-1] == "happy"
+    assert {"electronic", "instrumental", "80s", "chillout", "Hip-Hop", "Progressive rock"} <= set(names)
+    assert not {"sitar", "harpsichord", "flute", "no vocals"} & set(names)
+    output = tagger.tag_clip(reference_signals()["chirp_and_noise"], model=msd_model)
+    assert output.tag_names == names and output.tags.shape == (50,) and output.embedding.shape == (200,)
+
+
+def test_a_tagger_is_loaded_by_its_vocabulary_name(model, msd_model):
+    """The default is "mtt" everywhere; a path, when given, wins over the name."""
+    assert tagger.TAGGERS == {"mtt": tagger.WEIGHTS_MTT, "msd": tagger.WEIGHTS_MSD}
+    assert tagger.WEIGHTS == tagger.WEIGHTS_MTT
+    assert model.tag_names[0] == "guitar" and msd_model.tag_names[0] == "rock"
+    msd_state, mtt_state = msd_model.state_dict(), model.state_dict()
+    assert not torch.equal(msd_state["classifier.weight"], mtt_state["classifier.weight"])
+    assert tagger.load_tagger("cpu", tagger.WEIGHTS_MSD, vocabulary="mtt").tag_names == msd_model.tag_names
+    with pytest.raises(ValueError, match="no tagger with vocabulary 'gtzan'"):
+        tagger.load_tagger("cpu", vocabulary="gtzan")
+    assert tagger.default_tagger() is tagger.default_tagger("mtt") is tagger.default_tagger(vocabulary="mtt")
+    assert tagger.default_tagger("msd").tag_names == msd_model.tag_names
+    assert tagger.default_tagger("msd") is not tagger.default_tagger()
 
 
 def test_the_front_end_still_makes_the_patches_the_reference_was_computed_on(reference):
