@@ -11,8 +11,15 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
 - Training: the CNN's default settings (recommender.cnn.contrastive.TrainingConfig), distilled towards
   the tagger's embeddings of the same clips (computed for the tagger's figures anyway, not timed as
   training), from log-mels computed once.
-- Faithfulness (explanations.fidelity): deletion and insertion AUC over --pairs (each clip with its top
-  CNN recommendation), against a random order and occlusion; pointing game over --trials spliced pairs.
+- Paired bootstrap (10,000 resamples of the queries): the 95 % interval of the CNN's precision@5 minus the
+  best tagger's (MTT, MSD or both; "both" concatenates the two z-scored embeddings).
+- What the explanation shows (explanations.cnn_measures): the inter-quartile range of the score participants
+  read (the centred cosine) over all pairs, beside the uncentred cosine's; the median share of the positive
+  contributions carried by the outlined regions over each clip's five recommendations; the model
+  randomisation check (Spearman correlation of the explanation of the trained and a re-initialised CNN).
+- Faithfulness (explanations.fidelity) of that explanation: deletion and insertion AUC over --pairs (each
+  clip's top CNN recommendation, its regions deleted), against a random order and occlusion; pointing game
+  over --trials spliced pairs (the first outline must cover the splice in both clips).
 """
 import argparse
 import csv
@@ -43,7 +50,7 @@ def main():
     import numpy as np
     import torch
 
-    from explanations import fidelity
+    from explanations import cnn_measures, fidelity
     from recommender import audio, evaluation
     from recommender.cnn import contrastive, frontend, tagger
 
@@ -72,6 +79,10 @@ def main():
     tagger_seconds = time.perf_counter() - start
     tagger_vectors = np.array(tagged, dtype=np.float64)
     teacher = (tagger_vectors - tagger_vectors.mean(axis=0)) / np.where(tagger_vectors.std(axis=0) > 0, tagger_vectors.std(axis=0), 1)
+    msd = tagger.load_tagger("cpu", vocabulary="msd")
+    msd_vectors = np.array([tagger.tag_clip(frontend.load_signal(p, max_seconds=30), model=msd).embedding for p in paths],
+                           dtype=np.float64)
+    msd_teacher = (msd_vectors - msd_vectors.mean(axis=0)) / np.where(msd_vectors.std(axis=0) > 0, msd_vectors.std(axis=0), 1)
 
     # The CNN, trained on these clips without their labels.
     defaults = contrastive.TrainingConfig()
@@ -89,9 +100,21 @@ def main():
     def precision(vectors) -> float:
         return evaluation.evaluate("", vectors, labels, k=K, n_queries=n).precision_at_k
 
+    both_vectors = np.hstack([teacher, msd_teacher])
+    shown_vectors = cnn_measures.centred_scores(cnn_vectors)  # what the CNN index ranks by
+    per_query = {
+        "cnn": evaluation.per_query_precision(evaluation.unit_rows(cnn_vectors - cnn_vectors.mean(axis=0)), labels, k=K),
+        "tagger": evaluation.per_query_precision(evaluation.standardised_vectors(tagger_vectors), labels, k=K),
+        "tagger_msd": evaluation.per_query_precision(evaluation.standardised_vectors(msd_vectors), labels, k=K),
+        "tagger_both": evaluation.per_query_precision(evaluation.unit_rows(both_vectors), labels, k=K),
+    }
+    best_tagger = max(("tagger", "tagger_msd", "tagger_both"), key=lambda name: per_query[name].mean())
+    cnn_minus_best = evaluation.paired_bootstrap_interval(per_query["cnn"], per_query[best_tagger], seed=args.seed)
     figures = {
         "cnn": precision(evaluation.unit_rows(cnn_vectors)),
         "tagger": precision(evaluation.standardised_vectors(tagger_vectors)),
+        "tagger_msd": float(per_query["tagger_msd"].mean()),
+        "tagger_both": float(per_query["tagger_both"].mean()),
         "feature": precision(evaluation.standardised_vectors(np.array(features))),
         "mfcc": precision(evaluation.standardised_vectors(np.array(mfccs))),
     }
@@ -101,14 +124,19 @@ def main():
     first, second = np.array([h[0] for h in halves]), np.array([h[1] for h in halves])
     crop_top1 = float(np.mean(np.argmax(first @ second.T, axis=1) == np.arange(n)))
 
-    # Faithfulness of the CNN's explanations.
+    # What the explanation shows, and its faithfulness: of the score participants read (centred on these clips).
+    shown = cnn_measures.shown(model, mels, k=K)
+    centre = cnn_measures.centre_of(cnn_vectors)
     rng = np.random.default_rng(args.seed)
-    similarity = cnn_vectors @ cnn_vectors.T
+    similarity = np.array(shown_vectors, copy=True)
     np.fill_diagonal(similarity, -np.inf)
     queries = rng.permutation(n)[: args.pairs] if args.pairs <= n else rng.integers(0, n, args.pairs)
-    pairs = [(mels[q], mels[int(np.argmax(similarity[q]))]) for q in queries]
+    top = [(int(q), int(np.argmax(similarity[q]))) for q in queries]
+    randomisation = cnn_measures.randomisation_rank_correlation(model, mels, top, seed=args.seed)
+    # The recommended track first: its regions are the ones outlined, and deleted in the explanation's order.
+    pairs = [(mels[b], mels[a]) for a, b in top]
     fidelity_start = time.perf_counter()
-    faithfulness = fidelity.evaluate_pairs(model, pairs, seed=args.seed)
+    faithfulness = fidelity.evaluate_pairs(model, pairs, seed=args.seed, centre=centre)
     trials = []
     for _ in range(args.trials):
         a = int(rng.integers(n))
@@ -118,12 +146,18 @@ def main():
         start_c = int(rng.integers(0, len(mels[c]) - length + 1))
         trials.append((mels[a], mels[b], mels[c][start_c : start_c + length],
                        int(rng.integers(0, len(mels[a]) - length + 1)), int(rng.integers(0, len(mels[b]) - length + 1))))
-    pointing = fidelity.pointing_game(model, trials)
+    pointing = fidelity.pointing_game(model, trials, centre=centre)
     fidelity_seconds = time.perf_counter() - fidelity_start
 
     print(f"{n} clips, {len(counts)} styles, torch {torch.__version__} on {torch.get_num_threads()} CPU thread(s)")
-    print(f"style precision@{K}: CNN {figures['cnn']:.3f}, tagger {figures['tagger']:.3f}, features {figures['feature']:.3f}, "
-          f"mean MFCCs {figures['mfcc']:.3f}, chance {chance:.3f}")
+    print(f"style precision@{K}: CNN {figures['cnn']:.3f}, tagger MTT {figures['tagger']:.3f}, MSD {figures['tagger_msd']:.3f}, "
+          f"both {figures['tagger_both']:.3f}, features {figures['feature']:.3f}, mean MFCCs {figures['mfcc']:.3f}, "
+          f"chance {chance:.3f}")
+    print(f"CNN (centred) minus the best tagger ({best_tagger}): {per_query['cnn'].mean() - per_query[best_tagger].mean():+.3f}, "
+          f"paired bootstrap 95 % [{cnn_minus_best[0]:+.3f}, {cnn_minus_best[1]:+.3f}]")
+    print(f"shown score IQR {shown.score_iqr:.3f} (uncentred cosine {shown.score_iqr_uncentred:.3f}); outlined regions carry "
+          f"a median {shown.top_share_median:.0%} of the positive contributions ({shown.outlined_none:.0%} with nothing "
+          f"outlined); model randomisation rank correlation {randomisation:.3f}")
     print(f"CNN: trained {trained.steps} steps in {trained.seconds:.0f} s; {n / cnn_seconds:.1f} clips/s embedding "
           f"(decoding included); same-track crop retrieval top-1 {crop_top1:.3f} (chance {1 / n:.3f})")
     print(f"tagger: {n / tagger_seconds:.2f} clips/s (decoding included)")
@@ -138,6 +172,16 @@ def main():
         "cpu_count": os.cpu_count(),
         "cnn_precision_at_5": round(figures["cnn"], 4),
         "tagger_precision_at_5": round(figures["tagger"], 4),
+        "tagger_msd_precision_at_5": round(figures["tagger_msd"], 4),
+        "tagger_both_precision_at_5": round(figures["tagger_both"], 4),
+        "cnn_centred_precision_at_5": round(float(per_query["cnn"].mean()), 4),
+        "best_tagger": best_tagger,
+        "cnn_minus_best_tagger_ci": [round(cnn_minus_best[0], 4), round(cnn_minus_best[1], 4)],
+        "score_iqr": shown.score_iqr,
+        "score_iqr_uncentred": shown.score_iqr_uncentred,
+        "top3_share_median": shown.top_share_median,
+        "outlined_none_share": shown.outlined_none,
+        "randomisation_rank_correlation": randomisation,
         "feature_precision_at_5": round(figures["feature"], 4),
         "mfcc_precision_at_5": round(figures["mfcc"], 4),
         "chance": round(chance, 4),

@@ -4,6 +4,7 @@ what these render by the hash of every input (the network's weights hash include
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 import numpy as np
 from django.utils import translation
@@ -139,19 +140,33 @@ def _tag_probabilities(track: Track, model) -> list[float]:
     return embedding.tags
 
 
+@lru_cache(maxsize=64)
+def _typical_tags(index_id: int, source_sha256: str) -> tuple[float, ...]:
+    """Each tag's median probability over the tracks of a tagger index (an index never changes; the hash keys
+    the cache to its contents)."""
+    index = SimilarityIndex.objects.get(pk=index_id)
+    rows = TrackEmbedding.objects.filter(model_id=index.model_id, track_id__in=index.track_ids).exclude(tags=None)
+    return tuple(round(float(v), 4) for v in tags.catalog_medians(np.array(list(rows.values_list("tags", flat=True)))))
+
+
 def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, language: str) -> tuple[str, Callable[[], Rendered]]:
-    """The tagger's shared tags for a recommendation the tagger made, with the similarity it scored."""
+    """The tags the tagger hears in both tracks more than in the catalog's typical track, for a recommendation
+    the tagger made, with the similarity it scored."""
     if index.feature_set != FeatureSet.TAGGER:
         raise ValueError("the tags explanation explains the tagger's recommendations only")
     model = index.model
     liked, recommended = _tag_probabilities(seed_track, model), _tag_probabilities(track, model)
-    payload = {**_network_payload(index, seed_track, track, language), "liked_tags": liked, "recommended_tags": recommended}
+    typical = list(_typical_tags(index.pk, index.source_sha256))
+    payload = {
+        **_network_payload(index, seed_track, track, language), "liked_tags": liked, "recommended_tags": recommended,
+        "typical_tags": typical,
+    }
     score = payload["score"]
 
     def render():
         t = translation.gettext
         names = networks.load_network(model.pk).tag_names
-        rows = tags.tag_rows(names, liked, recommended)
+        rows = tags.tag_rows(names, liked, recommended, typical)
         text = tags.sentence(rows, t)
         images = {
             field: charts.png(tags.tags_figure(
@@ -165,12 +180,16 @@ def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, languag
             "“%(recommended)s” (similarity %(score)s)."
         )) % {"liked": seed_track.title, "recommended": track.title, "score": number(score, 2)} + " " + "; ".join(
             f"{tags.label(r.tag, t)}: {t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.liked}} / "
-            f"{t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.recommended}}" for r in rows
+            f"{t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.recommended}} ("
+            f"{t(gettext_noop('typical here: %(value)s')) % {'value': t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.typical}}})"
+            for r in rows
         )
         data = {
             "language": language, "score": score, "model": model.sha256,
-            "shared_min_probability": tags.SHARED_MIN_PROBABILITY,
-            "rows": [{"tag": r.tag, "liked": r.liked, "recommended": r.recommended, "heard_in_both": r.heard_in_both}
+            "shared_min_probability": tags.SHARED_MIN_PROBABILITY, "stands_out_factor": tags.STANDS_OUT_FACTOR,
+            "stands_out_margin": tags.STANDS_OUT_MARGIN,
+            "rows": [{"tag": r.tag, "liked": r.liked, "recommended": r.recommended, "typical": r.typical,
+                      "threshold": round(r.threshold, 4), "heard_in_both": r.heard_in_both}
                      for r in rows],
         }
         return Rendered(images, text, alt, data)

@@ -22,7 +22,7 @@ from recommender.models import AudioAnalysis, SimilarityIndex, Track
 from recommender.services import load_index, track_mel
 
 # Bump when a figure's look changes, so cached files are rendered anew.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 9, Explanation.Kind.SPECTROGRAM: 11, Explanation.Kind.TAGS: 2}
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 9, Explanation.Kind.SPECTROGRAM: 11, Explanation.Kind.TAGS: 3}
 
 
 def number(value: float, places: int) -> str:

@@ -1,7 +1,10 @@
-"""The tags explanation: what the musicnn tagger hears in both tracks, as words and a small chart.
+"""The tags explanation: what the musicnn tagger hears in both tracks more than in a typical track of
+the catalog, as words and a small chart.
 
-Tag probabilities in, shared tags, a sentence and a matplotlib Figure out; no Django. Every text
-is an English msgid (gettext_noop) passed through ``translate`` when drawn, tag names included.
+A tag the tagger gives every track of a catalog (MagnaTagATune's "sitar" for chiptune, say) says nothing
+about two of them: a tag is named only where it stands out in both tracks against its median over the
+catalog. Tag probabilities in, shared tags, a sentence and a matplotlib Figure out; no Django. Every
+text is an English msgid (gettext_noop) passed through ``translate`` when drawn, tag names included.
 """
 from __future__ import annotations
 
@@ -16,8 +19,11 @@ from matplotlib.ticker import FixedLocator, FuncFormatter
 from explanations.charts import TITLE_FAMILIES
 from explanations.verdicts import Number, Translate, gettext_noop, plain_number, untranslated
 
-#: A tag is "heard in both" when the tagger gives it at least this probability in each track.
+#: A tag is "heard in both" when the tagger gives it, in each track, at least this probability, and at least
+#: STANDS_OUT_FACTOR times (and STANDS_OUT_MARGIN above) its median over the catalog's tracks.
 SHARED_MIN_PROBABILITY = 0.1
+STANDS_OUT_FACTOR = 2.0
+STANDS_OUT_MARGIN = 0.05
 #: At most this many shared tags are named; the chart shows up to SHOWN tags.
 NAMED = 5  # every tag the chart ticks as heard in both
 SHOWN = 5
@@ -51,20 +57,36 @@ class TagRow:
     tag: str  # the tagger's own name (English msgid)
     liked: float
     recommended: float
+    typical: float = 0.0  # the tag's median probability over the catalog's tracks
+
+    @property
+    def threshold(self) -> float:
+        """The least probability at which this tag stands out in a track of this catalog."""
+        return max(SHARED_MIN_PROBABILITY, STANDS_OUT_FACTOR * self.typical, self.typical + STANDS_OUT_MARGIN)
 
     @property
     def shared(self) -> float:
-        """How strongly both tracks have it: the smaller of the two probabilities."""
-        return min(self.liked, self.recommended)
+        """How strongly both tracks have it beyond the catalog's typical track: the smaller of the two
+        probabilities over the tag's threshold."""
+        return min(self.liked, self.recommended) / self.threshold
 
     @property
     def heard_in_both(self) -> bool:
-        return self.shared >= SHARED_MIN_PROBABILITY
+        return self.shared >= 1.0
 
 
-def tag_rows(names: Sequence[str], liked: Sequence[float], recommended: Sequence[float]) -> list[TagRow]:
-    """The SHOWN tags to chart: those most strongly in both first; if fewer are shared, each track's strongest."""
-    rows = [TagRow(n, float(a), float(b)) for n, a, b in zip(names, liked, recommended)]
+def catalog_medians(probabilities: np.ndarray) -> np.ndarray:
+    """(tags,) each tag's median probability over a catalog's (tracks, tags) tagger outputs."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    return np.median(probabilities, axis=0) if len(probabilities) else np.zeros(probabilities.shape[-1])
+
+
+def tag_rows(
+    names: Sequence[str], liked: Sequence[float], recommended: Sequence[float], typical: Sequence[float] | None = None,
+) -> list[TagRow]:
+    """The SHOWN tags to chart: those standing out most in both first; if fewer do, each track's strongest."""
+    typical = [0.0] * len(names) if typical is None else typical
+    rows = [TagRow(n, float(a), float(b), round(float(c), 4)) for n, a, b, c in zip(names, liked, recommended, typical)]
     shown = [r for r in sorted(rows, key=lambda r: -r.shared) if r.heard_in_both][:SHOWN]
     for row in sorted(rows, key=lambda r: -max(r.liked, r.recommended)):
         if len(shown) >= SHOWN:
@@ -84,11 +106,11 @@ def sentence(rows: list[TagRow], translate: Translate = untranslated) -> str:
     shared = [r for r in rows if r.heard_in_both][:NAMED]
     if not shared:
         return t(gettext_noop(
-            "The tagger hears no tag in both tracks with a probability of at least %(min).0f%%; the chart shows "
-            "each track's strongest tags."
-        )) % {"min": 100 * SHARED_MIN_PROBABILITY}
+            "The tagger hears no tag in both tracks clearly more than in a typical track of this collection; the "
+            "chart shows each track's strongest tags."
+        ))
     tags = ", ".join(label(r.tag, t) for r in shared)
-    return t(gettext_noop("Both sound like: %(tags)s.")) % {"tags": tags}
+    return t(gettext_noop("Both sound more than most tracks here like: %(tags)s.")) % {"tags": tags}
 
 
 def tags_figure(
@@ -123,14 +145,16 @@ def tags_figure(
     ax.xaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _position: percent(v)))
     ax.tick_params(axis="x", labelsize=size["value"])
-    ax.axvline(SHARED_MIN_PROBABILITY, color="#777777", linestyle=":", linewidth=1)
+    # Each tag's threshold: where it starts to stand out against the collection's typical track.
+    for yi, row in zip(y, rows):
+        ax.plot([row.threshold, row.threshold], [yi - 0.45, yi + 0.45], color="#555555", linestyle=":", linewidth=1.2)
     ax.set_xlabel(t(gettext_noop("Probability the tagger gives the tag")), fontsize=size["value"], parse_math=False)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     ax.tick_params(axis="y", length=0)
     title = t(gettext_noop("Similarity %(score)s")) % {"score": number(score, 2)}
     fig.text(0.03, 1 - 0.25 / height, title, fontsize=size["title"], fontweight="bold", va="center", parse_math=False)
-    both = t(gettext_noop("✓ heard in both (at least %(min).0f%% in each, dotted line)")) % {"min": 100 * SHARED_MIN_PROBABILITY}
+    both = t(gettext_noop("✓ in both more than in a typical track here (past the dotted line in each)"))
     limit = 38 if narrow else 80
     legend = fig.legend(
         handles=[

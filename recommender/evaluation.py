@@ -71,6 +71,27 @@ def evaluate(
     )
 
 
+def per_query_precision(vectors: np.ndarray, labels: list[frozenset[str]], *, k: int) -> np.ndarray:
+    """(n,) precision@k of every track as a query against all the others (leave-one-out, cosine of unit rows)."""
+    similarity = np.asarray(vectors, dtype=np.float64) @ np.asarray(vectors, dtype=np.float64).T
+    np.fill_diagonal(similarity, -np.inf)
+    k = min(k, len(vectors) - 1)
+    top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+    return np.array([np.mean([bool(labels[q] & labels[j]) for j in row]) for q, row in enumerate(top)])
+
+
+def paired_bootstrap_interval(
+    a: np.ndarray, b: np.ndarray, *, resamples: int = 10000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of mean(a - b) over paired observations (the same queries), resampling
+    the queries: whether one recommender beats another on these tracks beyond the luck of the draw."""
+    differences = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    means = differences[rng.integers(0, len(differences), (resamples, len(differences)))].mean(axis=1)
+    tail = (1 - level) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
 def chance_precision(labels: list[frozenset[str]], n_pairs: int = 20000, seed: int = 0) -> float:
     """Precision@k of picking neighbours at random: how often two random tracks share a genre."""
     rng = np.random.default_rng(seed)

@@ -78,7 +78,11 @@ def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp
     assert {
         "cnn_precision_at_5", "tagger_precision_at_5", "mfcc_precision_at_5", "feature_precision_at_5", "train_seconds",
         "clips_per_second", "tagger_clips_per_second", "deletion_auc", "deletion_auc_random", "pointing_hit_rate",
+        "tagger_msd_precision_at_5", "tagger_both_precision_at_5", "cnn_minus_best_tagger_ci", "score_iqr",
+        "top3_share_median", "deletion_auc_occlusion", "randomisation_rank_correlation",
     } <= set(figures)
+    low, high = figures["cnn_minus_best_tagger_ci"]
+    assert -1 <= low <= high <= 1 and 0 <= figures["top3_share_median"] <= 1
     assert figures["train_steps"] == 3 and figures["fidelity_pairs"] == 3 and figures["pointing_trials"] == 3
 
 

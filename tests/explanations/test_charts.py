@@ -116,7 +116,7 @@ def test_an_outline_with_a_frequency_range_covers_only_those_rows_and_a_cnn_pair
         (box,) = [p for p in ax.patches if isinstance(p, Rectangle)]
         rows = np.interp([low, high], frequencies, np.arange(len(frequencies)))
         assert box.get_y() == pytest.approx(rows[0], abs=1) and box.get_y() + box.get_height() == pytest.approx(rows[1], abs=1)
-        assert [t.get_text() for t in ax.texts] == ["A 1.5%"]  # 0.0123 of a similarity of 0.82
+        assert [t.get_text() for t in ax.texts] == ["A 2%"]  # 0.0123 of 0.82 (what makes them alike), whole percent
 
 
 def test_a_spectrogram_without_regions_outlines_nothing():

@@ -80,7 +80,8 @@ def test_each_condition_recommends_from_its_own_recommender_and_says_which_in_th
     assert cnn.index.model.sha256 == cnn.spectrogram_explanation.data["model"]
 
 
-def test_the_cnn_s_spectrogram_outlines_region_pairs_that_sum_exactly_to_the_score(crossed, demo_catalog, drawn):
+def test_the_cnn_s_spectrogram_outlines_regions_of_the_recommendation_that_sum_exactly_to_the_score(
+        crossed, demo_catalog, drawn):
     crossed.conditions.exclude(slug="cnn-spectrogram").update(is_active=False)
     browser = ParticipantBrowser(crossed)
     browser.get()
@@ -88,12 +89,17 @@ def test_the_cnn_s_spectrogram_outlines_region_pairs_that_sum_exactly_to_the_sco
     browser.get_recommendations(demo_catalog.tracks.order_by("pk").first())
     for recommendation in browser.participant.recommendations.all():
         data = recommendation.spectrogram_explanation.data
+        # The score is centred on the catalog (the index ranks by it) and the regions add up to it exactly.
         assert data["pair_sum"] == pytest.approx(recommendation.score, abs=1e-4)
         assert np.sum(data["region_pairs"]) == pytest.approx(recommendation.score, abs=1e-4)
+        assert np.sum(data["by_region"]) == pytest.approx(recommendation.score, abs=1e-4)
+        assert len(data["regions"]) <= 3 and len({tuple(r["liked"]) + tuple(r["liked_hz"]) for r in data["regions"]}) == len(data["regions"])
         for region in data["regions"]:
             assert region["score"] >= data["threshold"] > 0
             assert region["liked_hz"][1] > region["liked_hz"][0]
-        assert ("exactly" in recommendation.spectrogram_explanation.text) == bool(data["regions"])
+        outlined = sum(r["score"] for r in data["regions"]) / data["positive_sum"] if data["regions"] else 0.0
+        assert data["outlined_share"] == pytest.approx(outlined, abs=2e-3)
+        assert ("Together they carry" in recommendation.spectrogram_explanation.text) == bool(data["regions"])
     # Each figure outlines each region pair on both panels, a box as tall as its pitch band.
     for fig, recommendation in zip(drawn[::2], browser.participant.recommendations.all()):
         boxes = [p for ax in fig.axes[:2] for p in ax.patches if isinstance(p, Rectangle)]
@@ -131,9 +137,10 @@ def test_the_tags_explanation_names_what_the_tagger_hears_in_both_in_the_partici
     assert explanation.kind == "tags" and explanation.language == "de"
     rows = explanation.data["rows"]
     shared = [r for r in rows if r["heard_in_both"]]
-    assert all(min(r["liked"], r["recommended"]) >= explanation.data["shared_min_probability"] for r in shared)
+    # Named only where it stands out in both against the catalog's typical track (its median).
+    assert all(min(r["liked"], r["recommended"]) >= max(r["threshold"], 2 * r["typical"]) for r in shared)
     if shared:
-        assert explanation.text.startswith("Beide klingen nach: ")
+        assert explanation.text.startswith("Beide klingen mehr als die meisten Titel hier nach: ")
     else:
         assert explanation.text.startswith("Das Tagging-Modell hört kein Schlagwort")
     assert f"{recommendation.score:.2f}".replace(".", ",") in explanation.alt_text  # the score, German-style
