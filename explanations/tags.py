@@ -81,6 +81,29 @@ def catalog_medians(probabilities: np.ndarray) -> np.ndarray:
     return np.median(probabilities, axis=0) if len(probabilities) else np.zeros(probabilities.shape[-1])
 
 
+@dataclass(frozen=True)
+class TagUsage:
+    tag: str
+    top_share: float  # share of the catalog's tracks that have it among their TOP_OF strongest tags
+    median: float  # its median probability over the catalog's tracks
+
+
+TOP_OF = 3
+
+
+def vocabulary_usage(names: Sequence[str], probabilities: np.ndarray, *, count: int = 10) -> list[TagUsage]:
+    """The tags a tagger uses most on a catalog: how often each is among a track's TOP_OF strongest, and its median.
+    A tag near the top for most tracks (or one that does not describe the music) warns of a vocabulary mismatch."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if not len(probabilities):
+        return []
+    top = np.argsort(-probabilities, axis=1)[:, :TOP_OF]
+    shares = np.bincount(top.ravel(), minlength=len(names)) / len(probabilities)
+    medians = np.median(probabilities, axis=0)
+    order = np.lexsort((-medians, -shares))[:count]
+    return [TagUsage(names[i], round(float(shares[i]), 3), round(float(medians[i]), 3)) for i in order]
+
+
 def tag_rows(
     names: Sequence[str], liked: Sequence[float], recommended: Sequence[float], typical: Sequence[float] | None = None,
 ) -> list[TagRow]:

@@ -14,7 +14,7 @@ from research import services
 from research.analysis_report import study_analyse
 from research.export import Options
 from research.export_files import FORMATS, study_data_package, study_export
-from research.gallery import study_gallery
+from research.gallery import study_gallery, study_tag_vocabulary
 from research.monitor import study_monitor
 from study.models import Condition, Item, Study, StudyTranslation
 from study.questionnaires import DEFAULT_SCALES, SCALES
@@ -269,6 +269,7 @@ class StudyAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "study": study, "rows": rows,
             "conditions": list(study.conditions.all()), "error": error, "title": f"Explanation gallery: {study}",
+            "vocabulary": study_tag_vocabulary(study=study),
         }
         return render(request, "research/gallery.html", context)
 

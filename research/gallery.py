@@ -5,12 +5,15 @@ like every other explanation), so opening it twice costs nothing the second time
 """
 from __future__ import annotations
 
+import numpy as np
 from django.conf import settings
 
+from explanations import tags
 from explanations.models import Explanation
 from explanations.services import explanation_get_or_render
+from recommender import networks
 from recommender import services as recommender_services
-from recommender.models import Track
+from recommender.models import Track, TrackEmbedding
 from research.services import study_index
 from study.models import Condition, Study
 
@@ -58,6 +61,18 @@ def _sample_seeds(study: Study, loaded, n_pairs: int) -> list[Track]:
     seed_ids += [pk for pk in first_indexed(tracks) if pk not in seed_ids][: n_pairs - len(seed_ids)]
     by_pk = Track.objects.select_related("analysis").in_bulk(seed_ids)
     return [by_pk[pk] for pk in seed_ids]
+
+
+def study_tag_vocabulary(*, study: Study, count: int = 10) -> list[tags.TagUsage]:
+    """The tags the study's tagger uses most on its catalog (empty without a tagger index): a researcher sees
+    a vocabulary that does not fit the music (MagnaTagATune's "sitar" for chiptune) before launch."""
+    index = recommender_services.recommender_index(study.catalog, Condition.Recommender.TAGGER)
+    if index is None:
+        return []
+    rows = TrackEmbedding.objects.filter(model_id=index.model_id, track_id__in=index.track_ids).exclude(tags=None)
+    probabilities = np.array(list(rows.values_list("tags", flat=True)), dtype=np.float64)
+    names = networks.load_network(index.model_id).tag_names
+    return tags.vocabulary_usage(names, probabilities, count=count)
 
 
 def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = None) -> list[dict]:

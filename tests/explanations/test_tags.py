@@ -39,3 +39,12 @@ def test_the_chart_marks_each_tag_s_own_threshold():
     figure = tags.tags_figure(rows, 0.42, liked_title="a", recommended_title="b")
     dotted = [line for line in figure.axes[0].lines if line.get_linestyle() == ":"]
     assert sorted(round(line.get_xdata()[0], 3) for line in dotted) == sorted(round(r.threshold, 3) for r in rows)
+
+
+def test_the_vocabulary_report_puts_the_tags_most_tracks_get_first():
+    names = ["sitar", "synth", "piano", "drums"]
+    probabilities = np.array([[0.9, 0.5, 0.1, 0.3], [0.8, 0.2, 0.6, 0.1], [0.7, 0.6, 0.05, 0.5], [0.95, 0.1, 0.2, 0.45]])
+    usage = tags.vocabulary_usage(names, probabilities, count=2)
+    assert [u.tag for u in usage] == ["sitar", "drums"]  # sitar in every top 3; drums and synth in 3 of 4, drums higher
+    assert usage[0].top_share == 1.0 and usage[0].median == pytest.approx(0.85)
+    assert tags.vocabulary_usage(names, np.empty((0, 4))) == []

@@ -3,6 +3,7 @@ explanation comes from the model that made the recommendation."""
 import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from matplotlib.patches import Rectangle
 
 from explanations import charts, network_regions
@@ -180,3 +181,20 @@ def test_the_demo_gets_a_second_study_of_the_networks_once_the_catalog_has_them(
     }
     assert "/s/demo-networks/" in out.getvalue()
     assert Study.objects.get(slug="demo").conditions.filter(recommender="features").count() == 2
+
+
+def test_the_gallery_shows_which_tags_the_tagger_uses_most_on_the_study_s_catalog(crossed, admin_client):
+    from research.gallery import study_tag_vocabulary
+
+    vocabulary = study_tag_vocabulary(study=crossed)
+    assert 0 < len(vocabulary) <= 10
+    assert [u.top_share for u in vocabulary] == sorted((u.top_share for u in vocabulary), reverse=True)
+    page = admin_client.get(reverse("admin:study_study_gallery", args=[crossed.pk]), {"n": 1}).content.decode()
+    assert "The tagger&#x27;s vocabulary on this catalog" in page or "The tagger's vocabulary on this catalog" in page
+    assert vocabulary[0].tag in page
+
+
+def test_a_study_without_a_tagger_index_shows_no_vocabulary(study):
+    from research.gallery import study_tag_vocabulary
+
+    assert study_tag_vocabulary(study=study) == []
