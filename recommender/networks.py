@@ -205,6 +205,7 @@ def cnn_train(
     training = {
         "config": config.to_json(), "tracks": len(used), "track_ids_sha256": hashlib.sha256(np.array(used).tobytes()).hexdigest(),
         "steps": result.steps, "seconds": round(result.seconds, 2), "losses": [round(v, 5) for v in result.losses],
+        "check": contrastive.training_check(result.model, spectrograms).to_json(),
     }
     content = contrastive.save_bytes(result.model, config=config, extra={"catalog": catalog.slug})
     sha = hashlib.sha256(content).hexdigest()

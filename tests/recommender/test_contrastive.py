@@ -125,3 +125,26 @@ def test_relational_distillation_is_zero_when_the_student_agrees_with_the_teache
 def test_distillation_needs_a_teacher_vector_per_clip():
     with pytest.raises(ValueError, match="one teacher vector per spectrogram"):
         contrastive.train(synthetic_clips(3), contrastive.TrainingConfig(distill_weight=1.0, **TINY), teacher=np.ones((2, 4)))
+
+
+def test_a_time_budget_plans_the_steps_that_fit_and_the_progress_says_so():
+    clips = synthetic_clips(6)
+    totals = []
+    config = contrastive.TrainingConfig(seed=3, **{**TINY, "steps": 500, "max_seconds": 0.5})
+    result = contrastive.train(clips, config, progress=lambda step, total, loss: totals.append(total))
+    assert contrastive.PROBE_STEPS < result.steps < 500
+    assert totals[0] == 500 and totals[-1] == result.steps  # the bar's total follows the plan once it is made
+    assert len(set(totals)) == 2
+    assert contrastive._planned_steps(config, probe_seconds=3 * 0.01) == 50  # 0.5 s at 10 ms a step
+    assert contrastive._planned_steps(config, probe_seconds=3 * 10.0) == contrastive.PROBE_STEPS + 1
+
+
+def test_the_check_after_training_warns_when_similarities_bunch(trained):
+    clips, result = trained
+    check = contrastive.training_check(result.model, clips)
+    assert 0 <= check.crop_retrieval_top1 <= 1 and check.chance == pytest.approx(1 / len(clips), abs=1e-4)
+    assert check.cosine_p5 <= check.cosine_p95 and check.centred_iqr > 0
+    torch.manual_seed(0)
+    untrained = contrastive.training_check(contrastive.SimilarityCNN().eval(), clips)
+    assert untrained.bunched and untrained.cosine_p5 > contrastive.BUNCHED_P5  # everything looks alike untrained
+    assert not check.bunched or check.cosine_p5 > contrastive.BUNCHED_P5

@@ -85,14 +85,24 @@ def test_evaluate_recommenders_lists_every_recommender_with_the_baselines_and_th
     assert "CNN same-track crop retrieval" in out.getvalue() and (tmp_path / "q.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_the_commands_train_embed_and_evaluate_the_explanations(demo_catalog, tmp_path):
+def test_the_commands_train_embed_and_evaluate_the_explanations(demo_catalog, tmp_path, monkeypatch):
     out = io.StringIO()
     call_command("embed_catalog", demo_catalog.slug, stdout=out)
     assert "12 tracks" in out.getvalue()
     with pytest.raises(CommandError, match="no trained CNN yet"):
         call_command("embed_catalog", demo_catalog.slug, "--model", "cnn")
-    call_command("train_cnn", demo_catalog.slug, "--steps", "3", "--batch-size", "6", stdout=out, verbosity=0)
+    err = io.StringIO()
+    call_command("train_cnn", demo_catalog.slug, "--steps", "3", "--batch-size", "6", stdout=out, stderr=err, verbosity=0)
     assert "trained on 12 clips" in out.getvalue()
+    # The check says how it does; a network whose similarities bunch (here: every one does) gets a warning.
+    assert "Check: a clip's second half found from its first half" in out.getvalue()
+    assert "bunch" not in err.getvalue()
+    monkeypatch.setattr("recommender.cnn.contrastive.BUNCHED_P5", -1.0)
+    call_command("train_cnn", demo_catalog.slug, "--steps", "3", "--batch-size", "6", "--seed", "1", stdout=out,
+                 stderr=err, verbosity=0)
+    assert "similarities bunch near 1" in err.getvalue() and "Train longer" in err.getvalue()
+    with pytest.raises(CommandError, match="--minutes above 0"):
+        call_command("train_cnn", demo_catalog.slug, "--minutes", "0")
     assert services.catalog_latest_index(demo_catalog, SimilarityIndex.FeatureSet.CNN) is not None
     call_command("evaluate_explanations", demo_catalog.slug, "--pairs", "4", "--trials", "4", "--out", str(tmp_path), stdout=out)
     summary = json.loads((tmp_path / "fidelity.json").read_text())
