@@ -137,16 +137,10 @@ def main():
     pairs = [(mels[b], mels[a]) for a, b in top]
     fidelity_start = time.perf_counter()
     faithfulness = fidelity.evaluate_pairs(model, pairs, seed=args.seed, centre=centre)
-    trials = []
-    for _ in range(args.trials):
-        a = int(rng.integers(n))
-        b = int(rng.choice([j for j in range(n) if styles[j] != styles[a]] or [j for j in range(n) if j != a]))
-        c = int(rng.choice([j for j in range(n) if j not in (a, b)]))
-        length = min(frontend.PATCH_FRAMES, len(mels[c]), len(mels[a]) // 2, len(mels[b]) // 2)
-        start_c = int(rng.integers(0, len(mels[c]) - length + 1))
-        trials.append((mels[a], mels[b], mels[c][start_c : start_c + length],
-                       int(rng.integers(0, len(mels[a]) - length + 1)), int(rng.integers(0, len(mels[b]) - length + 1))))
+    trials = fidelity.planted_trials(mels, styles, args.trials, rng, source="third", length=frontend.PATCH_FRAMES)
     pointing = fidelity.pointing_game(model, trials, centre=centre)
+    liked_trials = fidelity.planted_trials(mels, styles, args.trials, rng, source="liked", length=frontend.PATCH_FRAMES)
+    pointing_liked = fidelity.pointing_game(model, liked_trials, centre=centre)
     fidelity_seconds = time.perf_counter() - fidelity_start
 
     print(f"{n} clips, {len(counts)} styles, torch {torch.__version__} on {torch.get_num_threads()} CPU thread(s)")
@@ -164,7 +158,9 @@ def main():
     d, i = faithfulness.deletion_auc, faithfulness.insertion_auc
     print(f"explanations ({faithfulness.pairs} pairs): deletion AUC {d['explanation']:.3f} vs random {d['random']:.3f}, "
           f"occlusion {d['occlusion']:.3f}; insertion AUC {i['explanation']:.3f} vs random {i['random']:.3f}, occlusion "
-          f"{i['occlusion']:.3f}; pointing game {pointing.hits}/{pointing.trials} (chance {pointing.chance:.3f})")
+          f"{i['occlusion']:.3f}; pointing game {pointing.hits}/{pointing.trials} (chance {pointing.chance:.3f}); a liked "
+          f"passage planted in the recommendation found {pointing_liked.hits}/{pointing_liked.trials} "
+          f"(chance {pointing_liked.chance:.3f})")
     report({
         "n_clips": n,
         "clips": str(args.data.name),
@@ -205,6 +201,8 @@ def main():
         "pointing_trials": pointing.trials,
         "pointing_hit_rate": round(pointing.hit_rate, 4),
         "pointing_chance": round(pointing.chance, 4),
+        "pointing_hit_rate_liked_passage": round(pointing_liked.hit_rate, 4),
+        "pointing_chance_liked_passage": round(pointing_liked.chance, 4),
         "splice_share": round(pointing.splice_share, 4),
         "fidelity_seconds": round(fidelity_seconds, 1),
     })

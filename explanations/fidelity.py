@@ -12,9 +12,12 @@ Deleting a region sets its cells to network_regions.FILL (0.0, the log-mel of si
   the explanation names first what the similarity really rests on. Compared with a random
   order (the mean of several) and with occlusion (each region's own drop when deleted alone).
 - Insertion: the reverse, from a fully deleted liked track; high is faithful.
-- Pointing game: one 3-second excerpt spliced into two unrelated clips at known times; the
-  explanation's first outline (the recommended track's top region and its partner on the liked
-  track) hits when both passages overlap the splice.
+- Pointing game: the explanation's first outline (the recommended track's top region and its
+  partner on the liked track) hits when both passages overlap a planted passage. Two plantings
+  (planted_trials): a 3-second excerpt of a third clip spliced into two unrelated clips at known
+  times (``third``), or a 3-second passage of the liked clip spliced into an unrelated recommended
+  clip (``liked``) - what the explanation claims to find: the passages of the recommended track
+  most like the liked one.
 """
 from __future__ import annotations
 
@@ -187,6 +190,26 @@ class PointingResult:
     @property
     def hit_rate(self) -> float:
         return self.hits / self.trials if self.trials else 0.0
+
+
+def planted_trials(
+    mels: list[np.ndarray], styles: list[str], count: int, rng: np.random.Generator, *, source: str = "third",
+    length: int = 187,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, int, int]]:
+    """``count`` pointing-game trials (liked clip, recommended clip, excerpt, frame in liked, frame in recommended)
+    over clips of different styles where styles are known. ``source="third"``: the excerpt is a third clip's,
+    spliced into both; ``"liked"``: it is the liked clip's own passage at its frame, spliced into the other."""
+    n, trials = len(mels), []
+    for _ in range(count):
+        a = int(rng.integers(n))
+        others = [j for j in range(n) if j != a and (not styles[a] or styles[j] != styles[a])] or [j for j in range(n) if j != a]
+        b = int(rng.choice(others))
+        c = int(rng.choice([j for j in range(n) if j not in (a, b)])) if source == "third" else a
+        size = min(length, len(mels[c]), len(mels[a]) // 2, len(mels[b]) // 2)
+        at_a = int(rng.integers(0, len(mels[a]) - size + 1))
+        start = int(rng.integers(0, len(mels[c]) - size + 1)) if source == "third" else at_a
+        trials.append((mels[a], mels[b], mels[c][start : start + size], at_a, int(rng.integers(0, len(mels[b]) - size + 1))))
+    return trials
 
 
 def splice(mel: np.ndarray, excerpt: np.ndarray, at: int) -> np.ndarray:

@@ -64,21 +64,7 @@ def catalog_evaluate_explanations(
     centre = np.asarray(index.mean, dtype=np.float64)
     report = fidelity.evaluate_pairs(model, pairs, seed=seed, centre=centre)
 
-    styles = [t.style for t in tracks]
-    trials = []
-    for _ in range(n_trials):
-        a = int(rng.integers(len(tracks)))
-        others = [j for j in range(len(tracks)) if j != a and (not styles[a] or styles[j] != styles[a])] or [
-            j for j in range(len(tracks)) if j != a
-        ]
-        b = int(rng.choice(others))
-        c = int(rng.choice([j for j in range(len(tracks)) if j not in (a, b)]))
-        length = min(frontend.PATCH_FRAMES, len(mels[c]), len(mels[a]) // 2, len(mels[b]) // 2)
-        start = int(rng.integers(0, len(mels[c]) - length + 1))
-        excerpt = mels[c][start : start + length]
-        at_a = int(rng.integers(0, len(mels[a]) - length + 1))
-        at_b = int(rng.integers(0, len(mels[b]) - length + 1))
-        trials.append((mels[a], mels[b], excerpt, at_a, at_b))
+    trials = fidelity.planted_trials(mels, [t.style for t in tracks], n_trials, rng, length=frontend.PATCH_FRAMES)
     pointing = fidelity.pointing_game(model, trials, centre=centre)
     plot = fidelity.curves_plot(report, pointing, title=f"Faithfulness of the CNN's explanations on {catalog.name}")
     return ExplanationQuality(report, pointing, plot, index.model.sha256)

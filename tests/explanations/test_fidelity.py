@@ -66,3 +66,26 @@ def test_splicing_writes_the_excerpt_at_its_frame_and_nowhere_else():
     clip = np.zeros((50, 96), dtype=np.float32)
     spliced = fidelity.splice(clip, np.ones((10, 96), dtype=np.float32), 45)
     assert spliced[45:].sum() == 5 * 96 and spliced[:45].sum() == 0
+
+
+def test_planted_trials_take_the_excerpt_from_a_third_clip_or_from_the_liked_clip_itself():
+    clips = synthetic_clips(6, frames=400, seed=2)
+    styles = ["x", "x", "y", "y", "z", "z"]
+    rng = np.random.default_rng(0)
+    for a, b, excerpt, at_a, at_b in fidelity.planted_trials(clips, styles, 10, rng, source="liked", length=100):
+        assert np.array_equal(excerpt, a[at_a : at_a + 100])  # the liked clip's own passage, where it stands
+        assert not any(a is c for c in (b,)) and 0 <= at_b <= len(b) - 100
+    third = fidelity.planted_trials(clips, styles, 10, rng, source="third", length=100)
+    for a, b, excerpt, _at_a, _at_b in third:
+        source = next(i for i, c in enumerate(clips) if any(np.array_equal(excerpt, c[s : s + 100]) for s in range(301)))
+        assert clips[source] is not a and clips[source] is not b
+        assert styles[next(i for i, c in enumerate(clips) if c is a)] != styles[next(i for i, c in enumerate(clips) if c is b)]
+
+
+def test_a_passage_of_the_liked_clip_planted_in_the_recommendation_is_where_the_explanation_points(model_and_clips):
+    model, _ = model_and_clips
+    clips = synthetic_clips(10, frames=1200, seed=21)
+    trials = fidelity.planted_trials(clips, [""] * 10, 8, np.random.default_rng(3), source="liked", length=187)
+    trials = [(a, b, 2 * excerpt, at_a, at_b) for a, b, excerpt, at_a, at_b in trials]  # a passage that stands out
+    result = fidelity.pointing_game(model, trials, centre=catalog_centre(model, clips))
+    assert result.trials == 8 and result.hit_rate >= 3 * result.chance
