@@ -113,3 +113,46 @@ def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, s
     assert Participant.objects.count() == 1
     assert blocked == []
     context.close()
+
+
+def test_an_outlined_passage_plays_on_the_liked_track_then_on_the_recommendation(
+        chromium, live_server, study, monkeypatch, shots):
+    """The spectrogram explanation's buttons: each outline heard, the liked track's passage first, then the
+    recommendation's, each stopping at the outline's end."""
+    monkeypatch.setattr("explanations.regions.REGION_MIN_SIMILARITY", -1.0)  # every pair outlines something
+    study.conditions.exclude(slug="spectrogram").update(is_active=False)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    base = f"{live_server.url}/s/{study.slug}"
+    page.goto(f"{base}/?PROLIFIC_PID=browser-passages&STUDY_ID=s&SESSION_ID=x")
+    page.click("button[value=yes]")
+    page.click("text=Start")
+    for item in Item.objects.filter(study=study, section="pre"):
+        answer(page, item.code, item.options[1][0])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base}/choose/")
+    page.fill("#q", "a")
+    page.click("form[role=search] button")
+    page.locator("#results button[value=like]").first.click()
+    wait_until(page, "document.querySelectorAll('#chosen-list li').length === 1")
+    page.click("button[value=continue]")
+    page.wait_for_url(f"{base}/rate/", timeout=60_000)
+
+    card = page.locator(".recommendation").first
+    button = card.locator("button.passage").first
+    liked, recommended = (
+        [float(v) for v in button.get_attribute(f"data-{role}").split(",")] for role in ("liked", "recommended")
+    )
+    shots(page, "passages")
+    button.click()
+    players = {role: card.locator(f"audio[data-role={role}]").element_handle() for role in ("liked", "recommended")}
+    wait_until(page, "a => !a.paused", arg=players["liked"])
+    assert players["liked"].evaluate("a => a.currentTime") >= liked[0] - 0.05
+    # The liked passage ends where its outline ends; then the recommendation's passage plays.
+    wait_until(page, "a => !a.paused", arg=players["recommended"], timeout_s=liked[1] - liked[0] + 10)
+    assert players["liked"].evaluate("a => a.paused")
+    assert liked[1] - 0.05 <= players["liked"].evaluate("a => a.currentTime") <= liked[1] + 0.6
+    assert players["recommended"].evaluate("a => a.currentTime") >= recommended[0] - 0.05
+    wait_until(page, "a => a.paused", arg=players["recommended"], timeout_s=recommended[1] - recommended[0] + 10)
+    assert recommended[1] - 0.05 <= players["recommended"].evaluate("a => a.currentTime") <= recommended[1] + 0.6
+    context.close()

@@ -9,6 +9,31 @@ function seek(audio, seconds) {
   audio.load();
 }
 
+// An outlined passage, heard: each step (a clip, a start and an end in seconds) plays in turn. A pause by
+// the listener ends the tour; the passage's own end moves on to the next step.
+function playPassages(steps) {
+  var index = 0;
+  function next() {
+    var step = steps[index++];
+    if (!step) return;
+    var audio = step.audio, ended = false;
+    function onTime() {
+      if (audio.currentTime < step.end) return;
+      ended = true;
+      audio.pause();
+    }
+    function onPause() {
+      audio.removeEventListener("timeupdate", onTime);
+      audio.removeEventListener("pause", onPause);
+      if (ended) next();
+    }
+    audio.addEventListener("timeupdate", onTime);
+    audio.addEventListener("pause", onPause);
+    seek(audio, step.start);
+  }
+  next();
+}
+
 // card: a .recommendation; figure: its .spectrogram.
 export function startFigure(card, figure) {
   var players = {
@@ -62,4 +87,17 @@ export function startFigure(card, figure) {
     });
   });
   narrow.addEventListener("change", function () { Object.keys(heads).forEach(place); });
+
+  figure.closest("figure").querySelectorAll("button.passage").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var steps = [];
+      ["liked", "recommended"].forEach(function (role) {
+        var span = button.dataset[role];
+        if (!span || !players[role]) return;
+        var seconds = span.split(",").map(Number);
+        steps.push({ audio: players[role], start: seconds[0], end: seconds[1] });
+      });
+      playPassages(steps);
+    });
+  });
 }
