@@ -8,9 +8,9 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
   mean MFCCs: 20 MFCCs averaged over the clip (librosa at 22.05 kHz), z-scored; tagger: its 200-d
   embedding, z-scored, as its index compares them; CNN: its own unit embedding (its index's cosine).
 - Throughput: decode to 16 kHz + log-mel + network, clip after clip, the first left out as warm-up.
-- Training: the CNN's default settings (recommender.cnn.contrastive.TrainingConfig), distilled towards
-  the tagger's embeddings of the same clips (computed for the tagger's figures anyway, not timed as
-  training), from log-mels computed once.
+- Training: the CNN's default settings (recommender.cnn.contrastive.TrainingConfig; --distill sets the
+  weight of the distillation towards both taggers' embeddings of the same clips, MTT and MSD z-scored side by
+  side, computed for the taggers' figures anyway and not timed as training), from log-mels computed once.
 - Paired bootstrap (10,000 resamples of the queries): the 95 % interval of the CNN's precision@5 minus the
   best tagger's (MTT, MSD or both; "both" concatenates the two z-scored embeddings).
 - What the explanation shows (explanations.cnn_measures): the inter-quartile range of the score participants
@@ -90,7 +90,7 @@ def main():
         seed=args.seed, steps=args.steps or defaults.steps,
         distill_weight=defaults.distill_weight if args.distill is None else args.distill,
     )
-    trained = contrastive.train(mels, config, teacher=teacher)
+    trained = contrastive.train(mels, config, teacher=np.hstack([teacher, msd_teacher]))  # both taggers as teachers
     model = trained.model
     contrastive.embed(model, frontend.log_mel(frontend.load_signal(paths[0], max_seconds=30)))  # warm-up
     start = time.perf_counter()

@@ -61,11 +61,16 @@ def track_log_mel(*, track: Track) -> np.ndarray:
 
 # The networks -----------------------------------------------------------------------------------
 
-def tagger_model() -> AudioModel:
-    """The row naming the shipped musicnn weights (by their hash), made on first use."""
+@lru_cache(maxsize=4)
+def _tagger_sha256(vocabulary: str) -> str:
     from recommender.cnn import tagger
 
-    sha = hashlib.sha256(tagger.WEIGHTS.read_bytes()).hexdigest()
+    return hashlib.sha256(tagger.TAGGERS[vocabulary].read_bytes()).hexdigest()
+
+
+def tagger_model(vocabulary: str = "mtt") -> AudioModel:
+    """The row naming a shipped musicnn tagger's weights (by their hash; "mtt" or "msd"), made on first use."""
+    sha = _tagger_sha256(vocabulary)
     try:
         with transaction.atomic():
             return AudioModel.objects.get_or_create(kind=Kind.TAGGER, catalog=None, sha256=sha)[0]
@@ -87,7 +92,10 @@ def load_network(model_id: int):
 
     row = AudioModel.objects.get(pk=model_id)
     if row.kind == Kind.TAGGER:
-        return tagger.default_tagger()
+        vocabulary = next((name for name in tagger.TAGGERS if _tagger_sha256(name) == row.sha256), None)
+        if vocabulary is None:
+            raise ValueError(f"tagger {row.sha256[:12]} is not one of the shipped taggers {sorted(tagger.TAGGERS)}")
+        return tagger.default_tagger(vocabulary)
     with row.file.open("rb") as handle:
         return contrastive.load_bytes(handle.read())
 
@@ -194,13 +202,17 @@ def cnn_train(
         raise ValueError(f"catalog {catalog.slug!r} has {len(spectrograms)} usable clips; a CNN needs at least 2")
     teacher = None
     if config.distill_weight > 0:
-        # The tagger's view of the same clips (computed once and kept, as the tagger index uses it too),
-        # z-scored as the tagger index compares them.
-        tagger = tagger_model()
+        # Both taggers' views of the same clips (computed once and kept, as the tagger index uses them too),
+        # each z-scored as the tagger index compares them, side by side: the cosine of the pair is then about
+        # the mean of the two taggers' cosines, and the CNN is pulled towards both teachers.
         by_track = {t.pk: t for t in tracks}
-        vectors = np.array([track_embed(track=by_track[pk], model=tagger).array() for pk in used], dtype=np.float64)
-        std = vectors.std(axis=0)
-        teacher = (vectors - vectors.mean(axis=0)) / np.where(std > 0, std, 1.0)
+        views = []
+        for vocabulary in ("mtt", "msd"):
+            teacher_row = tagger_model(vocabulary)
+            vectors = np.array([track_embed(track=by_track[pk], model=teacher_row).array() for pk in used], dtype=np.float64)
+            std = vectors.std(axis=0)
+            views.append((vectors - vectors.mean(axis=0)) / np.where(std > 0, std, 1.0))
+        teacher = np.hstack(views)
     result = contrastive.train(spectrograms, config, teacher=teacher, progress=progress)
     training = {
         "config": config.to_json(), "tracks": len(used), "track_ids_sha256": hashlib.sha256(np.array(used).tobytes()).hexdigest(),

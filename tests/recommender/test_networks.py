@@ -111,10 +111,14 @@ def test_the_commands_train_embed_and_evaluate_the_explanations(demo_catalog, tm
     assert (tmp_path / "fidelity.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_distillation_uses_the_tagger_s_embeddings_of_the_same_clips(demo_catalog):
+def test_distillation_uses_both_taggers_embeddings_of_the_same_clips(demo_catalog):
     model = networks.cnn_train(catalog=demo_catalog, config=TrainingConfig(**{**QUICK.to_json(), "distill_weight": 1.0}))
     assert model.training["config"]["distill_weight"] == 1.0
-    assert TrackEmbedding.objects.filter(model=networks.tagger_model()).count() == 12
+    mtt, msd = networks.tagger_model("mtt"), networks.tagger_model("msd")
+    assert mtt != msd and mtt == networks.tagger_model()
+    assert TrackEmbedding.objects.filter(model=mtt).count() == TrackEmbedding.objects.filter(model=msd).count() == 12
+    # Each teacher's embeddings come from its own weights.
+    assert networks.load_network(msd.pk).tag_names != networks.load_network(mtt.pk).tag_names
 
 
 def test_training_on_fewer_than_two_clips_is_refused_clearly(demo_catalog):

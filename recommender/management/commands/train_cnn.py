@@ -28,7 +28,8 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--distill", type=float, default=TrainingConfig.distill_weight,
-            help="Weight of the distillation towards the tagger (0: none; computes missing tagger embeddings; "
+            help="Weight of the distillation towards both musicnn taggers, MTT and MSD (0: none; computes missing "
+                 "tagger embeddings; "
                  "default: %(default)s).",
         )
         parser.add_argument("--background", action="store_true", help="Send the training to a Celery worker instead.")
