@@ -21,6 +21,15 @@ Sie wählen einige Titel aus, die Ihnen gefallen, hören fünf Empfehlungen, bew
 Die Teilnahme ist freiwillig; Sie können jederzeit aufhören, indem Sie diese Seite schließen. Wir speichern Ihre Antworten und Ihre Prolific-ID (falls Sie über Prolific gekommen sind), und nichts anderes, das Sie identifiziert. Die Daten werden nur für die Forschung verwendet."""
 
 
+def _demo_study(catalog: Catalog, slug: str, title: tuple[str, str], description: tuple[str, str], conditions) -> Study:
+    """A demo study open to anyone, in English and German."""
+    return services.study_create(
+        slug=slug, title=title[0], description=description[0], catalog=catalog, consent_text=CONSENT,
+        open_to_anyone=True, conditions=conditions,
+        translations={"de": {"title": title[1], "description": description[1], "consent_text": CONSENT_DE}},
+    )
+
+
 class Command(BaseCommand):
     help = "Create the demo study (slug 'demo') on the demo catalog, and an admin login to watch it."
 
@@ -33,42 +42,23 @@ class Command(BaseCommand):
         catalog_row = Catalog.objects.filter(slug=catalog).first()
         if catalog_row is None:
             raise CommandError(f"No catalog {catalog!r}; run make_demo_catalog first.")
-        study = Study.objects.filter(slug="demo").first()
-        if study is None:
-            study = services.study_create(
-                slug="demo",
-                title="Music recommendations study (demo)",
-                description="Help us understand how people judge music recommendations and their explanations.",
-                catalog=catalog_row,
-                consent_text=CONSENT,
-                open_to_anyone=True,
-                translations={"de": {
-                    "title": "Studie zu Musikempfehlungen (Demo)",
-                    "description": "Helfen Sie uns zu verstehen, wie Menschen Musikempfehlungen und ihre Erklärungen beurteilen.",
-                    "consent_text": CONSENT_DE,
-                }},
-                conditions=[
-                    ("features", "Feature chart", "features"),
-                    ("spectrogram", "Spectrograms", "spectrogram"),
-                ],
-            )
+        study = Study.objects.filter(slug="demo").first() or _demo_study(
+            catalog_row, "demo",
+            ("Music recommendations study (demo)", "Studie zu Musikempfehlungen (Demo)"),
+            ("Help us understand how people judge music recommendations and their explanations.",
+             "Helfen Sie uns zu verstehen, wie Menschen Musikempfehlungen und ihre Erklärungen beurteilen."),
+            [("features", "Feature chart", "features"), ("spectrogram", "Spectrograms", "spectrogram")],
+        )
         networks = Study.objects.filter(slug="demo-networks").first()
         if networks is None and all(services.recommender_index_exists(catalog_row, r) for r in ("tagger", "cnn")):
             # The networks' explanations side by side, recommender x explanation crossed on purpose.
-            networks = services.study_create(
-                slug="demo-networks",
-                title="Music recommendations study (demo: the networks)",
-                description="Recommendations from neural networks that listen to the music, with their explanations.",
-                catalog=catalog_row,
-                consent_text=CONSENT,
-                open_to_anyone=True,
-                translations={"de": {
-                    "title": "Studie zu Musikempfehlungen (Demo: die neuronalen Netze)",
-                    "description": "Empfehlungen neuronaler Netze, die die Musik anhören, mit ihren Erklärungen.",
-                    "consent_text": CONSENT_DE,
-                }},
-                conditions=[
-                    ("cnn-spectrogram", "CNN: spectrograms (exact region pairs)", "spectrogram", 1, "cnn"),
+            networks = _demo_study(
+                catalog_row, "demo-networks",
+                ("Music recommendations study (demo: the networks)", "Studie zu Musikempfehlungen (Demo: die neuronalen Netze)"),
+                ("Recommendations from neural networks that listen to the music, with their explanations.",
+                 "Empfehlungen neuronaler Netze, die die Musik anhören, mit ihren Erklärungen."),
+                [
+                    ("cnn-spectrogram", "CNN: spectrograms (exact regions)", "spectrogram", 1, "cnn"),
                     ("tagger-tags", "Tagger: shared tags", "tags", 1, "tagger"),
                     ("tagger-spectrogram", "Tagger: spectrograms (occlusion)", "spectrogram", 1, "tagger"),
                 ],
