@@ -103,7 +103,7 @@ def main():
     both_vectors = np.hstack([teacher, msd_teacher])
     shown_vectors = cnn_measures.centred_scores(cnn_vectors)  # what the CNN index ranks by
     per_query = {
-        "cnn": evaluation.per_query_precision(evaluation.unit_rows(cnn_vectors - cnn_vectors.mean(axis=0)), labels, k=K),
+        "cnn": evaluation.per_query_precision(cnn_measures.centred_vectors(cnn_vectors), labels, k=K),
         "tagger": evaluation.per_query_precision(evaluation.standardised_vectors(tagger_vectors), labels, k=K),
         "tagger_msd": evaluation.per_query_precision(evaluation.standardised_vectors(msd_vectors), labels, k=K),
         "tagger_both": evaluation.per_query_precision(evaluation.unit_rows(both_vectors), labels, k=K),

@@ -11,6 +11,7 @@ from scipy import stats
 
 from explanations import network_regions
 from recommender.cnn import contrastive
+from recommender.similarity import build_index
 
 
 @dataclass(frozen=True)
@@ -25,15 +26,19 @@ class Shown:
 
 
 def centre_of(embeddings: np.ndarray) -> np.ndarray:
-    """The catalog's mean unit embedding, as the CNN index stores it."""
-    return np.asarray(embeddings, dtype=np.float64).mean(axis=0)
+    """The catalog's mean unit embedding, as the CNN index stores it (similarity.build_index)."""
+    return build_index(embeddings, standardise=False, centre=True).mean
+
+
+def centred_vectors(embeddings: np.ndarray) -> np.ndarray:
+    """The rows the CNN index holds for these unit embeddings: centred on their mean, unit again."""
+    return build_index(embeddings, standardise=False, centre=True).vectors.astype(np.float64)
 
 
 def centred_scores(embeddings: np.ndarray) -> np.ndarray:
-    """(n, n) the centred cosines the CNN index ranks by and participants read."""
-    moved = np.asarray(embeddings, dtype=np.float64) - centre_of(embeddings)
-    moved /= np.where(np.linalg.norm(moved, axis=1, keepdims=True) > 0, np.linalg.norm(moved, axis=1, keepdims=True), 1)
-    return moved @ moved.T
+    """(n, n) the centred cosines the CNN index ranks by and participants read: its own rows' dot products."""
+    vectors = centred_vectors(embeddings)
+    return vectors @ vectors.T
 
 
 def _iqr(matrix: np.ndarray) -> float:

@@ -144,9 +144,8 @@ def _tag_probabilities(track: Track, model) -> list[float]:
 def _typical_tags(index_id: int, source_sha256: str) -> tuple[float, ...]:
     """Each tag's median probability over the tracks of a tagger index (an index never changes; the hash keys
     the cache to its contents)."""
-    index = SimilarityIndex.objects.get(pk=index_id)
-    rows = TrackEmbedding.objects.filter(model_id=index.model_id, track_id__in=index.track_ids).exclude(tags=None)
-    return tuple(round(float(v), 4) for v in tags.catalog_medians(np.array(list(rows.values_list("tags", flat=True)))))
+    probabilities = networks.index_tag_probabilities(SimilarityIndex.objects.get(pk=index_id))
+    return tuple(round(float(v), 4) for v in tags.catalog_medians(probabilities))
 
 
 def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, language: str) -> tuple[str, Callable[[], Rendered]]:

@@ -78,6 +78,16 @@ def tagger_model(vocabulary: str = "mtt") -> AudioModel:
         return AudioModel.objects.get(kind=Kind.TAGGER, catalog=None, sha256=sha)
 
 
+def index_tag_probabilities(index) -> np.ndarray:
+    """(tracks, tags) the tagger's probabilities for the tracks of a tagger index, in the index's track order
+    where every track has them (the tag explanation's typical track and the gallery's vocabulary read these)."""
+    rows = dict(
+        TrackEmbedding.objects.filter(model_id=index.model_id, track_id__in=index.track_ids).exclude(tags=None)
+        .values_list("track_id", "tags")
+    )
+    return np.array([rows[t] for t in index.track_ids if t in rows], dtype=np.float64)
+
+
 def catalog_latest_model(catalog: Catalog, kind: str) -> AudioModel | None:
     """The network of ``kind`` a catalog's index of that kind is built from: the tagger, or its newest CNN."""
     if kind == Kind.TAGGER:

@@ -5,7 +5,6 @@ like every other explanation), so opening it twice costs nothing the second time
 """
 from __future__ import annotations
 
-import numpy as np
 from django.conf import settings
 
 from explanations import tags
@@ -13,7 +12,7 @@ from explanations.models import Explanation
 from explanations.services import explanation_get_or_render
 from recommender import networks
 from recommender import services as recommender_services
-from recommender.models import Track, TrackEmbedding
+from recommender.models import Track
 from research.services import study_index
 from study.models import Condition, Study
 
@@ -69,10 +68,8 @@ def study_tag_vocabulary(*, study: Study, count: int = 10) -> list[tags.TagUsage
     index = recommender_services.recommender_index(study.catalog, Condition.Recommender.TAGGER)
     if index is None:
         return []
-    rows = TrackEmbedding.objects.filter(model_id=index.model_id, track_id__in=index.track_ids).exclude(tags=None)
-    probabilities = np.array(list(rows.values_list("tags", flat=True)), dtype=np.float64)
     names = networks.load_network(index.model_id).tag_names
-    return tags.vocabulary_usage(names, probabilities, count=count)
+    return tags.vocabulary_usage(names, networks.index_tag_probabilities(index), count=count)
 
 
 def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = None) -> list[dict]:
