@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 from django.utils import translation
 
-from explanations import charts, network_regions, tags
+from explanations import drawing, network_regions, tags
 from explanations.models import Explanation
 from explanations.regions import Region
 from explanations.services import (
@@ -20,7 +20,7 @@ from explanations.services import (
     number,
     pair_score,
     spectrogram_alt,
-    spectrogram_images,
+    spectrogram_pair_drawing,
 )
 from explanations.verdicts import gettext_noop
 from recommender import networks
@@ -55,14 +55,20 @@ def _network_payload(index: SimilarityIndex, seed_track: Track, track: Track, la
     }
 
 
-def _cnn_regions(index: SimilarityIndex, mel_a: np.ndarray, mel_b: np.ndarray) -> tuple[list[Region], dict]:
+@lru_cache(maxsize=128)
+def _track_cells(model_id: int, track: Track, audio_sha256: str) -> tuple[np.ndarray, network_regions.Grid]:
+    """The CNN's projected cells of a track's clip and its grid of passages: one forward pass per track, not per
+    pair and language (the audio's hash keys the cache to the clip's contents)."""
     from recommender.cnn import contrastive
 
-    model = networks.load_network(index.model_id)
-    grid_a, grid_b = network_regions.grid_of(mel_a), network_regions.grid_of(mel_b)
-    pairs = network_regions.cnn_region_pairs(
-        contrastive.cells(model, mel_a), contrastive.cells(model, mel_b), grid_a, grid_b, centre=np.asarray(index.mean)
-    )
+    log_mel = networks.track_log_mel(track=track)
+    return contrastive.cells(networks.load_network(model_id), log_mel), network_regions.grid_of(log_mel)
+
+
+def _cnn_regions(index: SimilarityIndex, seed_track: Track, track: Track) -> tuple[list[Region], dict]:
+    cells_a, grid_a = _track_cells(index.model_id, seed_track, seed_track.analysis.audio_sha256)
+    cells_b, grid_b = _track_cells(index.model_id, track, track.analysis.audio_sha256)
+    pairs = network_regions.cnn_region_pairs(cells_a, cells_b, grid_a, grid_b, centre=np.asarray(index.mean))
     outlined = network_regions.recommended_regions(pairs, grid_a, grid_b)
     return outlined.regions, {
         "method": "exact region-pair decomposition of the CNN's cosine centred on the catalog's mean; "
@@ -106,31 +112,32 @@ def render_network_spectrogram(
 
     def render():
         t = translation.gettext
-        mel_a, mel_b = networks.track_log_mel(track=seed_track), networks.track_log_mel(track=track)
         if index.feature_set == FeatureSet.CNN:
-            found, numbers = _cnn_regions(index, mel_a, mel_b)
+            found, numbers = _cnn_regions(index, seed_track, track)
             outline = t(CAPTION_CNN if found else CAPTION_CNN_NONE) % {
                 "seconds": number(network_regions.PASSAGE_SECONDS, 0),
                 "share": t(gettext_noop("%(value).0f%%")) % {"value": 100 * numbers["outlined_share"]},
             }
         else:
-            found, numbers = _tagger_regions(index, mel_a, mel_b)
+            found, numbers = _tagger_regions(
+                index, networks.track_log_mel(track=seed_track), networks.track_log_mel(track=track)
+            )
             caption = CAPTION_TAGGER if found else CAPTION_TAGGER_NONE
             outline = t(caption) % {"drop": number(network_regions.OCCLUSION_MIN_DROP, 2)}
         cnn = index.feature_set == FeatureSet.CNN
-        images, durations = spectrogram_images(
+        drawn, pictures = spectrogram_pair_drawing(
             seed_track, track, score=score, regions=found, translate=t,
             # A CNN region's number is its part of what makes the tracks alike (the positive contributions),
             # printed as a percentage of it: the caption's total is the sum of the labels.
             share_of=numbers["positive_sum"] if cnn and numbers.get("positive_sum") else None,
         )
         data = {
-            "panels": charts.WIDE.panels, "panels_narrow": charts.STACKED.panels, "durations": durations,
+            "drawing": drawn, "durations": [p.seconds for p in pictures],
             "language": language, "score": score, "feature_set": index.feature_set, "model": index.model.sha256,
             "max_regions": network_regions.MAX_PAIRS, "regions": [r.__dict__ for r in found], **numbers,
         }
         alt = spectrogram_alt(seed_track, track, score, found, t, PAIR_ADDS)
-        return Rendered(images, f"{t(HOW_TO_READ)} {outline}", alt, data)
+        return Rendered(f"{t(HOW_TO_READ)} {outline}", alt, data, pictures)
 
     return content_hash(Explanation.Kind.SPECTROGRAM, payload), render
 
@@ -167,13 +174,6 @@ def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, languag
         names = networks.load_network(model.pk).tag_names
         rows = tags.tag_rows(names, liked, recommended, typical)
         text = tags.sentence(rows, t)
-        images = {
-            field: charts.png(tags.tags_figure(
-                rows, score, liked_title=seed_track.title, recommended_title=track.title, narrow=narrow, translate=t,
-                number=number,
-            ))
-            for field, narrow in (("image", False), ("image_narrow", True))
-        }
         alt = t(gettext_noop(
             "Bar chart of the tags the tagger hears in “%(liked)s”, which you liked, and the recommended "
             "“%(recommended)s” (similarity %(score)s)."
@@ -184,6 +184,9 @@ def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, languag
             for r in rows
         )
         data = {
+            "drawing": drawing.tags_drawing(
+                rows, score, liked_title=seed_track.title, recommended_title=track.title, translate=t, number=number
+            ),
             "language": language, "score": score, "model": model.sha256,
             "shared_min_probability": tags.SHARED_MIN_PROBABILITY, "stands_out_factor": tags.STANDS_OUT_FACTOR,
             "stands_out_margin": tags.STANDS_OUT_MARGIN,
@@ -191,6 +194,6 @@ def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, languag
                       "threshold": round(r.threshold, 4), "heard_in_both": r.heard_in_both}
                      for r in rows],
         }
-        return Rendered(images, text, alt, data)
+        return Rendered(text, alt, data)
 
     return content_hash(Explanation.Kind.TAGS, payload), render

@@ -4,7 +4,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import struct
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -14,15 +13,16 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, translation
 
 from config.jobs import enqueue
-from explanations import charts, regions, verdicts
-from explanations.models import Explanation
+from explanations import drawing, regions, verdicts
+from explanations.models import Explanation, Spectrogram
 from explanations.verdicts import gettext_noop
 from recommender import audio, similarity
 from recommender.models import AudioAnalysis, SimilarityIndex, Track
 from recommender.services import load_index, track_mel
 
-# Bump when a figure's look changes, so cached files are rendered anew.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 9, Explanation.Kind.SPECTROGRAM: 11, Explanation.Kind.TAGS: 3}
+# Bump when what an explanation computes changes; the template's version (drawing.TEMPLATE_VERSION) is part of
+# the content hash too, so the record tells apart explanations drawn differently from the same numbers.
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 10, Explanation.Kind.SPECTROGRAM: 12, Explanation.Kind.TAGS: 4}
 
 
 def number(value: float, places: int) -> str:
@@ -35,7 +35,10 @@ def number(value: float, places: int) -> str:
 
 def content_hash(kind: str, payload: dict) -> str:
     """What names an explanation: its kind, its renderer's version and every input it is drawn from."""
-    body = json.dumps({"kind": kind, "renderer": RENDERER_VERSION[kind], **payload}, sort_keys=True)
+    body = json.dumps(
+        {"kind": kind, "renderer": RENDERER_VERSION[kind], "template": drawing.TEMPLATE_VERSION[kind], **payload},
+        sort_keys=True,
+    )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -74,10 +77,10 @@ def _scale(index: SimilarityIndex) -> similarity.FeatureIndex:
 
 
 class Rendered(NamedTuple):
-    images: dict[str, bytes]  # model field -> PNG
     text: str
     alt: str
-    data: dict
+    data: dict  # every number, and under "drawing" what the page draws
+    pictures: tuple[Spectrogram, Spectrogram] | None = None  # the tracks' spectrograms the drawing lies over
 
 
 def _render_features(
@@ -104,13 +107,8 @@ def _render_features(
             f"{t(bar.label)}: {number(printed, 2)}" + (f" ({value})" if value else "")
             for bar, printed, value in zip(bars, shown, values)
         )
-        images = {
-            "image": charts.contribution_chart(bars, numbers["score"], values, translate=t, number=number),
-            "image_narrow": charts.contribution_chart(
-                bars, numbers["score"], values, narrow=True, translate=t, number=number
-            ),
-        }
         data = {
+            "drawing": drawing.feature_drawing(bars, numbers["score"], values, translate=t, number=number),
             **numbers,
             "language": language,
             "harmony_correlation": (
@@ -131,7 +129,7 @@ def _render_features(
         }
         if data["harmony_correlation"] is not None and not np.isfinite(data["harmony_correlation"]):
             data["harmony_correlation"] = None  # JSON has no NaN
-        return Rendered(images, text, alt, data)
+        return Rendered(text, alt, data)
 
     return content_hash(Explanation.Kind.FEATURES, payload), render
 
@@ -177,29 +175,50 @@ def _segments(track: Track) -> dict | None:
     return analysis.segments
 
 
-def spectrogram_images(seed_track: Track, track: Track, *, score: float, regions, translate, **options) -> tuple[dict, list]:
-    """Both layouts of the outlined spectrogram pair (PNG bytes by model field), and the clips' durations.
+def _picture_hash(track: Track) -> str:
+    source = track.analysis.audio_sha256 or track.analysis.mel.name
+    return hashlib.sha256(f"spectrogram:{drawing.PICTURE_VERSION}:{source}".encode()).hexdigest()
 
-    ``options`` go to charts.spectrogram_figure (how each outline prints its number).
+
+def spectrogram_get_or_draw(*, track: Track) -> Spectrogram:
+    """The track's spectrogram picture, drawn once per clip (and again only if its file was lost)."""
+    digest = _picture_hash(track)
+    existing = Spectrogram.objects.filter(content_hash=digest).first()
+    if existing and existing.image and existing.image.storage.exists(existing.image.name):
+        return existing
+    mel = track_mel(track)
+    png, pixels = drawing.spectrogram_png(mel)
+    picture = existing or Spectrogram(
+        track=track, content_hash=digest, seconds=round(mel.shape[1] * audio.frame_seconds(), 3),
+        top_hz=float(audio.mel_frequencies()[-1]),
+    )
+    picture.pixels = pixels
+    picture.image.save(f"{digest}.png", ContentFile(png), save=False)
+    if existing:
+        existing.save()
+        return existing
+    try:
+        with transaction.atomic():
+            picture.save()
+    except IntegrityError:  # drawn by another worker meanwhile: the same file, its row wins
+        return Spectrogram.objects.get(content_hash=digest)
+    return picture
+
+
+def spectrogram_pair_drawing(
+    seed_track: Track, track: Track, *, score: float, regions, translate, **options
+) -> tuple[dict, tuple[Spectrogram, Spectrogram]]:
+    """What the page draws over both tracks' pictures (drawing.spectrogram_drawing), and the pictures.
+
+    ``options`` go to drawing.spectrogram_drawing (how each outline prints its number).
     """
-    seed_mel, track_mel_db = track_mel(seed_track), track_mel(track)
-    seconds_per_frame = audio.frame_seconds()
-    images = {
-        field: charts.spectrogram_pair(
-            seed_mel, track_mel_db, frequencies=audio.mel_frequencies(), seconds_per_frame=seconds_per_frame,
-            liked_title=seed_track.title, recommended_title=track.title, score=score, regions=regions,
-            layout=layout, translate=translate, number=number, **options,
-        )
-        for field, layout in (("image", charts.WIDE), ("image_narrow", charts.STACKED))
-    }
-    return images, [seed_mel.shape[1] * seconds_per_frame, track_mel_db.shape[1] * seconds_per_frame]
-
-
-def _where(span, hz, t) -> str:
-    where = t(gettext_noop("%(start).0f–%(end).0f s")) % {"start": span[0], "end": span[1]}
-    if hz is not None:
-        where += t(gettext_noop(", %(low).0f–%(high).0f Hz")) % {"low": hz[0], "high": hz[1]}
-    return where
+    pictures = (spectrogram_get_or_draw(track=seed_track), spectrogram_get_or_draw(track=track))
+    drawn = drawing.spectrogram_drawing(
+        regions=regions, seconds=[p.seconds for p in pictures], frequencies=audio.mel_frequencies(),
+        liked_title=seed_track.title, recommended_title=track.title, score=score, translate=translate,
+        number=number, **options,
+    )
+    return drawn, pictures
 
 
 #: How the alt text reads out a matched pair: segment pairs by their cosine, CNN pairs by their share of the score.
@@ -223,14 +242,14 @@ def spectrogram_alt(seed_track: Track, track: Track, score: float, outlined, t, 
         if region.liked is not None and region.recommended is not None:
             alt += " " + t(pair_message) % {
                 "label": region.label, "score": number(region.score, places),
-                "liked": _where(region.liked, region.liked_hz, t),
-                "recommended": _where(region.recommended, region.recommended_hz, t),
+                "liked": drawing.where(region.liked, region.liked_hz, t, number),
+                "recommended": drawing.where(region.recommended, region.recommended_hz, t, number),
             }
         else:
             side = t(gettext_noop("liked track")) if region.liked is not None else t(gettext_noop("recommendation"))
             span, hz = (region.liked, region.liked_hz) if region.liked is not None else (region.recommended, region.recommended_hz)
             alt += " " + t(gettext_noop("%(side)s, %(label)s (covering it lowers the similarity by %(score)s): %(where)s.")) % {
-                "side": side, "label": region.label, "score": number(region.score, 2), "where": _where(span, hz, t),
+                "side": side, "label": region.label, "score": number(region.score, 2), "where": drawing.where(span, hz, t, number),
             }
     return alt
 
@@ -269,13 +288,12 @@ def _render_spectrogram(
         else:
             matrix, matched, segment_seconds = None, [], None
             outline = t(CAPTION_UNMEASURED if stored else CAPTION_CATALOG)
-        images, durations = spectrogram_images(seed_track, track, score=score, regions=matched, translate=t)
+        drawn, pictures = spectrogram_pair_drawing(seed_track, track, score=score, regions=matched, translate=t)
         alt = spectrogram_alt(seed_track, track, score, matched, t)
-        # What the page needs for its play head, and what an audit needs to check the outlines.
+        # What the page draws, and what an audit needs to check the outlines.
         data = {
-            "panels": charts.WIDE.panels,
-            "panels_narrow": charts.STACKED.panels,
-            "durations": durations,
+            "drawing": drawn,
+            "durations": [p.seconds for p in pictures],
             "language": language,
             "score": score,
             "feature_set": index.feature_set,
@@ -286,22 +304,15 @@ def _render_spectrogram(
             # Liked segments × recommended segments: every pair the outlines were chosen from.
             "segment_similarity": None if matrix is None else np.round(matrix, 4).tolist(),
         }
-        return Rendered(images, f"{t(HOW_TO_READ)} {outline}", alt, data)
+        return Rendered(f"{t(HOW_TO_READ)} {outline}", alt, data, pictures)
 
     return content_hash(Explanation.Kind.SPECTROGRAM, payload), render
-
-
-def png_size(png: bytes) -> list[int]:
-    """Width and height of a PNG, read from its header (IHDR: bytes 16-24, big-endian)."""
-    if png[:8] != b"\x89PNG\r\n\x1a\n":
-        raise ValueError("not a PNG")
-    return list(struct.unpack(">II", png[16:24]))
 
 
 def explanation_get_or_render(
     *, kind: str, seed_track: Track, track: Track, index: SimilarityIndex, language: str = "en"
 ) -> Explanation:
-    """The explanation for this pair in this language, rendered only if no identical one exists yet."""
+    """The explanation for this pair in this language, computed only if no identical one exists yet."""
     if kind == Explanation.Kind.FEATURES:
         digest, render = _render_features(index, seed_track, track, language)
     elif kind == Explanation.Kind.SPECTROGRAM:
@@ -313,31 +324,32 @@ def explanation_get_or_render(
     else:
         raise ValueError(f"unknown explanation kind {kind!r}")
 
-    existing = Explanation.objects.filter(content_hash=digest).first()
-    if existing and existing.image and existing.image.storage.exists(existing.image.name):
+    existing = Explanation.objects.filter(content_hash=digest).select_related(
+        "liked_spectrogram", "recommended_spectrogram"
+    ).first()
+    if existing and all(
+        picture is None or picture.image.storage.exists(picture.image.name)
+        for picture in (existing.liked_spectrogram, existing.recommended_spectrogram)
+    ):
         return existing
-    # Every text is drawn in the participant's language, whatever the request's language is.
+    # Every text is written in the participant's language, whatever the request's language is.
     with translation.override(language):
         rendered = render()
-    explanation = existing or Explanation(
-        kind=kind, seed_track=seed_track, track=track, index=index, language=language,
-        content_hash=digest, text=rendered.text, alt_text=rendered.alt, data=rendered.data,
-    )
-    # Each image's size in pixels, for the page's width/height attributes: the browser keeps the figure's
-    # place while it loads, so nothing below it jumps (a participant may already be answering there).
-    explanation.data = {**explanation.data, "pixels": {field: png_size(png) for field, png in rendered.images.items()}}
-    # Named by content hash; a row that outlived its files (media wiped) gets them drawn again.
-    for field, png in rendered.images.items():
-        suffix = "" if field == "image" else "-narrow"
-        getattr(explanation, field).save(f"{digest}{suffix}.png", ContentFile(png), save=False)
-    if existing:
-        existing.save()
+    pictures = rendered.pictures or (None, None)
+    if existing:  # its pictures' files were lost (media wiped): drawn again, same names
         return existing
+    versions = {"renderer": RENDERER_VERSION[kind], "template": drawing.TEMPLATE_VERSION[kind]}
+    explanation = Explanation(
+        kind=kind, seed_track=seed_track, track=track, index=index, language=language, content_hash=digest,
+        text=rendered.text, alt_text=rendered.alt, data={**rendered.data, "versions": versions},
+        liked_spectrogram=pictures[0],
+        recommended_spectrogram=pictures[1],
+    )
     try:
         with transaction.atomic():
             explanation.save()
     except IntegrityError:
-        # Another worker rendered the same pair meanwhile; its row (and identical file) wins.
+        # Another worker computed the same pair meanwhile; its row (identical) wins.
         return Explanation.objects.get(content_hash=digest)
     return explanation
 
@@ -360,16 +372,61 @@ def pool_pairs(*, index: SimilarityIndex, per_seed: int) -> list[tuple[int, int]
     return pairs
 
 
-def explanations_prerender(
-    *, index: SimilarityIndex, kinds: list[str], per_seed: int, languages: list[str] | None = None
+def explanations_render_pairs(
+    *, index: SimilarityIndex, kinds: list[str], pairs: list, languages: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Render every explanation of the pool, in each language, in Celery jobs, so no participant waits for a figure.
-
-    Already-rendered figures are skipped by their content hash. Returns how many pairs were sent.
-    """
-    if not kinds:
-        return 0
-    pairs = pool_pairs(index=index, per_seed=per_seed)
-    for start in range(0, len(pairs), RENDER_CHUNK):
-        enqueue("explanations.tasks.render_explanations", index.pk, kinds, pairs[start : start + RENDER_CHUNK], list(languages or ["en"]))
+    """Every explanation of ``kinds`` for these (liked, recommended) track pairs, in each language; identical ones
+    already stored are skipped by their content hash. ``progress(n)`` hears of each explanation done."""
+    tracks = Track.objects.select_related("analysis").in_bulk({t for pair in pairs for t in pair})
+    for seed_id, track_id in pairs:
+        for kind in kinds:
+            for language in languages or ["en"]:
+                explanation_get_or_render(
+                    kind=kind, seed_track=tracks[seed_id], track=tracks[track_id], index=index, language=language
+                )
+                if progress:
+                    progress(1)
     return len(pairs)
+
+
+def explanations_done(*, index: SimilarityIndex, kinds: list[str], pairs: list, languages: list[str]) -> int:
+    """How many of these pairs' explanations are stored as this version computes and draws them."""
+    wanted = {(a, b) for a, b in pairs}
+    done = 0
+    for kind in kinds:
+        rows = Explanation.objects.filter(
+            index=index, kind=kind, language__in=languages, data__versions__renderer=RENDERER_VERSION[kind],
+            data__versions__template=drawing.TEMPLATE_VERSION[kind],
+        ).values_list("seed_track_id", "track_id", "language")
+        done += len({row for row in rows if row[:2] in wanted})
+    return done
+
+
+def explanations_send(
+    *, index: SimilarityIndex, kinds: list[str], pairs: list, languages: list[str], in_process: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Compute these pairs' explanations in Celery jobs of RENDER_CHUNK pairs, or ``in_process`` here (telling
+    ``progress`` of each one done)."""
+    if in_process:
+        explanations_render_pairs(index=index, kinds=kinds, pairs=pairs, languages=languages, progress=progress)
+        return
+    for start in range(0, len(pairs), RENDER_CHUNK):
+        enqueue("explanations.tasks.render_explanations", index.pk, kinds, pairs[start : start + RENDER_CHUNK], languages)
+
+
+def explanations_prerender(
+    *, index: SimilarityIndex, kinds: list[str], per_seed: int, languages: list[str] | None = None,
+    in_process: bool = False, progress: Callable[[int], None] | None = None,
+) -> list[tuple[int, int]]:
+    """Compute every explanation of the pool, in each language, so no participant waits for one (see
+    explanations_send). Identical ones stored already are skipped by their content hash. Returns the pairs."""
+    if not kinds:
+        return []
+    pairs = pool_pairs(index=index, per_seed=per_seed)
+    explanations_send(
+        index=index, kinds=kinds, pairs=pairs, languages=list(languages or ["en"]), in_process=in_process,
+        progress=progress,
+    )
+    return pairs

@@ -12,12 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
-from matplotlib.ticker import FixedLocator, FuncFormatter
 
-from explanations.charts import TITLE_FAMILIES
-from explanations.verdicts import Number, Translate, gettext_noop, plain_number, untranslated
+from explanations.verdicts import Translate, gettext_noop, untranslated
 
 #: A tag is "heard in both" when the tagger gives it, in each track, at least this probability, and at least
 #: STANDS_OUT_FACTOR times (and STANDS_OUT_MARGIN above) its median over the catalog's tracks.
@@ -27,8 +23,6 @@ STANDS_OUT_MARGIN = 0.05
 #: At most this many shared tags are named; the chart shows up to SHOWN tags.
 NAMED = 5  # every tag the chart ticks as heard in both
 SHOWN = 5
-LIKED_COLOUR = "#0072B2"
-RECOMMENDED_COLOUR = "#E69F00"
 
 #: The MagnaTagATune tags musicnn predicts, as participants read them.
 TAG_LABELS = {
@@ -134,66 +128,3 @@ def sentence(rows: list[TagRow], translate: Translate = untranslated) -> str:
         ))
     tags = ", ".join(label(r.tag, t) for r in shared)
     return t(gettext_noop("Both sound more than most tracks here like: %(tags)s.")) % {"tags": tags}
-
-
-def tags_figure(
-    rows: list[TagRow], score: float, *, liked_title: str, recommended_title: str, narrow: bool = False,
-    translate: Translate = untranslated, number: Number = plain_number,
-) -> Figure:
-    """Each shown tag's probability in the liked and the recommended track, side by side, shared tags first."""
-    t = translate
-    width, row_height = (4.6, 0.8) if narrow else (6.8, 0.5)
-    size = {"label": 12.5, "value": 10.5, "key": 10, "title": 13.5} if narrow else {"label": 10, "value": 8, "key": 8, "title": 11}
-    top, bottom = (1.55, 1.0) if narrow else (1.1, 0.75)  # title and key above; x axis and its label below
-    height = row_height * len(rows) + top + bottom
-    fig = Figure(figsize=(width, height))
-    left = (1.55 if narrow else 1.6) / width
-    ax = fig.add_axes((left, bottom / height, 1 - left - 0.45 / width, 1 - (top + bottom) / height))
-    y = np.arange(len(rows))[::-1].astype(float)
-    bar = 0.38
-    liked = [r.liked for r in rows]
-    recommended = [r.recommended for r in rows]
-    ax.barh(y + bar / 2, liked, height=bar, color=LIKED_COLOUR)
-    ax.barh(y - bar / 2, recommended, height=bar, color=RECOMMENDED_COLOUR)
-
-    def percent(value: float) -> str:
-        return t(gettext_noop("%(value).0f%%")) % {"value": 100 * value}
-
-    for yi, a, b in zip(y, liked, recommended):
-        ax.text(a + 0.01, yi + bar / 2, percent(a), va="center", fontsize=size["value"], color="#222222")
-        ax.text(b + 0.01, yi - bar / 2, percent(b), va="center", fontsize=size["value"], color="#222222")
-    labels = [label(r.tag, t) + (" ✓" if r.heard_in_both else "") for r in rows]
-    ax.set_yticks(y, labels, fontsize=size["label"], parse_math=False)
-    ax.set_xlim(0, 1.12)
-    ax.xaxis.set_major_locator(FixedLocator([0, 0.25, 0.5, 0.75, 1.0]))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _position: percent(v)))
-    ax.tick_params(axis="x", labelsize=size["value"])
-    # Each tag's threshold: where it starts to stand out against the collection's typical track.
-    for yi, row in zip(y, rows):
-        ax.plot([row.threshold, row.threshold], [yi - 0.45, yi + 0.45], color="#555555", linestyle=":", linewidth=1.2)
-    ax.set_xlabel(t(gettext_noop("Probability the tagger gives the tag")), fontsize=size["value"], parse_math=False)
-    for side in ("top", "right"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(axis="y", length=0)
-    title = t(gettext_noop("Similarity %(score)s")) % {"score": number(score, 2)}
-    fig.text(0.03, 1 - 0.25 / height, title, fontsize=size["title"], fontweight="bold", va="center", parse_math=False)
-    both = t(gettext_noop("✓ in both more than in a typical track here (past the dotted line in each)"))
-    limit = 38 if narrow else 80
-    legend = fig.legend(
-        handles=[
-            Patch(color=LIKED_COLOUR, label=_shorten(t(gettext_noop("You liked: %(title)s")) % {"title": liked_title}, limit)),
-            Patch(color=RECOMMENDED_COLOUR,
-                  label=_shorten(t(gettext_noop("Recommended: %(title)s")) % {"title": recommended_title}, limit)),
-            Patch(color="none", label=both),
-        ],
-        loc="upper left", bbox_to_anchor=(0.01, 1 - 0.42 / height), ncol=1, fontsize=size["key"], frameon=False,
-        handlelength=1.2,
-    )
-    for text in legend.get_texts():  # titles are drawn literally, in any script: never mathtext
-        text.set_parse_math(False)
-        text.set_fontfamily(TITLE_FAMILIES)
-    return fig
-
-
-def _shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

@@ -115,11 +115,17 @@ def download_configuration(modeladmin, request, queryset):
 def prerender_explanations(modeladmin, request, queryset):
     for study in queryset:
         try:
-            sent = services.study_prerender_explanations(study=study)
+            batches = services.study_prerender_explanations(study=study)
         except FlowError as error:
             modeladmin.message_user(request, f"{study}: {error}", messages.ERROR)
         else:
-            modeladmin.message_user(request, f"{study}: {sent} track pairs sent for rendering.", messages.INFO)
+            pairs = sum(len(b.pairs) for b in batches)
+            wanted = sum(b.explanations for b in batches)
+            done = services.study_prerender_done(batches=batches)
+            modeladmin.message_user(
+                request, f"{study}: {pairs} track pairs sent ({wanted} explanations in all); {done} of them are ready "
+                "now. Run this action again to see how far the jobs have come.", messages.INFO,
+            )
 
 
 class StudyForm(forms.ModelForm):

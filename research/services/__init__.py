@@ -4,11 +4,14 @@ this package's names are the public ones."""
 from research.services.configuration import study_duplicate, study_from_config, study_to_config  # noqa: F401
 from research.services.privacy import NoSuchParticipant, identifiers_purge, participant_delete  # noqa: F401
 from research.services.setup import (  # noqa: F401
+    PrerenderBatch,
     recommender_index_exists,
     study_add_questionnaire,
     study_create,
     study_index,
+    study_prerender_done,
     study_prerender_explanations,
+    study_prerender_plan,
     study_sample_size,
     study_warnings,
 )

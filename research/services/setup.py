@@ -1,12 +1,15 @@
 """Setting studies up: creating one with its conditions and questionnaire, and rendering its figures ahead."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.db import transaction
 
-from explanations.services import explanations_prerender
+from explanations.services import explanations_done, explanations_send, pool_pairs
 from recommender import services as recommender_services
-from recommender.models import Catalog
+from recommender.models import Catalog, SimilarityIndex
 from study.models import Condition, Item, Study, StudyTranslation
 from study.questionnaires import default_items
 from study.services.journey import FlowError
@@ -75,17 +78,55 @@ def study_warnings(study: Study) -> list[str]:
     return problems
 
 
-def study_prerender_explanations(*, study: Study) -> int:
-    """Render ahead of time every explanation this study's conditions can show, in every language."""
+@dataclass(frozen=True)
+class PrerenderBatch:
+    """The explanations one recommender's index gives a study: ``kinds`` for each pair, in each language."""
+
+    index: SimilarityIndex
+    kinds: list[str]
+    pairs: list[tuple[int, int]]
+    languages: list[str]
+
+    @property
+    def explanations(self) -> int:
+        return len(self.kinds) * len(self.pairs) * len(self.languages)
+
+
+def study_prerender_plan(*, study: Study) -> list[PrerenderBatch]:
+    """Every explanation this study's active conditions can show: per recommender's index, its kinds for each pair
+    of the pool (each track with its nearest neighbours), in every language."""
     kinds_by_recommender: dict[str, set[str]] = {}
     for condition in study.conditions.filter(is_active=True):
         kinds_by_recommender.setdefault(condition.recommender, set()).update(condition.explanation_kinds)
-    return sum(
-        explanations_prerender(
-            index=study_index(study, recommender), kinds=sorted(kinds), per_seed=study.n_recommendations + study.max_liked,
-            languages=[code for code, _ in settings.LANGUAGES],
+    languages = [code for code, _ in settings.LANGUAGES]
+    batches = []
+    for recommender, kinds in sorted(kinds_by_recommender.items()):
+        if kinds:
+            index = study_index(study, recommender)
+            pairs = pool_pairs(index=index, per_seed=study.n_recommendations + study.max_liked)
+            batches.append(PrerenderBatch(index, sorted(kinds), pairs, languages))
+    return batches
+
+
+def study_prerender_explanations(
+    *, study: Study, in_process: bool = False, progress: Callable[[int], None] | None = None,
+    batches: list[PrerenderBatch] | None = None,
+) -> list[PrerenderBatch]:
+    """Compute ahead of time every explanation this study's conditions can show (``batches``, or its plan), in
+    Celery jobs, or ``in_process`` here, telling ``progress`` of each one done."""
+    batches = study_prerender_plan(study=study) if batches is None else batches
+    for batch in batches:
+        explanations_send(
+            index=batch.index, kinds=batch.kinds, pairs=batch.pairs, languages=batch.languages,
+            in_process=in_process, progress=progress,
         )
-        for recommender, kinds in sorted(kinds_by_recommender.items()) if kinds
+    return batches
+
+
+def study_prerender_done(*, batches: list[PrerenderBatch]) -> int:
+    """How many of these batches' explanations are stored, as this version computes and draws them."""
+    return sum(
+        explanations_done(index=b.index, kinds=b.kinds, pairs=b.pairs, languages=b.languages) for b in batches
     )
 
 

@@ -52,7 +52,7 @@ def test_prerendering_draws_each_pair_in_every_language_asked_for(demo_catalog):
     from recommender.services import catalog_latest_index
 
     index = catalog_latest_index(demo_catalog)
-    sent = explanations_prerender(index=index, kinds=["features"], per_seed=1, languages=["en", "de"])
+    sent = len(explanations_prerender(index=index, kinds=["features"], per_seed=1, languages=["en", "de"]))
     assert sent == len(pool_pairs(index=index, per_seed=1))
     assert Explanation.objects.filter(language="en").count() == sent
     assert Explanation.objects.filter(language="de").count() == sent

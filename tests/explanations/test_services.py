@@ -1,14 +1,14 @@
 import numpy as np
 import pytest
+from django.template.loader import render_to_string
 from django.utils import translation
-from matplotlib.patches import Rectangle
 
-from explanations import charts, regions, services, verdicts
-from explanations.models import Explanation
+from explanations import drawing, regions, services, verdicts
+from explanations.models import Explanation, Spectrogram
 from recommender import csv_formats
 from recommender import services as recommender_services
 from recommender.models import AudioAnalysis, SimilarityIndex
-from tests.explanations.test_charts import GERMAN
+from tests.explanations.test_drawing import GERMAN
 
 pytestmark = pytest.mark.django_db
 
@@ -20,71 +20,71 @@ def pair(demo_catalog):
     return index, seed, track
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """Every spectrogram Figure the service draws, to look at what it shows."""
-    figures = []
-    original = charts.spectrogram_figure
-
-    def spy(*args, **kwargs):
-        figures.append(original(*args, **kwargs))
-        return figures[-1]
-
-    monkeypatch.setattr(charts, "spectrogram_figure", spy)
-    return figures
-
-
-def outlines(fig):
-    return [p for ax in fig.axes[:2] for p in ax.patches if isinstance(p, Rectangle)]
+def outlines(explanation):
+    return [o for panel in explanation.drawing.get("panels", []) for o in panel["outlines"]]
 
 
 @pytest.mark.parametrize("kind", [Explanation.Kind.FEATURES, Explanation.Kind.SPECTROGRAM])
-def test_an_explanation_is_rendered_once_and_named_by_its_content_hash(pair, kind, monkeypatch):
+def test_an_explanation_is_computed_once_and_named_by_its_content_hash(pair, kind, monkeypatch):
     index, seed, track = pair
     first = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
-    assert first.image.name == f"explanations/{first.content_hash}.png"
-    assert first.image.read(8) == b"\x89PNG\r\n\x1a\n"
-    # A second layout for phones, named after the same hash.
-    assert first.image_narrow.name == f"explanations/{first.content_hash}-narrow.png"
-    assert first.image_narrow.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert first.text and first.alt_text and first.language == "en"
+    assert first.drawing and first.text and first.alt_text and first.language == "en"
+    assert first.data["versions"] == {"renderer": services.RENDERER_VERSION[kind], "template": drawing.TEMPLATE_VERSION[kind]}
+    assert not first.image  # no figure file: the page draws it
 
-    monkeypatch.setattr(services.charts, "contribution_chart", lambda *a, **k: pytest.fail("rendered again"))
-    monkeypatch.setattr(services.charts, "spectrogram_pair", lambda *a, **k: pytest.fail("rendered again"))
+    monkeypatch.setattr(drawing, "feature_drawing", lambda *a, **k: pytest.fail("computed again"))
+    monkeypatch.setattr(drawing, "spectrogram_drawing", lambda *a, **k: pytest.fail("computed again"))
     again = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
     assert again.pk == first.pk and Explanation.objects.count() == 1
 
 
+def test_the_content_hash_changes_with_the_template_s_version(pair, monkeypatch):
+    """The record names what was shown: the same numbers drawn by another template are another explanation."""
+    index, seed, track = pair
+    first = services.explanation_get_or_render(kind="features", seed_track=seed, track=track, index=index)
+    monkeypatch.setitem(drawing.TEMPLATE_VERSION, "features", drawing.TEMPLATE_VERSION["features"] + 1)
+    second = services.explanation_get_or_render(kind="features", seed_track=seed, track=track, index=index)
+    assert second.content_hash != first.content_hash and second.data["versions"]["template"] == first.data["versions"]["template"] + 1
+
+
+def test_each_track_s_spectrogram_is_drawn_once_whatever_the_pairs_and_languages(pair, demo_catalog, monkeypatch):
+    index, seed, track = pair
+    drawn = []
+    original = drawing.spectrogram_png
+    monkeypatch.setattr(drawing, "spectrogram_png", lambda mel: drawn.append(1) or original(mel))
+    third = demo_catalog.tracks.select_related("analysis").order_by("pk")[2]
+    for other in (track, third):
+        for language in ("en", "de"):
+            services.explanation_get_or_render(kind="spectrogram", seed_track=seed, track=other, index=index, language=language)
+    assert len(drawn) == 3 == Spectrogram.objects.count()  # three tracks, four explanations
+    picture = Spectrogram.objects.get(track=seed)
+    assert picture.image.read(8) == b"\x89PNG\r\n\x1a\n" and picture.seconds == pytest.approx(4.0, abs=0.05)  # the demo clips last 4 s
+
+
 @pytest.mark.parametrize("kind", [Explanation.Kind.FEATURES, Explanation.Kind.SPECTROGRAM])
-def test_each_language_is_its_own_explanation_drawn_in_that_language(pair, kind, monkeypatch):
+def test_each_language_is_its_own_explanation_written_in_that_language(pair, kind, monkeypatch):
     index, seed, track = pair
     english = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
-    seen = []
-    original = charts.contribution_figure if kind == "features" else charts.spectrogram_figure
-
-    def spy(*args, **kwargs):
-        seen.append((translation.get_language(), kwargs["translate"]("Time (s)"), kwargs["translate"]("Tempo")))
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(charts, original.__name__, spy)
     monkeypatch.setattr(translation, "gettext", lambda message: GERMAN.get(message, message))
     german = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index, language="de")
     assert german.pk != english.pk and german.content_hash != english.content_hash
     assert german.language == "de" and german.data["language"] == "de"
-    # Drawn under the participant's language, with its gettext, for both layouts.
-    assert seen == [("de", "Zeit (s)", "Tempo")] * 2
+    assert german.drawing["title"].startswith("Ähnlichkeit ")
     if kind == "features":
         assert german.text.startswith("Empfohlen, weil es ähnlich klingt wie „")
+    else:
+        assert [p["title"] for p in german.drawing["panels"]] == [f"Dir gefällt: {seed.title}", f"Empfohlen: {track.title}"]
     assert translation.get_language() == "en"
 
 
-def test_a_lost_figure_file_is_drawn_again(pair):
+def test_a_lost_spectrogram_file_is_drawn_again(pair):
     index, seed, track = pair
-    explanation = services.explanation_get_or_render(kind="features", seed_track=seed, track=track, index=index)
-    explanation.image.storage.delete(explanation.image.name)
-    again = services.explanation_get_or_render(kind="features", seed_track=seed, track=track, index=index)
+    explanation = services.explanation_get_or_render(kind="spectrogram", seed_track=seed, track=track, index=index)
+    picture = explanation.liked_spectrogram
+    picture.image.storage.delete(picture.image.name)
+    again = services.explanation_get_or_render(kind="spectrogram", seed_track=seed, track=track, index=index)
     assert again.pk == explanation.pk
-    assert again.image.storage.exists(again.image.name)
+    assert picture.image.storage.exists(picture.image.name) and Spectrogram.objects.count() == 2
 
 
 def test_the_feature_bars_add_up_to_one_minus_the_recommendation_score(pair):
@@ -116,7 +116,7 @@ def test_the_feature_alt_text_reads_out_every_bar_with_both_tracks_values(pair):
 
 
 @pytest.mark.parametrize("threshold", [-1.0, 1.01])
-def test_the_spectrogram_outlines_exactly_the_passages_at_or_above_the_threshold(pair, drawn, monkeypatch, threshold):
+def test_the_spectrogram_outlines_exactly_the_passages_at_or_above_the_threshold(pair, monkeypatch, threshold):
     index, seed, track = pair
     monkeypatch.setattr(regions, "REGION_MIN_SIMILARITY", threshold)
     explanation = services.explanation_get_or_render(kind="spectrogram", seed_track=seed, track=track, index=index)
@@ -129,16 +129,16 @@ def test_the_spectrogram_outlines_exactly_the_passages_at_or_above_the_threshold
     found = data["regions"]
     assert all(r["score"] >= threshold for r in found)
     assert len(found) == (1 if threshold < 0 else 0)
-    for fig in drawn:
-        assert len(outlines(fig)) == 2 * len(found)
-        assert f"Similarity {data['score']:.2f}" in [t.get_text() for t in fig.texts]
+    assert len(outlines(explanation)) == 2 * len(found)
+    assert explanation.drawing["title"] == f"Similarity {data['score']:.2f}"
+    assert len(explanation.drawing["passages"]) == len(found)
     if found:
         assert "Outlined: 3-second passages that the recommender" in explanation.text
         assert f"at least {threshold:.2f} alike" in explanation.text
         assert f"A ({found[0]['score']:.2f} alike): {found[0]['liked'][0]:.0f}" in explanation.alt_text
     else:
         assert "Nothing is outlined: measured the way the recommender measures whole tracks" in explanation.text
-    assert set(data["panels"]) == set(data["panels_narrow"]) == {"liked", "recommended"}
+    assert [p["role"] for p in explanation.drawing["panels"]] == ["liked", "recommended"]
 
 
 def test_an_analysis_made_before_segments_were_stored_gets_them_from_its_audio(pair):
@@ -151,7 +151,7 @@ def test_an_analysis_made_before_segments_were_stored_gets_them_from_its_audio(p
     assert AudioAnalysis.objects.filter(track__in=[seed, track], segments__isnull=True).count() == 0
 
 
-def test_an_index_of_catalog_features_outlines_nothing_and_says_why(demo_catalog, drawn):
+def test_an_index_of_catalog_features_outlines_nothing_and_says_why(demo_catalog):
     rng = np.random.default_rng(0)
     for track in demo_catalog.tracks.all():
         track.features = {name: float(rng.random()) for name in csv_formats.SPOTIFY_SIMILARITY_FEATURES}
@@ -161,20 +161,21 @@ def test_an_index_of_catalog_features_outlines_nothing_and_says_why(demo_catalog
     explanation = services.explanation_get_or_render(kind="spectrogram", seed_track=seed, track=track, index=index)
     assert explanation.data["regions"] == [] and explanation.data["segment_similarity"] is None
     assert "Nothing is outlined: this recommender compares features the catalog provides" in explanation.text
-    assert all(not outlines(fig) for fig in drawn)
+    assert not outlines(explanation)
 
 
-@pytest.mark.parametrize("title", ["Price Tag ($ $)", "a$b$c", "$\\notacommand{$", "x_1^2 \\alpha ♪"])
-def test_titles_with_dollar_signs_render_literally_in_both_explanations(pair, title):
+@pytest.mark.parametrize("title", ["Price Tag ($ $)", "<b>bold</b> & <script>x</script>", "x_1^2 \\alpha ♪"])
+def test_titles_are_drawn_as_written_and_escaped_by_the_page(pair, title):
     index, seed, track = pair
     seed.title = track.title = title
     for kind in ("features", "spectrogram"):
         explanation = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
-        assert explanation.image.read(8) == b"\x89PNG\r\n\x1a\n"
+        html = render_to_string("snippets/explanation.html", {"explanation": explanation})
+        assert "<script>" not in html and "<b>bold" not in html
         assert title in explanation.alt_text or title in explanation.text
 
 
-def test_passages_that_cannot_be_measured_are_not_outlined_and_the_caption_says_so(pair, drawn):
+def test_passages_that_cannot_be_measured_are_not_outlined_and_the_caption_says_so(pair):
     index, seed, track = pair
     AudioAnalysis.objects.filter(track=track).update(segments=None)
     track.analysis.refresh_from_db()
@@ -182,51 +183,48 @@ def test_passages_that_cannot_be_measured_are_not_outlined_and_the_caption_says_
     explanation = services.explanation_get_or_render(kind="spectrogram", seed_track=seed, track=track, index=index)
     assert explanation.data["regions"] == [] and explanation.data["segment_similarity"] is None
     assert "could not be measured" in explanation.text
-    assert all(not outlines(fig) for fig in drawn)
+    assert not outlines(explanation)
 
 
 @pytest.mark.parametrize("kind", ["features", "spectrogram"])
-def test_german_figures_and_texts_write_decimals_with_a_comma(pair, kind, monkeypatch):
+def test_german_drawings_and_texts_write_decimals_with_a_comma(pair, kind):
     """0,89 and 4,8 kHz for a German reader, with the real German catalogue; 0.89 for an English one."""
     index, seed, track = pair
-    drawn = []
-    original = charts.contribution_figure if kind == "features" else charts.spectrogram_figure
-
-    def spy(*args, **kwargs):
-        drawn.append(original(*args, **kwargs))
-        return drawn[-1]
-
-    monkeypatch.setattr(charts, original.__name__, spy)
     german = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index, language="de")
     score = german.data["score"]
     written = f"{score:.2f}".replace(".", ",")
-    texts = [t.get_text() for fig in drawn for t in fig.findobj(lambda a: hasattr(a, "get_text")) if t.get_text()]
-    assert f"Ähnlichkeit {written}" in " ".join(texts)
-    assert f"Ähnlichkeit {written}" in german.alt_text
+    html = render_to_string("snippets/explanation.html", {"explanation": german})
+    assert f"Ähnlichkeit {written}" in html and f"Ähnlichkeit {written}" in german.alt_text
+    shown = [german.drawing["title"], german.alt_text, german.text]
     assert not any(ch.isdigit() and nxt == "." and after.isdigit()
-                   for t in [*texts, german.alt_text, german.text] for ch, nxt, after in zip(t, t[1:], t[2:]))
+                   for t in shown for ch, nxt, after in zip(t, t[1:], t[2:]))
     english = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
     assert f"imilarity {score:.2f}" in english.alt_text
 
 
 @pytest.mark.parametrize("kind", [Explanation.Kind.FEATURES, Explanation.Kind.SPECTROGRAM])
-def test_each_figure_s_size_is_recorded_and_the_page_keeps_its_place_while_it_loads(pair, kind):
-    """A lazily loaded figure without width and height takes no room until it arrives, and everything below
-    it (the questions a participant may be answering) jumps. The page states both sizes of both layouts."""
-    from django.template.loader import render_to_string
-    from PIL import Image
+def test_the_page_draws_the_explanation_as_text_and_svg_in_its_own_language(pair, kind):
+    """Whatever language the page around it is in (the gallery shows both), an explanation is drawn in its own;
+    the positions in its markup are written with a point, never a German comma."""
+    index, seed, track = pair
+    german = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index, language="de")
+    with translation.override("en"):
+        html = render_to_string("snippets/explanation.html", {"explanation": german})
+    assert german.drawing["title"] in html and f'data-explanation="{german.content_hash}"' in html
+    assert "<img" not in html or 'alt=""' in html  # pictures only under the drawing; the words are text
+    assert not __import__("re").search(r'(width|left|bottom|height)(="|: )\d+,\d', html)
+    if kind == "spectrogram":
+        assert "Tonhöhe (Hz)" in html and german.liked_spectrogram.image.url in html
+        assert f'width="{german.liked_spectrogram.pixels[0]}" height="{german.liked_spectrogram.pixels[1]}"' in html
+
+
+def test_an_explanation_drawn_as_a_picture_by_an_earlier_version_is_still_shown(pair):
+    """Rows from before the page drew explanations keep their PNG: the record of what was shown stays readable."""
+    from django.core.files.base import ContentFile
 
     index, seed, track = pair
-    explanation = services.explanation_get_or_render(kind=kind, seed_track=seed, track=track, index=index)
-    for field in ("image", "image_narrow"):
-        with getattr(explanation, field).open("rb") as handle:
-            assert explanation.data["pixels"][field] == list(Image.open(handle).size)
-    html = render_to_string("snippets/explanation.html", {"explanation": explanation})
-    (width, height), (narrow_width, narrow_height) = (explanation.data["pixels"][f] for f in ("image", "image_narrow"))
-    assert f'loading="lazy" width="{width}" height="{height}">' in html
-    assert f'srcset="{explanation.image_narrow.url}" width="{narrow_width}" height="{narrow_height}">' in html
-
-
-def test_an_image_that_is_not_a_png_has_no_size():
-    with pytest.raises(ValueError, match="not a PNG"):
-        services.png_size(b"GIF89a" + bytes(30))
+    old = Explanation(kind="features", seed_track=seed, track=track, index=index, content_hash="0" * 64, text="old",
+                      alt_text="The old chart.", data={"pixels": {"image": [800, 400]}})
+    old.image.save("old.png", ContentFile(b"\x89PNG\r\n\x1a\n" + bytes(24)), save=True)
+    html = render_to_string("snippets/explanation.html", {"explanation": old})
+    assert f'src="{old.image.url}" alt="The old chart." loading="lazy" width="800" height="400"' in html

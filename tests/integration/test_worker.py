@@ -61,7 +61,9 @@ def test_a_worker_computes_a_participant_s_recommendations_and_explanations(cata
     recommendations = list(browser.participant.recommendations.select_related("feature_explanation"))
     assert len(recommendations) == 5
     for recommendation in recommendations:
-        for explanation in (recommendation.feature_explanation, recommendation.spectrogram_explanation):
-            assert explanation.image.storage.exists(explanation.image.name)
+        assert recommendation.feature_explanation.drawing["bars"]
+        for picture in (recommendation.spectrogram_explanation.liked_spectrogram,
+                        recommendation.spectrogram_explanation.recommended_spectrogram):
+            assert picture.image.storage.exists(picture.image.name)
     page = browser.get("rate")
     assert page.status_code == 200 and page.content.count(b'data-role="recommended"') == 5

@@ -92,4 +92,5 @@ def test_titles_are_drawn_literally_so_hostile_ones_never_break_a_figure(study, 
     assert page.redirect_chain[-1][0] == browser.url("rate")
     for recommendation in browser.participant.recommendations.all():
         assert recommendation.explanation_fallback == ""
-        assert recommendation.feature_explanation.image and recommendation.spectrogram_explanation.image
+        assert recommendation.feature_explanation.drawing and recommendation.spectrogram_explanation.drawing
+        assert recommendation.spectrogram_explanation.liked_spectrogram.image

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
-from matplotlib.patches import Rectangle
 
-from explanations import charts, network_regions
+from explanations import network_regions
 from recommender import networks
 from recommender.cnn.contrastive import TrainingConfig
 from research import services as research_services
@@ -36,19 +35,6 @@ def crossed(networked):
         ("cnn-spectrogram", "spectrogram", 1, "cnn"),
         ("cnn-none", "none", 1, "cnn"),
     ])
-
-
-@pytest.fixture
-def drawn(monkeypatch):
-    figures = []
-    original = charts.spectrogram_figure
-
-    def spy(*args, **kwargs):
-        figures.append(original(*args, **kwargs))
-        return figures[-1]
-
-    monkeypatch.setattr(charts, "spectrogram_figure", spy)
-    return figures
 
 
 @pytest.mark.parametrize(("recommender", "explanation"), [("cnn", "features"), ("cnn", "tags"), ("tagger", "features"),
@@ -82,7 +68,7 @@ def test_each_condition_recommends_from_its_own_recommender_and_says_which_in_th
 
 
 def test_the_cnn_s_spectrogram_outlines_regions_of_the_recommendation_that_sum_exactly_to_the_score(
-        crossed, demo_catalog, drawn):
+        crossed, demo_catalog):
     crossed.conditions.exclude(slug="cnn-spectrogram").update(is_active=False)
     browser = ParticipantBrowser(crossed)
     browser.get()
@@ -101,15 +87,19 @@ def test_the_cnn_s_spectrogram_outlines_regions_of_the_recommendation_that_sum_e
         outlined = sum(r["score"] for r in data["regions"]) / data["positive_sum"] if data["regions"] else 0.0
         assert data["outlined_share"] == pytest.approx(outlined, abs=2e-3)
         assert ("Together they carry" in recommendation.spectrogram_explanation.text) == bool(data["regions"])
-    # Each figure outlines each region pair on both panels, a box as tall as its pitch band.
-    for fig, recommendation in zip(drawn[::2], browser.participant.recommendations.all()):
-        boxes = [p for ax in fig.axes[:2] for p in ax.patches if isinstance(p, Rectangle)]
-        regions = recommendation.spectrogram_explanation.data["regions"]
-        assert len(boxes) == 2 * len(regions)
-        assert all(box.get_height() < fig.axes[0].get_ylim()[1] for box in boxes)
+    # Each drawing outlines each region pair on both panels, a box as tall as its pitch band, never two boxes
+    # over the same cells of one track.
+    for recommendation in browser.participant.recommendations.all():
+        explanation = recommendation.spectrogram_explanation
+        regions = explanation.data["regions"]
+        for panel in explanation.drawing["panels"]:
+            boxes = [(o["left"], o["bottom"]) for o in panel["outlines"]]
+            assert len(boxes) == len(set(boxes)) == len(regions)
+            assert all(0 < o["height"] < 100 for o in panel["outlines"])
+        assert len(explanation.drawing["passages"]) == len(regions)
 
 
-def test_the_tagger_s_spectrogram_outlines_what_occlusion_finds_on_each_track(crossed, demo_catalog, drawn):
+def test_the_tagger_s_spectrogram_outlines_what_occlusion_finds_on_each_track(crossed, demo_catalog):
     crossed.conditions.exclude(slug="tagger-spectrogram").update(is_active=False)
     browser = ParticipantBrowser(crossed)
     browser.get()
@@ -156,9 +146,9 @@ def test_prerendering_draws_each_recommender_s_explanations_from_its_own_index(c
         asked.add((index.feature_set, kind, language))
 
     monkeypatch.setattr("explanations.services.explanation_get_or_render", record)
-    sent = research_services.study_prerender_explanations(study=crossed)
+    batches = research_services.study_prerender_explanations(study=crossed)
     per_index = 12 * (crossed.n_recommendations + crossed.max_liked)
-    assert sent == 3 * per_index  # features, tagger and CNN: each pool once, whatever its explanations
+    assert [len(batch.pairs) for batch in batches] == [per_index] * 3  # features, tagger and CNN: each pool once, whatever its explanations
     assert asked == {
         (feature_set, kind, language)
         for feature_set, kind in (("audio", "features"), ("tagger", "tags"), ("tagger", "spectrogram"), ("cnn", "spectrogram"))

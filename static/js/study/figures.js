@@ -34,34 +34,23 @@ function playPassages(steps) {
   next();
 }
 
-// card: a .recommendation; figure: its .spectrogram.
+// card: a .recommendation; figure: its .spectrogram. Each panel (.panel[data-role]) is one track's picture,
+// its time axis running from 0 to data-seconds across the picture's width.
 export function startFigure(card, figure) {
   var players = {
     liked: card.querySelector("audio[data-role=liked]"),
     recommended: card.querySelector("audio[data-role=recommended]"),
   };
-  var heads = {};
-  figure.querySelectorAll(".playhead").forEach(function (head) { heads[head.dataset.for] = head; });
-
-  var durations = figure.dataset.durations.split(",").map(Number);
-  var narrow = window.matchMedia(figure.dataset.narrowMedia);
-  // The panel (left, bottom, width, height) of the layout the browser is showing.
-  function panel(role) {
-    var head = heads[role];
-    var numbers = (narrow.matches && head.dataset.narrow ? head.dataset.narrow : head.dataset.wide).split(",");
-    return { left: +numbers[0], bottom: +numbers[1], width: +numbers[2], height: +numbers[3],
-             duration: durations[role === "liked" ? 0 : 1] };
-  }
+  var panels = {};
+  figure.querySelectorAll(".panel").forEach(function (panel) { panels[panel.dataset.role] = panel; });
 
   function place(role) {
-    var head = heads[role], audio = players[role];
-    if (!head || !audio) return;
-    var p = panel(role);
-    var share = Math.min(1, audio.currentTime / p.duration);
+    var panel = panels[role], audio = players[role];
+    if (!panel || !audio) return;
+    var head = panel.querySelector(".playhead");
+    var share = Math.min(1, audio.currentTime / Number(panel.dataset.seconds));
     head.hidden = audio.currentTime === 0 && audio.paused;
-    head.style.left = (100 * (p.left + p.width * share)) + "%";
-    head.style.top = (100 * (1 - p.bottom - p.height)) + "%";
-    head.style.height = (100 * p.height) + "%";
+    head.style.left = (100 * share) + "%";
   }
   Object.keys(players).forEach(function (role) {
     var audio = players[role];
@@ -76,19 +65,18 @@ export function startFigure(card, figure) {
     audio.addEventListener("seeked", function () { place(role); });
     audio.addEventListener("pause", function () { place(role); });
   });
-  figure.addEventListener("click", function (event) {
-    var box = figure.querySelector("img").getBoundingClientRect();
-    var x = (event.clientX - box.left) / box.width, y = 1 - (event.clientY - box.top) / box.height;
-    Object.keys(heads).forEach(function (role) {
-      var p = panel(role), audio = players[role];
-      var share = (x - p.left) / p.width;
-      if (!audio || share < 0 || share > 1 || y < p.bottom - 0.1 || y > p.bottom + p.height + 0.05) return;
-      seek(audio, share * p.duration);
+  Object.keys(panels).forEach(function (role) {
+    var plot = panels[role].querySelector(".plot");
+    plot.addEventListener("click", function (event) {
+      var audio = players[role];
+      if (!audio) return;
+      var box = plot.getBoundingClientRect();
+      var share = Math.min(1, Math.max(0, (event.clientX - box.left) / box.width));
+      seek(audio, share * Number(panels[role].dataset.seconds));
     });
   });
-  narrow.addEventListener("change", function () { Object.keys(heads).forEach(place); });
 
-  figure.closest("figure").querySelectorAll("button.passage").forEach(function (button) {
+  figure.querySelectorAll("button.passage").forEach(function (button) {
     button.addEventListener("click", function () {
       var steps = [];
       ["liked", "recommended"].forEach(function (role) {

@@ -1,4 +1,7 @@
-"""Explanation figures: bars and spectrograms in, matplotlib Figures and PNG bytes out.
+"""The explanation figures Resonance drew with matplotlib until the page drew them from data (explanations/drawing.py):
+kept as bench/render.py's baseline, so its report compares the page's way with this one in the same run.
+
+Bars and spectrograms in, matplotlib Figures and PNG bytes out.
 
 Figures are built on a bare ``Figure`` with the Agg canvas (no pyplot state),
 so rendering is safe in threads and in Celery workers. Colours come from the
