@@ -1,4 +1,4 @@
-"""Per 30 s clip: features + mel spectrogram + the rendered explanation figure, against a plain baseline.
+"""Per 30 s clip: features + mel spectrogram + the track's spectrogram picture, against a plain baseline.
 
 Baseline (a common notebook path): decode, scipy.signal.spectrogram, pcolormesh(shading='gouraud')
 and savefig on a 10x4 inch figure, on the same clips. Also times 1 against 2 worker processes
@@ -42,15 +42,13 @@ def clips(n: int, folder: Path) -> tuple[list[Path], str]:
 
 
 def ours(path: str) -> int:
-    """What a Resonance worker does per clip: analyse, then render the spectrogram figure."""
-    from explanations import charts
+    """What Resonance does per clip: analyse, then colour the track's spectrogram picture (drawn once per track;
+    the page lays each pair's outlines over it)."""
+    from explanations import drawing
     from recommender import audio
 
     result = audio.analyse_file(path)
-    png = charts.spectrogram_pair(
-        result.mel_db, result.mel_db, frequencies=audio.mel_frequencies(), seconds_per_frame=audio.frame_seconds(),
-        liked_title="clip", recommended_title="clip",
-    )
+    png, _ = drawing.spectrogram_png(result.mel_db)
     return len(png) + len(audio.mel_to_bytes(result.mel_db))
 
 

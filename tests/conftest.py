@@ -89,6 +89,18 @@ def demo_catalog(db, memoised_audio_work, django_capture_on_commit_callbacks):
     return catalog
 
 
+@pytest.fixture
+def networked_catalog(demo_catalog):
+    """The demo catalog with tagger embeddings, a CNN trained for a few steps, and both their indexes."""
+    from recommender import networks
+    from recommender.cnn.contrastive import TrainingConfig
+
+    networks.catalog_embed(catalog=demo_catalog, kind="tagger")
+    networks.cnn_train(catalog=demo_catalog, config=TrainingConfig(seed=0, steps=4, batch_size=6, crop_frames=64))
+    networks.catalog_embed(catalog=demo_catalog, kind="cnn")
+    return demo_catalog
+
+
 # A study with every explanation condition, a participant's browser on it, and two tracks to like:
 # the cast of the participant's and the researcher's tests alike.
 @pytest.fixture

@@ -46,7 +46,37 @@ def test_import_bench_reports_its_figures():
 
 def test_render_bench_reports_its_figures():
     figures = run_bench("render", "--clips", "2", "--repeats", "1")
-    assert {"feature_wide_ms", "spectrogram_wide_ms", "spectrogram_narrow_ms", "slowest_figure_ms"} <= set(figures)
+    assert {"feature_wide_ms", "spectrogram_wide_ms", "spectrogram_narrow_ms", "slowest_figure_ms", "feature_drawn_ms",
+            "spectrogram_drawn_ms", "spectrogram_picture_ms", "feature_per_pair_speedup",
+            "spectrogram_per_pair_speedup"} <= set(figures)
+
+
+def clip_folder(folder, per_style: int, seconds: float):
+    """A folder laid out like ../shared/realmusic: synthesised clips and a catalog.csv (path, style)."""
+    import csv
+
+    import soundfile
+
+    from recommender import demo
+
+    with (folder / "catalog.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["track_id", "title", "style", "path"])
+        for index, style in demo.clip_plan(per_style):
+            clip = demo.synthesise_clip(index, style, seed=1, seconds=seconds)
+            soundfile.write(folder / f"clip{index}.wav", clip.signal, demo.SR)
+            writer.writerow([index, clip.title, style, f"clip{index}.wav"])
+    return folder
+
+
+def test_prerender_bench_builds_the_four_condition_study_and_reports_its_figures(tmp_path):
+    """The issue's study on a made-up folder, the CNN trained three steps: every explanation ready, in both languages."""
+    figures = run_bench("prerender", "--data", str(clip_folder(tmp_path, 1, 6)), "--steps", "3", "--baseline-pairs", "1")
+    assert figures["tracks"] == 6
+    # Three indexes (features, CNN, tagger), each track with its nearest 5 + 3 (recommendations + liked): fewer here.
+    assert figures["pairs"] == 3 * 6 * 5
+    assert figures["ready"] == figures["explanations"] == 2 * figures["pairs"]  # one kind per index, two languages
+    assert {"seconds", "baseline_seconds_estimated", "speedup"} <= set(figures)
 
 
 @pytest.mark.postgres
@@ -60,20 +90,7 @@ def test_search_bench_reports_its_figures():
 
 def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp_path):
     """A made-up folder (synthesised clips, catalog.csv with path and style), a few steps: every figure is there."""
-    import csv
-
-    import soundfile
-
-    from recommender import demo
-
-    with (tmp_path / "catalog.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["track_id", "title", "style", "path"])
-        for index, style in demo.clip_plan(2):
-            clip = demo.synthesise_clip(index, style, seed=1, seconds=6)
-            soundfile.write(tmp_path / f"clip{index}.wav", clip.signal, demo.SR)
-            writer.writerow([index, clip.title, style, f"clip{index}.wav"])
-    figures = run_bench("cnn", "--data", str(tmp_path), "--steps", "3", "--pairs", "3", "--trials", "3")
+    figures = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--steps", "3", "--pairs", "3", "--trials", "3")
     assert figures["n_clips"] == 12
     assert {
         "cnn_precision_at_5", "tagger_precision_at_5", "mfcc_precision_at_5", "feature_precision_at_5", "train_seconds",

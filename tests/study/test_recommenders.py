@@ -6,8 +6,6 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from explanations import network_regions
-from recommender import networks
-from recommender.cnn.contrastive import TrainingConfig
 from research import services as research_services
 from study.models import Condition
 from tests.factories import make_study
@@ -18,11 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def networked(demo_catalog):
-    networks.catalog_embed(catalog=demo_catalog, kind="tagger")
-    networks.cnn_train(catalog=demo_catalog, config=TrainingConfig(seed=0, steps=4, batch_size=6, crop_frames=64))
-    networks.catalog_embed(catalog=demo_catalog, kind="cnn")
-    return demo_catalog
+def networked(networked_catalog):
+    return networked_catalog
 
 
 @pytest.fixture
