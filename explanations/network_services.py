@@ -28,6 +28,11 @@ from recommender.models import SimilarityIndex, Track, TrackEmbedding
 
 FeatureSet = SimilarityIndex.FeatureSet
 
+#: What the tagger's occlusion costs: seconds per pair of 30-second clips, once for every language, on one core of
+#: a 2-core machine (a tagger pass per covered passage: 2 x 30 of them). Every other explanation takes milliseconds.
+#: Measured on ../shared/realmusic: see the README's "Explanations ready in minutes".
+OCCLUSION_SECONDS_PER_PAIR = 4.2
+
 CAPTION_CNN = gettext_noop(
     "Outlined on the recommended track: the passages (%(seconds)s seconds, in a low, middle or high pitch "
     "range) that make it most like the track you liked, each with its share of the similarity; the box with "
@@ -84,10 +89,19 @@ def _cnn_regions(index: SimilarityIndex, seed_track: Track, track: Track) -> tup
     }
 
 
-def _tagger_regions(index: SimilarityIndex, mel_a: np.ndarray, mel_b: np.ndarray) -> tuple[list[Region], dict]:
+@lru_cache(maxsize=64)
+def _occlusion(index: SimilarityIndex, seed_track: Track, track: Track, audio: tuple[str, str]):
+    """The tagger's occlusion of a pair (its costly part: a forward pass per covered region), once for every
+    language it is explained in (the clips' hashes key the cache to their contents)."""
+    mel_a, mel_b = networks.track_log_mel(track=seed_track), networks.track_log_mel(track=track)
     model = networks.load_network(index.model_id)
-    score, drops_a, drops_b = network_regions.tagger_occlusion(model, mel_a, mel_b, mean=index.mean, std=index.std)
-    grid_a, grid_b = network_regions.tagger_grid(mel_a), network_regions.tagger_grid(mel_b)
+    measured = network_regions.tagger_occlusion(model, mel_a, mel_b, mean=index.mean, std=index.std)
+    return measured, network_regions.tagger_grid(mel_a), network_regions.tagger_grid(mel_b)
+
+
+def _tagger_regions(index: SimilarityIndex, seed_track: Track, track: Track) -> tuple[list[Region], dict]:
+    audio = (seed_track.analysis.audio_sha256, track.analysis.audio_sha256)
+    (score, drops_a, drops_b), grid_a, grid_b = _occlusion(index, seed_track, track, audio)
     found = []
     for rank, region in enumerate(network_regions.top_regions(drops_a, grid_a), start=1):
         found.append(Region(str(rank), grid_a.seconds(region), None, round(float(drops_a[region]), 4), grid_a.hertz(region)))
@@ -119,9 +133,7 @@ def render_network_spectrogram(
                 "share": t(gettext_noop("%(value).0f%%")) % {"value": 100 * numbers["outlined_share"]},
             }
         else:
-            found, numbers = _tagger_regions(
-                index, networks.track_log_mel(track=seed_track), networks.track_log_mel(track=track)
-            )
+            found, numbers = _tagger_regions(index, seed_track, track)
             caption = CAPTION_TAGGER if found else CAPTION_TAGGER_NONE
             outline = t(caption) % {"drop": number(network_regions.OCCLUSION_MIN_DROP, 2)}
         cnn = index.feature_set == FeatureSet.CNN

@@ -199,7 +199,12 @@ class Condition(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="conditions")
     slug = models.SlugField()
     name = models.CharField(max_length=100)
-    explanation = models.CharField(max_length=20, choices=Shows.choices)
+    explanation = models.CharField(
+        max_length=20, choices=Shows.choices,
+        help_text="What participants see beside each recommendation. Preparing it takes milliseconds per pair, "
+        "except spectrograms of the tagger's recommendations: occlusion, a tagger pass per covered passage, about "
+        "4 s per pair (about 45 min for 80 tracks; the launch checklist gives this catalog's figure).",
+    )
     recommender = models.CharField(
         max_length=20, choices=Recommender.choices, default=Recommender.FEATURES,
         help_text="Which model recommends. Conditions of one study normally share it, so they differ only in "

@@ -9,7 +9,7 @@ from django.db import transaction
 
 from explanations.services import explanations_done, explanations_send, pool_pairs
 from recommender import services as recommender_services
-from recommender.models import Catalog, SimilarityIndex
+from recommender.models import Catalog, SimilarityIndex, Track
 from study.models import Condition, Item, Study, StudyTranslation
 from study.questionnaires import default_items
 from study.services.journey import FlowError
@@ -70,6 +70,7 @@ def study_warnings(study: Study) -> list[str]:
         if not recommender_index_exists(study.catalog, recommender):
             problems.append(f"{recommender_services.missing_index_message(study.catalog, recommender)} "
                             "Until then participants of those conditions would get no recommendations.")
+    problems += _costly_explanations(study)
     have = {t.language for t in study.translations.all()}
     for code, name in settings.LANGUAGES[1:]:
         if code not in have:
@@ -90,6 +91,26 @@ class PrerenderBatch:
     @property
     def explanations(self) -> int:
         return len(self.kinds) * len(self.pairs) * len(self.languages)
+
+
+def _costly_explanations(study: Study) -> list[str]:
+    """What an explanation costly by nature takes to prepare for this catalog, said before the study opens."""
+    from explanations.network_services import OCCLUSION_SECONDS_PER_PAIR
+
+    costly = study.conditions.filter(
+        is_active=True, recommender=Condition.Recommender.TAGGER,
+        explanation__in=[Condition.Shows.SPECTROGRAM, Condition.Shows.BOTH],
+    ).values_list("name", flat=True)
+    if not costly:
+        return []
+    pairs = study.catalog.tracks.filter(status=Track.Status.ANALYSED).count() * (study.n_recommendations + study.max_liked)
+    minutes = pairs * OCCLUSION_SECONDS_PER_PAIR / 60
+    return [
+        f"{', '.join(costly)}: spectrograms of the tagger's recommendations are found by occlusion, a tagger pass "
+        f"for each covered passage, about {OCCLUSION_SECONDS_PER_PAIR:.1f} s per pair: about {minutes:.0f} min of "
+        f"one worker to prepare this catalog's {pairs} pairs (other explanations take milliseconds per pair). "
+        "Prerender them before opening, or explain the tagger with tags."
+    ]
 
 
 def study_prerender_plan(*, study: Study) -> list[PrerenderBatch]:

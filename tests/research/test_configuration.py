@@ -154,3 +154,20 @@ def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chos
     assert "no cnn index yet" in html and "No Deutsch texts" in html
     bad = admin_client.post("/admin/study/study/add/", {**data, "slug": "bad", "conditions-0-explanation": "features"})
     assert "cannot give a truthful" in bad.content.decode() and not Study.objects.filter(slug="bad").exists()
+
+
+def test_the_launch_checklist_states_what_an_explanation_costly_by_nature_takes_for_this_catalog(demo_catalog):
+    """Occlusion of the tagger takes seconds per pair where every other explanation takes milliseconds: the
+    researcher reads its cost for this catalog before opening the study, and nothing for the cheap ones."""
+    from explanations.network_services import OCCLUSION_SECONDS_PER_PAIR
+    from tests.factories import make_study
+
+    cheap = make_study(demo_catalog, slug="cheap", conditions=[("chart", "features"), ("tagged", "tags", 1, "tagger")])
+    assert not any("occlusion" in w for w in research_services.study_warnings(cheap))
+    costly = make_study(demo_catalog, slug="costly", conditions=[("occluded", "spectrogram", 1, "tagger")])
+    (warning,) = [w for w in research_services.study_warnings(costly) if "occlusion" in w]
+    pairs = 12 * (costly.n_recommendations + costly.max_liked)
+    assert warning.startswith("Occluded: ") and f"this catalog's {pairs} pairs" in warning
+    assert f"about {pairs * OCCLUSION_SECONDS_PER_PAIR / 60:.0f} min" in warning
+    costly.conditions.update(is_active=False)
+    assert not any("occlusion" in w for w in research_services.study_warnings(costly))
