@@ -153,11 +153,24 @@ def time_ticks(seconds: float) -> list[float]:
     return [float(v) for v in np.arange(0, seconds + 1e-9, step)]
 
 
+#: A pitch range named as a listener would: its upper edge at most LOW_PITCH_HZ is low, its lower edge at least
+#: HIGH_PITCH_HZ high, anything else middle (the CNN's three bands: about 0-0.7, 0.7-2.8 and 2.8-8 kHz).
+LOW_PITCH_HZ, HIGH_PITCH_HZ = 1000.0, 2000.0
+PITCH_NAMES = {"low": gettext_noop("low pitch"), "middle": gettext_noop("middle pitch"), "high": gettext_noop("high pitch")}
+
+
+def pitch_name(hz) -> str:
+    return "low" if hz[1] <= LOW_PITCH_HZ else "high" if hz[0] >= HIGH_PITCH_HZ else "middle"
+
+
 def where(span, hz, t: Translate, number: Number) -> str:
-    where = t(gettext_noop("%(start)s–%(end)s s")) % {"start": number(span[0], 0), "end": number(span[1], 0)}
+    """A passage in words: "24–29 s, high pitch, 2.8–8.0 kHz" (its time, and its pitch range if it has one)."""
+    words = t(gettext_noop("%(start)s–%(end)s s")) % {"start": number(span[0], 0), "end": number(span[1], 0)}
     if hz is not None:
-        where += t(gettext_noop(", %(low)s–%(high)s Hz")) % {"low": number(hz[0], 0), "high": number(hz[1], 0)}
-    return where
+        words += t(gettext_noop(", %(band)s, %(low)s–%(high)s kHz")) % {
+            "band": t(PITCH_NAMES[pitch_name(hz)]), "low": number(hz[0] / 1000, 1), "high": number(hz[1] / 1000, 1),
+        }
+    return words
 
 
 def _outline(region: Region, side: str, seconds: float, frequencies: np.ndarray, value: str) -> dict:

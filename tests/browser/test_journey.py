@@ -156,3 +156,33 @@ def test_an_outlined_passage_plays_on_the_liked_track_then_on_the_recommendation
     wait_until(page, "a => a.paused", arg=players["recommended"], timeout_s=recommended[1] - recommended[0] + 10)
     assert recommended[1] - 0.05 <= players["recommended"].evaluate("a => a.currentTime") <= recommended[1] + 0.6
     context.close()
+
+
+def test_the_gallery_plays_an_outlined_passage_of_each_pair(chromium, live_server, study, monkeypatch, django_user_model):
+    """The researcher hears in the gallery what a participant would: an outline's button plays the liked
+    passage; a click on a spectrogram plays that clip from there."""
+    monkeypatch.setattr("explanations.regions.REGION_MIN_SIMILARITY", -1.0)  # every pair outlines something
+    django_user_model.objects.create_superuser("lead", "lead@example.org", "a long researcher password")
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    blocked = csp_violations(page)
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "lead")
+    page.fill("#id_password", "a long researcher password")
+    page.click("input[type=submit]")
+    page.goto(f"{live_server.url}/admin/study/study/{study.pk}/gallery/?n=1")
+    row = page.locator(".gallery-pair").first
+    liked = row.locator("audio[data-role=liked]").element_handle()
+    button = row.locator("button.passage").first
+    start = float(button.get_attribute("data-liked").split(",")[0])
+    button.click()
+    wait_until(page, "a => !a.paused", arg=liked)
+    assert liked.evaluate("a => a.currentTime") >= start - 0.05
+    liked.evaluate("a => a.pause()")
+    recommended = row.locator("audio[data-role=recommended]").element_handle()
+    plot = row.locator(".panel[data-role=recommended] .plot").first
+    box = plot.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    wait_until(page, "a => !a.paused", arg=recommended)
+    assert blocked == []
+    context.close()

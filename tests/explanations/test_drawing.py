@@ -112,7 +112,9 @@ def test_a_pitch_range_covers_only_its_rows_and_a_cnn_region_prints_its_share_of
     assert box["bottom"] + box["height"] == pytest.approx(100 * (rows[1] + 0.5) / 128, abs=0.01)
     assert box["value"] == "15%"  # 0.0123 of 0.082, in whole percent
     (passage,) = drawn["passages"]
-    assert passage["words"] == "A (15%): your track 3–6 s, 1000–2800 Hz, then the recommendation 0–3 s, 0–1000 Hz"
+    assert passage["words"] == (
+        "A (15%): your track 3–6 s, middle pitch, 1.0–2.8 kHz, then the recommendation 0–3 s, low pitch, 0.0–1.0 kHz"
+    )
     assert passage["liked"] == [3.0, 6.0] and passage["recommended"] == [0.0, 3.0]
 
 
