@@ -197,7 +197,7 @@ def cnn_train(
     so the same AudioModel row. Clips that cannot be decoded are left out (logged).
     """
     from recommender import evaluation
-    from recommender.cnn import contrastive
+    from recommender.cnn import checks, contrastive
 
     config = config or contrastive.TrainingConfig()
     tracks = list(catalog.tracks.filter(status=Track.Status.ANALYSED).select_related("analysis").order_by("pk"))
@@ -227,7 +227,10 @@ def cnn_train(
     training = {
         "config": config.to_json(), "tracks": len(used), "track_ids_sha256": hashlib.sha256(np.array(used).tobytes()).hexdigest(),
         "steps": result.steps, "seconds": round(result.seconds, 2), "losses": [round(v, 5) for v in result.losses],
-        "check": contrastive.training_check(result.model, spectrograms).to_json(),
+        "check": checks.training_check(result.model, spectrograms).to_json(),
+        # Early stopping: the clips never trained on, the held-aside score of each check, the check kept.
+        "held_aside_track_ids": [used[i] for i in result.held_aside], "held_aside_checks": result.checks,
+        "best_step": result.best_step,
     }
     content = contrastive.save_bytes(result.model, config=config, extra={"catalog": catalog.slug})
     sha = hashlib.sha256(content).hexdigest()

@@ -180,7 +180,7 @@ def test_the_gallery_plays_an_outlined_passage_of_each_pair(chromium, live_serve
     assert liked.evaluate("a => a.currentTime") >= start - 0.05
     liked.evaluate("a => a.pause()")
     recommended = row.locator("audio[data-role=recommended]").element_handle()
-    plot = row.locator(".panel[data-role=recommended] .plot").first
+    plot = row.locator(".panel[data-panel=recommended] .plot").first
     box = plot.bounding_box()
     page.mouse.click(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
     wait_until(page, "a => !a.paused", arg=recommended)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from explanations import network_regions
-from recommender.cnn import contrastive, frontend
+from recommender.cnn import checks, contrastive, frontend
 
 # One process trains or loads this module's shared model once (a session fixture), not one per xdist worker.
 pytestmark = pytest.mark.xdist_group("contrastive")
@@ -141,10 +141,67 @@ def test_a_time_budget_plans_the_steps_that_fit_and_the_progress_says_so():
 
 def test_the_check_after_training_warns_when_similarities_bunch(trained):
     clips, result = trained
-    check = contrastive.training_check(result.model, clips)
+    check = checks.training_check(result.model, clips)
     assert 0 <= check.crop_retrieval_top1 <= 1 and check.chance == pytest.approx(1 / len(clips), abs=1e-4)
     assert check.cosine_p5 <= check.cosine_p95 and check.centred_iqr > 0
     torch.manual_seed(0)
-    untrained = contrastive.training_check(contrastive.SimilarityCNN().eval(), clips)
-    assert untrained.bunched and untrained.cosine_p5 > contrastive.BUNCHED_P5  # everything looks alike untrained
-    assert not check.bunched or check.cosine_p5 > contrastive.BUNCHED_P5
+    untrained = checks.training_check(contrastive.SimilarityCNN().eval(), clips)
+    assert untrained.bunched and untrained.cosine_p5 > checks.BUNCHED_P5  # everything looks alike untrained
+    assert not check.bunched or check.cosine_p5 > checks.BUNCHED_P5
+
+
+def test_the_clips_held_aside_are_a_seeded_share_of_at_least_two_and_leave_two_to_train_on():
+    assert checks.held_aside(80, 0.1, seed=0) == checks.held_aside(80, 0.1, seed=0)
+    assert len(checks.held_aside(80, 0.1, seed=0)) == 8 and checks.held_aside(80, 0.1, seed=0) != checks.held_aside(80, 0.1, seed=1)
+    assert len(checks.held_aside(12, 0.1, seed=0)) == 2  # at least two, so the score is not one clip's luck
+    assert len(checks.held_aside(6, 0.9, seed=0)) == 4  # two left to train on
+    assert checks.held_aside(80, 0.0, seed=0) == [] and checks.held_aside(3, 0.4, seed=0) == []
+
+
+def test_held_aside_clips_are_never_trained_on():
+    """Training with two clips held aside gives exactly the weights of training without them (the checks only
+    look): nothing of theirs reaches the network's weights."""
+    clips = synthetic_clips(8)
+    config = contrastive.TrainingConfig(seed=2, **{**TINY, "steps": 4}, held_aside=0.25, check_every=100, patience=9)
+    held = contrastive.train(clips, config)
+    aside = set(held.held_aside)
+    assert len(aside) == 2 and held.checks and held.checks[-1][0] == 4 and held.best_step == 4
+    rest = [c for i, c in enumerate(clips) if i not in aside]
+    plain = contrastive.train(rest, contrastive.TrainingConfig(seed=2, **{**TINY, "steps": 4}))
+    assert contrastive.save_bytes(held.model) == contrastive.save_bytes(plain.model)
+
+
+def test_training_stops_when_the_held_aside_score_stops_improving_and_keeps_the_best_weights(monkeypatch):
+    scores = iter([0.30, 0.50, 0.45, 0.40, 0.44, 0.9])
+    monkeypatch.setattr(checks, "retrieval_score", lambda embed, spectrograms, queries: next(scores))
+    snapshots = {}
+    original = checks.EarlyStopping.update
+
+    def update(self, step, score, model):
+        snapshots[step] = contrastive.save_bytes(model)
+        return original(self, step, score, model)
+
+    monkeypatch.setattr(checks.EarlyStopping, "update", update)
+    totals = []
+    config = contrastive.TrainingConfig(seed=0, **{**TINY, "steps": 40}, held_aside=0.25, check_every=2, patience=3)
+    result = contrastive.train(synthetic_clips(8), config, progress=lambda step, total, loss: totals.append(total))
+    # Checks at steps 2, 4, 6, 8, 10: the best (0.50) at step 4, then three without a better one.
+    assert [step for step, _ in result.checks] == [2, 4, 6, 8, 10] and result.steps == 10
+    assert result.best_step == 4 and contrastive.save_bytes(result.model) == snapshots[4]
+    assert totals[-1] == 10  # the progress bar ends where the training did
+
+
+def test_the_held_aside_score_is_one_when_every_clip_s_halves_find_each_other_and_low_otherwise():
+    clips = [np.full((10, 2), float(i)) for i in range(5)]
+
+    def by_clip(mel):  # each clip's halves look alike, and unlike every other clip's
+        vector = np.zeros(5)
+        vector[int(mel[0, 0])] = 1.0
+        return vector
+
+    assert checks.retrieval_score(by_clip, clips, [0, 3]) == 1.0
+    reversed_clips = [np.full((10, 2), float(i)) for i in range(5)]
+    for i, clip in enumerate(reversed_clips):
+        clip[5:] = float((i + 1) % 5)  # each second half now looks like the next clip's first half
+    # Each query's own second half now ranks second, behind the look-alike: a reciprocal rank of 1/2.
+    assert checks.retrieval_score(by_clip, reversed_clips, [0, 3]) == 0.5

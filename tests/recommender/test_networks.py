@@ -97,7 +97,11 @@ def test_the_commands_train_embed_and_evaluate_the_explanations(demo_catalog, tm
     # The check says how it does; a network whose similarities bunch (here: every one does) gets a warning.
     assert "Check: a clip's second half found from its first half" in out.getvalue()
     assert "bunch" not in err.getvalue()
-    monkeypatch.setattr("recommender.cnn.contrastive.BUNCHED_P5", -1.0)
+    # Early stopping by default: a tenth of the clips (at least two) held aside, the weights of the best check kept.
+    assert "Held aside: 2 clips never trained on" in out.getvalue() and "Kept the weights of step 3" in out.getvalue()
+    trained = networks.catalog_latest_model(demo_catalog, "cnn").training
+    assert len(trained["held_aside_track_ids"]) == 2 and trained["best_step"] == 3
+    monkeypatch.setattr("recommender.cnn.checks.BUNCHED_P5", -1.0)
     call_command("train_cnn", demo_catalog.slug, "--steps", "3", "--batch-size", "6", "--seed", "1", stdout=out,
                  stderr=err, verbosity=0)
     assert "similarities bunch near 1" in err.getvalue() and "Train longer" in err.getvalue()

@@ -32,15 +32,26 @@ class Command(BaseCommand):
                  "tagger embeddings; "
                  "default: %(default)s).",
         )
+        parser.add_argument(
+            "--held-aside", type=float, default=0.1,
+            help="Share of the clips held aside for early stopping (never trained on; their retrieval is checked "
+                 "every --check-every steps, training stops after --patience checks without improving and keeps the "
+                 "best check's weights; 0: none; default: %(default)s).",
+        )
+        parser.add_argument("--check-every", type=int, default=TrainingConfig.check_every)
+        parser.add_argument("--patience", type=int, default=TrainingConfig.patience)
         parser.add_argument("--background", action="store_true", help="Send the training to a Celery worker instead.")
 
-    def handle(self, slug, seed, steps, minutes, batch_size, distill, background, **options):
+    def handle(self, slug, seed, steps, minutes, batch_size, distill, background, held_aside, check_every, patience,
+               **options):
         catalog = Catalog.objects.filter(slug=slug).first()
         if catalog is None:
             raise CommandError(f"No catalog with slug {slug!r}.")
-        if steps < 1 or batch_size < 2 or distill < 0 or (minutes is not None and minutes <= 0):
+        if (steps < 1 or batch_size < 2 or distill < 0 or (minutes is not None and minutes <= 0)
+                or not 0 <= held_aside < 0.5 or check_every < 1 or patience < 1):
             raise CommandError(
-                "--steps must be at least 1, --batch-size at least 2, --distill not negative, --minutes above 0."
+                "--steps must be at least 1, --batch-size at least 2, --distill not negative, --minutes above 0, "
+                "--held-aside from 0 to below 0.5, --check-every and --patience at least 1."
             )
         if background:
             networks.catalog_train_cnn(catalog=catalog, seed=seed, steps=steps)
@@ -48,7 +59,8 @@ class Command(BaseCommand):
             return
         config = TrainingConfig(
             seed=seed, steps=steps, batch_size=batch_size, distill_weight=distill,
-            max_seconds=None if minutes is None else 60 * minutes,
+            max_seconds=None if minutes is None else 60 * minutes, held_aside=held_aside, check_every=check_every,
+            patience=patience,
         )
         with tqdm(total=steps, desc="training", unit="step", disable=options["verbosity"] == 0) as bar:
             def progress(step, total, loss):
@@ -77,6 +89,14 @@ class Command(BaseCommand):
             f"{check['cosine_p95']:.2f} (5th to 95th percentile); the score participants read (centred on the "
             f"catalog) spreads over an inter-quartile range of {check['centred_iqr']:.2f}."
         )
+        if training.get("held_aside_checks"):
+            scores = ", ".join(f"{score:.2f}" for _, score in training["held_aside_checks"])
+            stopped = training["steps"] < steps and minutes is None
+            self.stdout.write(
+                f"Held aside: {len(training['held_aside_track_ids'])} clips never trained on; their retrieval score "
+                f"(mean reciprocal rank, 1 = always found) at each check: {scores}. "
+                f"{'Stopped early; kept' if stopped else 'Kept'} the weights of step {training['best_step']}."
+            )
         if check["bunched"]:
             self.stderr.write(
                 f"Warning: the CNN's similarities bunch near 1 (even the least alike 5 % of pairs score "

@@ -34,7 +34,7 @@ function playPassages(steps) {
   next();
 }
 
-// card: a .recommendation; figure: its .spectrogram. Each panel (.panel[data-role]) is one track's picture,
+// card: a .recommendation; figure: its .spectrogram. Each panel (.panel[data-panel]) is one track's picture,
 // its time axis running from 0 to data-seconds across the picture's width.
 export function startFigure(card, figure) {
   var players = {
@@ -42,7 +42,7 @@ export function startFigure(card, figure) {
     recommended: card.querySelector("audio[data-role=recommended]"),
   };
   var panels = {};
-  figure.querySelectorAll(".panel").forEach(function (panel) { panels[panel.dataset.role] = panel; });
+  figure.querySelectorAll(".panel").forEach(function (panel) { panels[panel.dataset.panel] = panel; });
 
   function place(role) {
     var panel = panels[role], audio = players[role];
