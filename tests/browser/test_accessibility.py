@@ -44,24 +44,29 @@ def answer(page, name, value):
         page.check(f"input[name='{name}'][value='{value}']")
 
 
-@pytest.mark.parametrize("language", ["en", "de"])
-@pytest.mark.parametrize("condition", [slug for slug, _, _ in CONDITIONS])
-def test_every_participant_page_is_free_of_serious_accessibility_findings(chromium, live_server, study, condition,
-                                                                          language, shots):
-    study.conditions.exclude(slug=condition).update(is_active=False)
+def walk(chromium, base, study, condition, language, shots) -> list[str]:
+    """One participant in ``condition`` through the pages, axe-core on each; the first condition goes to the
+    end, the others to the rate page, checked there only (the conditions differ in the explanations and nothing
+    else)."""
+    study.conditions.update(is_active=False)
+    study.conditions.filter(slug=condition).update(is_active=True)
     context = chromium.new_context(locale={"en": "en-GB", "de": "de-DE"}[language], viewport={"width": 1280, "height": 900})
     page = context.new_page()
-    base = f"{live_server.url}/s/{study.slug}"
     findings = []
+    pid = f"axe-{condition}-{language}"
+    first = condition == CONDITIONS[0][0]
 
-    page.goto(f"{base}/?PROLIFIC_PID=axe-{condition}-{language}&STUDY_ID=s&SESSION_ID=x")
+    def check(page) -> list[str]:
+        return serious_findings(page) if first else []
+
+    page.goto(f"{base}/?PROLIFIC_PID={pid}&STUDY_ID=s&SESSION_ID=x")
     assert page.locator("html").get_attribute("lang") == language
-    findings += serious_findings(page)
+    findings += check(page)
     page.click("button[value=yes]")
-    findings += serious_findings(page)
+    findings += check(page)
     page.click("button.primary")  # Start
     page.wait_for_url(f"{base}/about-you/")
-    findings += serious_findings(page)
+    findings += check(page)
     for item in Item.objects.filter(study=study, section="pre"):
         answer(page, item.code, item.options[1][0])
     page.click("button[type=submit]")
@@ -71,7 +76,7 @@ def test_every_participant_page_is_free_of_serious_accessibility_findings(chromi
     page.click("form[role=search] button")
     page.locator("#results button[value=like]").first.click()
     wait_until(page, "document.querySelectorAll('#chosen-list li').length === 1")
-    findings += serious_findings(page)
+    findings += check(page)
     page.click("button[value=continue]")
 
     page.wait_for_url(f"{base}/rate/", timeout=60_000)
@@ -79,14 +84,12 @@ def test_every_participant_page_is_free_of_serious_accessibility_findings(chromi
     if condition in kinds:
         assert page.locator(kinds[condition]).count() == 5
     findings += serious_findings(page)
-    shots(page, f"rate-{language}-360")
-    if condition != CONDITIONS[0][0]:
-        # The conditions differ in the explanations and nothing else: the pages after this one are checked
-        # in the first condition.
+    shots(page, f"rate-{condition}-{language}-360")
+    if not first:
         context.close()
-        assert findings == []
-        return
-    for recommendation in study.participants.get().recommendations.all():
+        return findings
+    participant = study.participants.get(prolific_pid=pid)
+    for recommendation in participant.recommendations.all():
         for item in Item.objects.filter(study=study, section="rating"):
             answer(page, f"{item.code}__{recommendation.pk}", item.scale_min)
     page.click("form.answers button[type=submit]")
@@ -99,6 +102,14 @@ def test_every_participant_page_is_free_of_serious_accessibility_findings(chromi
     page.wait_for_url(f"{base}/done/")
     findings += serious_findings(page)
     context.close()
+    return findings
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_every_participant_page_is_free_of_serious_accessibility_findings(chromium, live_server, study, language, shots):
+    """Every page in the first condition, and the rate page of every other one, in this language at both widths."""
+    base = f"{live_server.url}/s/{study.slug}"
+    findings = [line for condition, _, _ in CONDITIONS for line in walk(chromium, base, study, condition, language, shots)]
     assert findings == []
 
 

@@ -1,5 +1,5 @@
-"""The disk that holds media fills up: uploads fail with a clear message and leave nothing behind; figures
-cannot be saved, and participants carry on with the fallback explanation (marked on the recommendation)."""
+"""The disk that holds media fills up: uploads fail with a clear message and leave nothing behind; spectrogram
+pictures cannot be saved, and participants carry on with the fallback explanation (marked on the recommendation)."""
 import errno
 import subprocess
 from contextlib import contextmanager
@@ -38,7 +38,7 @@ def full_disk(folder: Path):
 
 
 def test_with_the_media_disk_full_participants_get_the_fallback_explanation(drill_study, drill_catalog, drill_media):
-    with full_disk(drill_media / "explanations"):
+    with full_disk(drill_media / "spectrograms"):  # where each track's spectrogram picture is saved
         browser = ParticipantBrowser(drill_study)
         browser.get()
         browser.consent()
