@@ -23,6 +23,7 @@ from explanations.verdicts import (
     Number,
     Translate,
     gettext_noop,
+    percent,
     plain_number,
     shown_shares,
     untranslated,
@@ -45,11 +46,6 @@ VERDICT_KEYS = {
     NEITHER: gettext_noop("in between"),
     DIFFERENT: gettext_noop("differ more than average"),
 }
-
-
-def percent(value: float, translate: Translate = untranslated) -> str:
-    """A share written as the participant's language writes a percentage (14 %, German 14 %)."""
-    return translate(gettext_noop("%(value).0f%%")) % {"value": 100 * value}
 
 
 def _position(value: float, top: float) -> float:

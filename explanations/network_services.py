@@ -22,7 +22,7 @@ from explanations.services import (
     spectrogram_alt,
     spectrogram_pair_drawing,
 )
-from explanations.verdicts import gettext_noop
+from explanations.verdicts import gettext_noop, percent
 from recommender import networks
 from recommender.models import SimilarityIndex, Track, TrackEmbedding
 
@@ -130,7 +130,7 @@ def render_network_spectrogram(
             found, numbers = _cnn_regions(index, seed_track, track)
             outline = t(CAPTION_CNN if found else CAPTION_CNN_NONE) % {
                 "seconds": number(network_regions.PASSAGE_SECONDS, 0),
-                "share": t(gettext_noop("%(value).0f%%")) % {"value": 100 * numbers["outlined_share"]},
+                "share": percent(numbers["outlined_share"], t),
             }
         else:
             found, numbers = _tagger_regions(index, seed_track, track)
@@ -190,9 +190,8 @@ def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, languag
             "Bar chart of the tags the tagger hears in “%(liked)s”, which you liked, and the recommended "
             "“%(recommended)s” (similarity %(score)s)."
         )) % {"liked": seed_track.title, "recommended": track.title, "score": number(score, 2)} + " " + "; ".join(
-            f"{tags.label(r.tag, t)}: {t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.liked}} / "
-            f"{t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.recommended}} ("
-            f"{t(gettext_noop('typical here: %(value)s')) % {'value': t(gettext_noop('%(value).0f%%')) % {'value': 100 * r.typical}}})"
+            f"{tags.label(r.tag, t)}: {percent(r.liked, t)} / {percent(r.recommended, t)} ("
+            f"{t(gettext_noop('typical here: %(value)s')) % {'value': percent(r.typical, t)}})"
             for r in rows
         )
         data = {

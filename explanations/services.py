@@ -327,17 +327,16 @@ def explanation_get_or_render(
     existing = Explanation.objects.filter(content_hash=digest).select_related(
         "liked_spectrogram", "recommended_spectrogram"
     ).first()
-    if existing and all(
-        picture is None or picture.image.storage.exists(picture.image.name)
-        for picture in (existing.liked_spectrogram, existing.recommended_spectrogram)
-    ):
+    if existing:
+        # A row that outlived its pictures' files (media wiped) gets only those drawn again, under the same names.
+        for picture, shown in ((existing.liked_spectrogram, seed_track), (existing.recommended_spectrogram, track)):
+            if picture is not None and not picture.image.storage.exists(picture.image.name):
+                spectrogram_get_or_draw(track=shown)
         return existing
     # Every text is written in the participant's language, whatever the request's language is.
     with translation.override(language):
         rendered = render()
     pictures = rendered.pictures or (None, None)
-    if existing:  # its pictures' files were lost (media wiped): drawn again, same names
-        return existing
     versions = {"renderer": RENDERER_VERSION[kind], "template": drawing.TEMPLATE_VERSION[kind]}
     explanation = Explanation(
         kind=kind, seed_track=seed_track, track=track, index=index, language=language, content_hash=digest,

@@ -1,6 +1,6 @@
 """What the feature chart says: feature groups, their shares of the difference, verdicts, units and the sentence.
 
-Pure numbers and words, no matplotlib and no Django: charts.py draws these bars (one per feature group), and the
+Pure numbers and words, no Django: drawing.py lays out these bars (one per feature group), and the
 sentence is built from the same verdicts, so the words cannot contradict the picture.
 Every text is an English msgid marked with ``gettext_noop`` and passed through
 ``translate`` when used.
@@ -103,8 +103,9 @@ def _hz(value: float, t: Translate, n: Number) -> str:
     return t(gettext_noop("%(value).0f Hz")) % {"value": value}
 
 
-def _percent(value: float, t: Translate, n: Number) -> str:
-    return t(gettext_noop("%(value).0f%%")) % {"value": 100 * value}
+def percent(value: float, translate: Translate = untranslated) -> str:
+    """A share written as a whole percentage in the reader's language (14%; German 14 %)."""
+    return translate(gettext_noop("%(value).0f%%")) % {"value": 100 * value}
 
 
 #: How a listener reads each feature's value: BPM, dB, Hz, per cent.
@@ -116,7 +117,8 @@ FEATURE_UNITS: dict[str, Callable[[float, Translate, Number], str]] = {
     "spectral_bandwidth": _hz,
     "spectral_rolloff": _hz,
     "zero_crossing_rate": lambda v, t, n: t(gettext_noop("%(value)s%%")) % {"value": n(100 * v, 1)},
-    **dict.fromkeys(("danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness", "valence"), _percent),
+    **dict.fromkeys(("danceability", "energy", "speechiness", "acousticness", "instrumentalness", "liveness", "valence"),
+                     lambda v, t, n: percent(v, t)),
 }
 
 

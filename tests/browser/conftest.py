@@ -65,3 +65,23 @@ def csp_violations(page) -> list[str]:
     found: list[str] = []
     page.on("console", lambda message: "Content Security Policy" in message.text and found.append(message.text))
     return found
+
+
+def answer(page, name, value) -> None:
+    """Click one radio and wait until the page has saved it."""
+    import re
+
+    with page.expect_response(re.compile(r"/answer/$")) as saved:
+        page.check(f"input[name='{name}'][value='{value}']")
+    assert saved.value.ok, saved.value.text()
+
+
+def like_from_search(page, base: str, count: int = 1, query: str = "a") -> None:
+    """On the choose page: search, and like the first ``count`` results, each saved before the next
+    (its button turns into "Chosen ✓")."""
+    page.wait_for_url(f"{base}/choose/")
+    page.fill("#q", query)
+    page.click("form[role=search] button")
+    for n in range(1, count + 1):
+        page.locator("#results button[value=like]").first.click()
+        wait_until(page, f"document.querySelectorAll('#chosen-list li').length === {n}")

@@ -1,12 +1,11 @@
 """Every participant page, in every condition and both languages, at a laptop's and a phone's width, checked with
 axe-core (axe-playwright-python): no serious or critical finding, explanations included (they are text and SVG
 drawn by the page, so a screen reader reads their words, not an alt text)."""
-import re
 
 import pytest
 
 from study.models import Condition, Item
-from tests.browser.conftest import wait_until
+from tests.browser.conftest import answer, like_from_search
 from tests.factories import make_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -39,11 +38,6 @@ def serious_findings(page) -> list[str]:
     return found
 
 
-def answer(page, name, value):
-    with page.expect_response(re.compile(r"/answer/$")):
-        page.check(f"input[name='{name}'][value='{value}']")
-
-
 def walk(chromium, base, study, condition, language, shots) -> list[str]:
     """One participant in ``condition`` through the pages, axe-core on each; the first condition goes to the
     end, the others to the rate page, checked there only (the conditions differ in the explanations and nothing
@@ -71,11 +65,7 @@ def walk(chromium, base, study, condition, language, shots) -> list[str]:
         answer(page, item.code, item.options[1][0])
     page.click("button[type=submit]")
 
-    page.wait_for_url(f"{base}/choose/")
-    page.fill("#q", "a")
-    page.click("form[role=search] button")
-    page.locator("#results button[value=like]").first.click()
-    wait_until(page, "document.querySelectorAll('#chosen-list li').length === 1")
+    like_from_search(page, base)
     findings += check(page)
     page.click("button[value=continue]")
 

@@ -5,7 +5,7 @@ import pytest
 
 from research.export import long_rows
 from study.models import Item, Participant
-from tests.browser.conftest import csp_violations, wait_until
+from tests.browser.conftest import answer, csp_violations, like_from_search, wait_until
 from tests.factories import make_study
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -16,13 +16,6 @@ CONDITIONS = [("features", "features"), ("spectrogram", "spectrogram"), ("both",
 @pytest.fixture
 def study(demo_catalog):
     return make_study(demo_catalog, conditions=CONDITIONS)
-
-
-def answer(page, name, value):
-    """Click one radio and wait until the page has saved it."""
-    with page.expect_response(re.compile(r"/answer/$")) as saved:
-        page.check(f"input[name='{name}'][value='{value}']")
-    assert saved.value.ok, saved.value.text()
 
 
 @pytest.mark.parametrize(
@@ -49,13 +42,7 @@ def test_a_participant_completes_the_study_in_a_browser(chromium, live_server, s
         given[(item.code, "")] = value
     page.click("button[type=submit]")
 
-    page.wait_for_url(f"{base}/choose/")
-    page.fill("#q", "a")
-    page.click("form[role=search] button")
-    for n in (1, 2):
-        # The button turns into "Chosen ✓" when the like is saved: wait for it before liking the next.
-        page.locator("#results button[value=like]").first.click()
-        wait_until(page, f"document.querySelectorAll('#chosen-list li').length === {n}")
+    like_from_search(page, base, count=2)
     shots(page, "4-choose")
     page.click("button[value=continue]")
 
@@ -130,11 +117,7 @@ def test_an_outlined_passage_plays_on_the_liked_track_then_on_the_recommendation
     for item in Item.objects.filter(study=study, section="pre"):
         answer(page, item.code, item.options[1][0])
     page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/choose/")
-    page.fill("#q", "a")
-    page.click("form[role=search] button")
-    page.locator("#results button[value=like]").first.click()
-    wait_until(page, "document.querySelectorAll('#chosen-list li').length === 1")
+    like_from_search(page, base)
     page.click("button[value=continue]")
     page.wait_for_url(f"{base}/rate/", timeout=60_000)
 

@@ -87,6 +87,16 @@ def test_a_lost_spectrogram_file_is_drawn_again(pair):
     assert picture.image.storage.exists(picture.image.name) and Spectrogram.objects.count() == 2
 
 
+def test_a_lost_picture_is_drawn_again_without_computing_the_explanation_again(pair, monkeypatch):
+    index, seed, track = pair
+    explanation = services.explanation_get_or_render(kind="spectrogram", seed_track=seed, track=track, index=index)
+    picture = explanation.recommended_spectrogram
+    picture.image.storage.delete(picture.image.name)
+    monkeypatch.setattr(drawing, "spectrogram_drawing", lambda *a, **k: pytest.fail("computed again"))
+    services.explanation_get_or_render(kind="spectrogram", seed_track=seed, track=track, index=index)
+    assert picture.image.storage.exists(picture.image.name)
+
+
 def test_the_feature_bars_add_up_to_one_minus_the_recommendation_score(pair):
     index, seed, track = pair
     numbers = services.feature_distance_shares(index=index, seed_track=seed, track=track)
