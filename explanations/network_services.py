@@ -170,7 +170,7 @@ def _typical_tags(index_id: int, source_sha256: str) -> tuple[float, ...]:
 def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, language: str) -> tuple[str, Callable[[], Rendered]]:
     """The tags the tagger hears in both tracks more than in the catalog's typical track, for a recommendation
     the tagger made, with the similarity it scored."""
-    if index.feature_set != FeatureSet.TAGGER:
+    if index.feature_set not in SimilarityIndex.TAGGERS.values():
         raise ValueError("the tags explanation explains the tagger's recommendations only")
     model = index.model
     liked, recommended = _tag_probabilities(seed_track, model), _tag_probabilities(track, model)
@@ -198,7 +198,7 @@ def render_tags(index: SimilarityIndex, seed_track: Track, track: Track, languag
             "drawing": drawing.tags_drawing(
                 rows, score, liked_title=seed_track.title, recommended_title=track.title, translate=t, number=number
             ),
-            "language": language, "score": score, "model": model.sha256,
+            "language": language, "score": score, "feature_set": index.feature_set, "model": model.sha256,
             "shared_min_probability": tags.SHARED_MIN_PROBABILITY, "stands_out_factor": tags.STANDS_OUT_FACTOR,
             "stands_out_margin": tags.STANDS_OUT_MARGIN,
             "rows": [{"tag": r.tag, "liked": r.liked, "recommended": r.recommended, "typical": r.typical,

@@ -257,7 +257,7 @@ def spectrogram_alt(seed_track: Track, track: Track, score: float, outlined, t, 
 def _render_spectrogram(
     index: SimilarityIndex, seed_track: Track, track: Track, language: str
 ) -> tuple[str, Callable[[], Rendered]]:
-    if index.feature_set in (SimilarityIndex.FeatureSet.CNN, SimilarityIndex.FeatureSet.TAGGER):
+    if index.feature_set not in SimilarityIndex.FEATURES:  # a network's: the CNN or a tagger
         from explanations.network_services import render_network_spectrogram
 
         return render_network_spectrogram(index, seed_track, track, language)

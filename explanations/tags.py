@@ -3,7 +3,7 @@ the catalog, as words and a small chart.
 
 A tag the tagger gives every track of a catalog (MagnaTagATune's "sitar" for chiptune, say) says nothing
 about two of them: a tag is named only where it stands out in both tracks against its median over the
-catalog. Tag probabilities in, shared tags, a sentence and a matplotlib Figure out; no Django. Every
+catalog. Tag probabilities in; the rows a template charts and a sentence out; no Django. Every
 text is an English msgid (gettext_noop) passed through ``translate`` when drawn, tag names included.
 """
 from __future__ import annotations
@@ -43,6 +43,26 @@ TAG_LABELS = {
     "beats": gettext_noop("beats"), "harp": gettext_noop("harp"), "cello": gettext_noop("cello"),
     "no voice": gettext_noop("no voice"), "weird": gettext_noop("weird"), "country": gettext_noop("country"),
     "metal": gettext_noop("metal"), "female voice": gettext_noop("female voice"), "choral": gettext_noop("choral"),
+}
+#: The Million Song Dataset tagger's (Last.fm tags: genres, moods, decades) that MagnaTagATune lacks.
+TAG_LABELS |= {
+    "alternative": gettext_noop("alternative"), "indie": gettext_noop("indie"),
+    "female vocalists": gettext_noop("female vocalists"), "00s": gettext_noop("2000s"),
+    "alternative rock": gettext_noop("alternative rock"), "jazz": gettext_noop("jazz"),
+    "beautiful": gettext_noop("beautiful"), "chillout": gettext_noop("chillout"),
+    "male vocalists": gettext_noop("male vocalists"), "classic rock": gettext_noop("classic rock"),
+    "soul": gettext_noop("soul"), "indie rock": gettext_noop("indie rock"), "Mellow": gettext_noop("mellow"),
+    "electronica": gettext_noop("electronica"), "80s": gettext_noop("1980s"), "folk": gettext_noop("folk"),
+    "90s": gettext_noop("1990s"), "chill": gettext_noop("chill"), "instrumental": gettext_noop("instrumental"),
+    "punk": gettext_noop("punk"), "oldies": gettext_noop("oldies"), "blues": gettext_noop("blues"),
+    "hard rock": gettext_noop("hard rock"), "acoustic": gettext_noop("acoustic"),
+    "experimental": gettext_noop("experimental"), "female vocalist": gettext_noop("female vocalist"),
+    "Hip-Hop": gettext_noop("hip-hop"), "70s": gettext_noop("1970s"), "party": gettext_noop("party"),
+    "easy listening": gettext_noop("easy listening"), "sexy": gettext_noop("sexy"), "catchy": gettext_noop("catchy"),
+    "funk": gettext_noop("funk"), "electro": gettext_noop("electro"), "heavy metal": gettext_noop("heavy metal"),
+    "Progressive rock": gettext_noop("progressive rock"), "60s": gettext_noop("1960s"), "rnb": gettext_noop("R&B"),
+    "indie pop": gettext_noop("indie pop"), "sad": gettext_noop("sad"), "House": gettext_noop("house"),
+    "happy": gettext_noop("happy"),
 }
 
 
@@ -94,8 +114,11 @@ def vocabulary_usage(names: Sequence[str], probabilities: np.ndarray, *, count: 
     top = np.argsort(-probabilities, axis=1)[:, :TOP_OF]
     shares = np.bincount(top.ravel(), minlength=len(names)) / len(probabilities)
     medians = np.median(probabilities, axis=0)
-    order = np.lexsort((-medians, -shares))[:count]
-    return [TagUsage(names[i], round(float(shares[i]), 3), round(float(medians[i]), 3)) for i in order]
+    order = np.lexsort((-medians, -shares))
+    first = {}  # a tag both taggers know ("rock") is listed once, where it ranks higher
+    for i in order:
+        first.setdefault(names[i], i)
+    return [TagUsage(names[i], round(float(shares[i]), 3), round(float(medians[i]), 3)) for i in list(first.values())[:count]]
 
 
 def tag_rows(
@@ -103,7 +126,9 @@ def tag_rows(
 ) -> list[TagRow]:
     """The SHOWN tags to chart: those standing out most in both first; if fewer do, each track's strongest."""
     typical = [0.0] * len(names) if typical is None else typical
-    rows = [TagRow(n, float(a), float(b), round(float(c), 4)) for n, a, b, c in zip(names, liked, recommended, typical)]
+    every = [TagRow(n, float(a), float(b), round(float(c), 4)) for n, a, b, c in zip(names, liked, recommended, typical)]
+    # Both taggers side by side know some tags twice ("rock"): each is charted once, as the tagger hearing it more clearly.
+    rows = list({r.tag: r for r in sorted(every, key=lambda r: r.shared)}.values())
     shown = [r for r in sorted(rows, key=lambda r: -r.shared) if r.heard_in_both][:SHOWN]
     for row in sorted(rows, key=lambda r: -max(r.liked, r.recommended)):
         if len(shown) >= SHOWN:

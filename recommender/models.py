@@ -90,7 +90,7 @@ class AudioModel(models.Model):
     """
 
     class Kind(models.TextChoices):
-        TAGGER = "tagger", "musicnn tagger (pretrained on MagnaTagATune)"
+        TAGGER = "tagger", "musicnn tagger (pretrained on MagnaTagATune, the Million Song Dataset, or both)"
         CNN = "cnn", "CNN trained on the catalog's audio (contrastive)"
 
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -147,14 +147,18 @@ class SimilarityIndex(models.Model):
     class FeatureSet(models.TextChoices):
         AUDIO = "audio", "Audio analysis (librosa)"
         CATALOG = "catalog", "Catalog-provided features (e.g. Spotify)"
-        TAGGER = "tagger", "musicnn tagger embeddings"
+        TAGGER = "tagger", "musicnn tagger embeddings (MagnaTagATune)"
+        TAGGER_MSD = "tagger_msd", "musicnn tagger embeddings (Million Song Dataset)"
+        TAGGER_BOTH = "tagger_both", "musicnn tagger embeddings (both taggers, side by side)"
         CNN = "cnn", "Embeddings of the CNN trained on the catalog"
 
     #: Indexes of hand-made features (the feature recommender); the others hold a network's embeddings.
     FEATURES = (FeatureSet.AUDIO, FeatureSet.CATALOG)
+    #: The tagger index of each tag vocabulary a study may choose (recommender.cnn.tagger.VOCABULARIES).
+    TAGGERS = {"mtt": FeatureSet.TAGGER, "msd": FeatureSet.TAGGER_MSD, "both": FeatureSet.TAGGER_BOTH}
 
     catalog = models.ForeignKey(Catalog, on_delete=models.CASCADE, related_name="indexes")
-    feature_set = models.CharField(max_length=10, choices=FeatureSet.choices, default=FeatureSet.AUDIO)
+    feature_set = models.CharField(max_length=16, choices=FeatureSet.choices, default=FeatureSet.AUDIO)
     model = models.ForeignKey(
         AudioModel, on_delete=models.PROTECT, null=True, blank=True, related_name="indexes",
         help_text="The network whose embeddings this index holds (tagger and CNN indexes).",

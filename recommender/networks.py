@@ -17,7 +17,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from config.jobs import enqueue, enqueue_chord, job
-from recommender.models import AudioModel, Catalog, Track, TrackEmbedding
+from recommender.models import AudioModel, Catalog, SimilarityIndex, Track, TrackEmbedding
 
 logger = logging.getLogger(__name__)
 
@@ -63,19 +63,32 @@ def track_log_mel(*, track: Track) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _tagger_sha256(vocabulary: str) -> str:
+    """A shipped tagger's name: the hash of its weights; both side by side: the hash of their two hashes."""
     from recommender.cnn import tagger
 
+    if vocabulary == tagger.BOTH:
+        return hashlib.sha256("".join(_tagger_sha256(name) for name in tagger.TAGGERS).encode()).hexdigest()
     return hashlib.sha256(tagger.TAGGERS[vocabulary].read_bytes()).hexdigest()
 
 
 def tagger_model(vocabulary: str = "mtt") -> AudioModel:
-    """The row naming a shipped musicnn tagger's weights (by their hash; "mtt" or "msd"), made on first use."""
+    """The row naming a shipped musicnn tagger ("mtt", "msd", or "both" side by side), made on first use."""
     sha = _tagger_sha256(vocabulary)
     try:
         with transaction.atomic():
             return AudioModel.objects.get_or_create(kind=Kind.TAGGER, catalog=None, sha256=sha)[0]
     except IntegrityError:  # created a moment ago by another worker
         return AudioModel.objects.get(kind=Kind.TAGGER, catalog=None, sha256=sha)
+
+
+def tagger_vocabulary(model: AudioModel) -> str:
+    """Which shipped tagger a tagger row names (recommender.cnn.tagger.VOCABULARIES)."""
+    from recommender.cnn import tagger
+
+    vocabulary = next((name for name in tagger.VOCABULARIES if _tagger_sha256(name) == model.sha256), None)
+    if vocabulary is None:
+        raise ValueError(f"tagger {model.sha256[:12]} is not one of the shipped taggers {list(tagger.VOCABULARIES)}")
+    return vocabulary
 
 
 def index_tag_probabilities(index) -> np.ndarray:
@@ -88,11 +101,14 @@ def index_tag_probabilities(index) -> np.ndarray:
     return np.array([rows[t] for t in index.track_ids if t in rows], dtype=np.float64)
 
 
-def catalog_latest_model(catalog: Catalog, kind: str) -> AudioModel | None:
-    """The network of ``kind`` a catalog's index of that kind is built from: the tagger, or its newest CNN."""
-    if kind == Kind.TAGGER:
-        return tagger_model()
-    return AudioModel.objects.filter(kind=Kind.CNN, catalog=catalog).order_by("-created_at", "-pk").first()
+def feature_set_model(catalog: Catalog, feature_set: str) -> AudioModel | None:
+    """The network an index of ``feature_set`` is built from: a shipped tagger, or the catalog's newest CNN."""
+    if feature_set == SimilarityIndex.FeatureSet.CNN:
+        return AudioModel.objects.filter(kind=Kind.CNN, catalog=catalog).order_by("-created_at", "-pk").first()
+    vocabulary = {value: name for name, value in SimilarityIndex.TAGGERS.items()}.get(feature_set)
+    if vocabulary is None:
+        raise ValueError(f"{feature_set!r} indexes hold no network's embeddings")
+    return tagger_model(vocabulary)
 
 
 @lru_cache(maxsize=4)
@@ -102,10 +118,7 @@ def load_network(model_id: int):
 
     row = AudioModel.objects.get(pk=model_id)
     if row.kind == Kind.TAGGER:
-        vocabulary = next((name for name in tagger.TAGGERS if _tagger_sha256(name) == row.sha256), None)
-        if vocabulary is None:
-            raise ValueError(f"tagger {row.sha256[:12]} is not one of the shipped taggers {sorted(tagger.TAGGERS)}")
-        return tagger.default_tagger(vocabulary)
+        return tagger.default_tagger(tagger_vocabulary(row))
     with row.file.open("rb") as handle:
         return contrastive.load_bytes(handle.read())
 
@@ -117,6 +130,11 @@ def track_embed(*, track: Track, model: AudioModel) -> TrackEmbedding:
     existing = TrackEmbedding.objects.filter(track=track, model=model).first()
     if existing:
         return existing
+    if model.kind == Kind.TAGGER and tagger_vocabulary(model) == tagger.BOTH:
+        # Both taggers side by side: their own embeddings (each computed once, kept for their own indexes) joined.
+        parts = [track_embed(track=track, model=tagger_model(name)) for name in tagger.TAGGERS]
+        vector, tags = np.concatenate([p.array() for p in parts]), [v for p in parts for v in p.tags]
+        return _embedding_create(track, model, vector, tags)
     mel = track_log_mel(track=track)
     network = load_network(model.pk)
     tags = None
@@ -125,6 +143,10 @@ def track_embed(*, track: Track, model: AudioModel) -> TrackEmbedding:
         vector, tags = embeddings.mean(axis=0), [round(float(p), 6) for p in probabilities.mean(axis=0)]
     else:
         vector = contrastive.embed(network, mel)
+    return _embedding_create(track, model, vector, tags)
+
+
+def _embedding_create(track: Track, model: AudioModel, vector: np.ndarray, tags: list[float] | None) -> TrackEmbedding:
     try:
         with transaction.atomic():
             return TrackEmbedding.objects.create(
@@ -146,12 +168,13 @@ def tracks_embed(*, track_ids: list[int], model: AudioModel) -> int:
     return done
 
 
-def catalog_embed(*, catalog: Catalog, kind: str) -> int:
-    """Embed every analysed track with the catalog's network of ``kind`` in jobs, then build its index.
+def catalog_embed(*, catalog: Catalog, feature_set: str) -> int:
+    """Embed every analysed track with the network behind ``feature_set`` (a tagger vocabulary's, or the
+    catalog's newest CNN) in jobs, then build that index.
 
     Returns how many tracks were sent; 0 (and nothing sent) when the catalog has no such network yet.
     """
-    model = catalog_latest_model(catalog, kind)
+    model = feature_set_model(catalog, feature_set)
     if model is None:
         return 0
     done = TrackEmbedding.objects.filter(model=model, track__catalog=catalog).values_list("track_id", flat=True)
@@ -162,16 +185,16 @@ def catalog_embed(*, catalog: Catalog, kind: str) -> int:
     if chunks:
         enqueue_chord(
             [job("recommender.tasks.embed_tracks", chunk, model.pk) for chunk in chunks],
-            then=job("recommender.tasks.build_embedding_index", catalog.pk, kind),
+            then=job("recommender.tasks.build_embedding_index", catalog.pk, feature_set),
         )
     else:
-        enqueue("recommender.tasks.build_embedding_index", catalog.pk, kind)
+        enqueue("recommender.tasks.build_embedding_index", catalog.pk, feature_set)
     return len(ids)
 
 
-def embedding_index_source(catalog: Catalog, kind: str) -> tuple[AudioModel | None, list[int], np.ndarray]:
-    """The network, the track ids (ascending) and the (tracks, dimensions) embeddings an index of ``kind`` holds."""
-    model = catalog_latest_model(catalog, kind)
+def embedding_index_source(catalog: Catalog, feature_set: str) -> tuple[AudioModel | None, list[int], np.ndarray]:
+    """The network, the track ids (ascending) and the (tracks, dimensions) embeddings an index of ``feature_set`` holds."""
+    model = feature_set_model(catalog, feature_set)
     if model is None:
         return None, [], np.empty((0, 0))
     rows = (

@@ -57,7 +57,13 @@ def catalog_evaluate(*, catalog: Catalog, k: int = 10, n_queries: int = 2000) ->
         if feature_set == FeatureSet.AUDIO:
             mfcc = [i for i, name in enumerate(names) if name.startswith("mfcc_")]
             add("mean MFCCs (baseline)", track_ids, evaluation.standardised_vectors(raw[:, mfcc]))
-    for feature_set, name in ((FeatureSet.TAGGER, "musicnn tagger embedding"), (FeatureSet.CNN, "CNN trained on the catalog")):
+    networks = (
+        (FeatureSet.TAGGER, "musicnn tagger embedding (MagnaTagATune)"),
+        (FeatureSet.TAGGER_MSD, "musicnn tagger embedding (Million Song Dataset)"),
+        (FeatureSet.TAGGER_BOTH, "musicnn tagger embeddings (both)"),
+        (FeatureSet.CNN, "CNN trained on the catalog"),
+    )
+    for feature_set, name in networks:
         index = services.catalog_latest_index(catalog, feature_set)
         if index is not None:
             add(f"{name} (index v{index.version})", index.track_ids, index.matrix())
@@ -73,7 +79,7 @@ def cnn_crop_retrieval(*, catalog: Catalog, limit: int = 2000) -> tuple[float | 
     from recommender import networks
     from recommender.cnn import contrastive
 
-    model_row = networks.catalog_latest_model(catalog, "cnn")
+    model_row = networks.feature_set_model(catalog, FeatureSet.CNN)
     if model_row is None:
         return None, None
     model = networks.load_network(model_row.pk)

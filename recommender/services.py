@@ -227,28 +227,38 @@ def catalog_latest_index(catalog: Catalog, feature_set: str | None = None) -> Si
     return catalog.indexes.filter(feature_set__in=sets).order_by("-version").first()
 
 
-#: The index each recommender reads (study.models.Condition.Recommender): None = the newest feature index.
-RECOMMENDER_FEATURE_SETS = {"features": None, "tagger": SimilarityIndex.FeatureSet.TAGGER, "cnn": SimilarityIndex.FeatureSet.CNN}
+#: The index each recommender reads (study.models.Condition.Recommender): None = the newest feature index; the
+#: tagger's depends on the study's tag vocabulary (SimilarityIndex.TAGGERS).
+RECOMMENDER_FEATURE_SETS = {"features": None, "cnn": SimilarityIndex.FeatureSet.CNN}
 
 
-def recommender_index(catalog: Catalog, recommender: str) -> SimilarityIndex | None:
-    """The index a condition's recommender reads: the newest of its kind."""
-    return catalog_latest_index(catalog, RECOMMENDER_FEATURE_SETS[recommender])
+def recommender_feature_set(recommender: str, *, vocabulary: str = "mtt") -> str | None:
+    """The feature set of the index ``recommender`` reads in a study with that tag vocabulary."""
+    if recommender == "tagger":
+        return SimilarityIndex.TAGGERS[vocabulary]
+    return RECOMMENDER_FEATURE_SETS[recommender]
+
+
+def recommender_index(catalog: Catalog, recommender: str, *, vocabulary: str = "mtt") -> SimilarityIndex | None:
+    """The index a condition's recommender reads: the newest of its kind (the tagger's of the study's vocabulary)."""
+    return catalog_latest_index(catalog, recommender_feature_set(recommender, vocabulary=vocabulary))
 
 
 #: How each recommender's index comes about, for every message that finds one missing.
 _INDEX_HOW_TO = {
     "features": "analyse its audio first (python manage.py import_catalog, or the catalog's admin page)",
-    "tagger": "embed it with the tagger first (python manage.py embed_catalog {slug})",
+    "tagger": "embed it with the tagger first (python manage.py embed_catalog {slug}{vocabulary})",
     "cnn": "train its CNN first (python manage.py train_cnn {slug}; it embeds the catalog when done)",
 }
 
 
-def missing_index_message(catalog: Catalog, recommender: str) -> str:
+def missing_index_message(catalog: Catalog, recommender: str, *, vocabulary: str = "mtt") -> str:
     """What to say, wherever it is found, when ``catalog`` has no index for ``recommender``: what is missing
     and the command that builds it."""
-    how = _INDEX_HOW_TO[recommender].format(slug=catalog.slug)
-    return f"Catalog {catalog.slug!r} has no {recommender} index yet; {how}."
+    option = f" --vocabulary {vocabulary}" if vocabulary != "mtt" else ""
+    how = _INDEX_HOW_TO[recommender].format(slug=catalog.slug, vocabulary=option)
+    name = f"{recommender} ({vocabulary})" if recommender == "tagger" and vocabulary != "mtt" else recommender
+    return f"Catalog {catalog.slug!r} has no {name} index yet; {how}."
 
 
 ANALYSIS_CHUNK = 8

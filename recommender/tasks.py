@@ -41,8 +41,8 @@ def embed_tracks(track_ids: list[int], model_id: int) -> int:
 
 
 @shared_task(acks_late=True)
-def build_embedding_index(catalog_id: int, kind: str) -> int | None:
-    index = services.index_build(catalog=Catalog.objects.get(pk=catalog_id), feature_set=kind)
+def build_embedding_index(catalog_id: int, feature_set: str) -> int | None:
+    index = services.index_build(catalog=Catalog.objects.get(pk=catalog_id), feature_set=feature_set)
     return index.pk if index else None
 
 
@@ -56,5 +56,5 @@ def train_cnn(catalog_id: int, seed: int = 0, steps: int | None = None) -> int:
     catalog = Catalog.objects.get(pk=catalog_id)
     config = TrainingConfig(seed=seed, **({"steps": steps} if steps else {}))
     model = networks.cnn_train(catalog=catalog, config=config)
-    networks.catalog_embed(catalog=catalog, kind="cnn")
+    networks.catalog_embed(catalog=catalog, feature_set=SimilarityIndex.FeatureSet.CNN)
     return model.pk

@@ -14,7 +14,7 @@ from research import services
 from research.analysis_report import study_analyse
 from research.export import Options
 from research.export_files import FORMATS, study_data_package, study_export
-from research.gallery import study_gallery, study_tag_vocabulary
+from research.gallery import study_gallery, study_tag_vocabularies
 from research.monitor import study_monitor
 from study.models import Condition, Item, Study, StudyTranslation
 from study.questionnaires import DEFAULT_SCALES, SCALES
@@ -171,7 +171,7 @@ class StudyAdmin(admin.ModelAdmin):
             "sample_size",
         ]}),
         ("Tracks and questions", {"fields": [
-            "pool_styles", "pool_track_ids", "min_liked", "max_liked", "n_recommendations", "item_order",
+            "pool_styles", "pool_track_ids", "min_liked", "max_liked", "n_recommendations", "tag_vocabulary", "item_order",
             "required_listening_s", "min_duration_s",
         ]}),
         ("Prolific", {"fields": ["prolific_completion_code", "prolific_no_consent_code"]}),
@@ -275,7 +275,7 @@ class StudyAdmin(admin.ModelAdmin):
         context = {
             **self.admin_site.each_context(request), "opts": self.model._meta, "study": study, "rows": rows,
             "conditions": list(study.conditions.all()), "error": error, "title": f"Explanation gallery: {study}",
-            "vocabulary": study_tag_vocabulary(study=study),
+            "vocabularies": study_tag_vocabularies(study=study),
         }
         return render(request, "research/gallery.html", context)
 

@@ -5,6 +5,8 @@ like every other explanation), so opening it twice costs nothing the second time
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
 
 from explanations import tags
@@ -62,14 +64,31 @@ def _sample_seeds(study: Study, loaded, n_pairs: int) -> list[Track]:
     return [by_pk[pk] for pk in seed_ids]
 
 
-def study_tag_vocabulary(*, study: Study, count: int = 10) -> list[tags.TagUsage]:
-    """The tags the study's tagger uses most on its catalog (empty without a tagger index): a researcher sees
-    a vocabulary that does not fit the music (MagnaTagATune's "sitar" for chiptune) before launch."""
-    index = recommender_services.recommender_index(study.catalog, Condition.Recommender.TAGGER)
-    if index is None:
-        return []
-    names = networks.load_network(index.model_id).tag_names
-    return tags.vocabulary_usage(names, networks.index_tag_probabilities(index), count=count)
+@dataclass(frozen=True)
+class Vocabulary:
+    code: str  # Study.TagVocabulary
+    name: str
+    chosen: bool  # the study's tagger listens with this one
+    usage: list[tags.TagUsage]  # empty: the catalog has no index of this vocabulary yet
+    embed_command: str  # what builds its index, to compare before choosing
+
+
+def study_tag_vocabularies(*, study: Study, count: int = 10) -> list[Vocabulary]:
+    """For each tag vocabulary a study may choose, the tags its tagger uses most on the study's catalog: a
+    researcher sees a vocabulary that does not fit the music (MagnaTagATune's "sitar" for chiptune) before launch,
+    and which one fits better. A vocabulary without an index on this catalog lists nothing and says how to build it."""
+    found = []
+    for code, name in Study.TagVocabulary.choices:
+        index = recommender_services.recommender_index(study.catalog, Condition.Recommender.TAGGER, vocabulary=code)
+        usage = []
+        if index is not None:
+            names = networks.load_network(index.model_id).tag_names
+            usage = tags.vocabulary_usage(names, networks.index_tag_probabilities(index), count=count)
+        found.append(Vocabulary(
+            code, name, code == study.tag_vocabulary, usage,
+            f"python manage.py embed_catalog {study.catalog.slug} --vocabulary {code}",
+        ))
+    return found
 
 
 def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = None) -> list[dict]:
@@ -84,7 +103,7 @@ def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = N
     languages = list(languages or names)
     # A condition whose recommender has no index yet is left out (the study page warns of it); the others show.
     indexes = {
-        recommender: recommender_services.recommender_index(study.catalog, recommender)
+        recommender: recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
         for recommender in set(study.conditions.filter(is_active=True).values_list("recommender", flat=True))
     }
     conditions = [c for c in study.conditions.filter(is_active=True) if indexes.get(c.recommender) is not None]

@@ -56,6 +56,18 @@ class Study(models.Model):
         RANDOMISED = "randomised", "Randomised per participant (the order each saw is recorded and exported)"
 
     item_order = models.CharField(max_length=12, choices=ItemOrder.choices, default=ItemOrder.FIXED)
+
+    class TagVocabulary(models.TextChoices):  # recommender.cnn.tagger.VOCABULARIES
+        MTT = "mtt", "MagnaTagATune: instruments, voices, tempo, moods (guitar, strings, synth, female vocal, slow)"
+        MSD = "msd", "Million Song Dataset: genres, moods, decades (electronic, ambient, chillout, jazz, 80s)"
+        BOTH = "both", "Both taggers, side by side"
+
+    tag_vocabulary = models.CharField(
+        max_length=4, choices=TagVocabulary.choices, default=TagVocabulary.MTT,
+        help_text="Which musicnn tagger the tagger recommender listens with, and so the words its tags explanation "
+        "may use. The gallery lists the tags it uses most on this catalog: check they describe this music before "
+        "launch. Each vocabulary needs its own index (python manage.py embed_catalog CATALOG --vocabulary ...).",
+    )
     target_per_condition = models.PositiveIntegerField(
         default=0, help_text="Participants to analyse in each condition (0: none set). The admin shows the sample "
         "size a power analysis gives for the effect size, alpha and power below.",

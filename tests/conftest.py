@@ -95,9 +95,9 @@ def networked_catalog(demo_catalog):
     from recommender import networks
     from recommender.cnn.contrastive import TrainingConfig
 
-    networks.catalog_embed(catalog=demo_catalog, kind="tagger")
+    networks.catalog_embed(catalog=demo_catalog, feature_set="tagger")
     networks.cnn_train(catalog=demo_catalog, config=TrainingConfig(seed=0, steps=4, batch_size=6, crop_frames=64))
-    networks.catalog_embed(catalog=demo_catalog, kind="cnn")
+    networks.catalog_embed(catalog=demo_catalog, feature_set="cnn")
     return demo_catalog
 
 

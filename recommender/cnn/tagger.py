@@ -28,6 +28,8 @@ from recommender.cnn import frontend
 WEIGHTS_MTT = Path(__file__).resolve().parent / "weights" / "musicnn_mtt.npz"  # MagnaTagATune: instruments, moods
 WEIGHTS_MSD = Path(__file__).resolve().parent / "weights" / "musicnn_msd.npz"  # Million Song Dataset: genres, decades
 TAGGERS = {"mtt": WEIGHTS_MTT, "msd": WEIGHTS_MSD}  # vocabulary name -> weights file
+BOTH = "both"  # both taggers side by side (TaggerPair)
+VOCABULARIES = (*TAGGERS, BOTH)  # what a study may choose its tags and tagger embedding from
 WEIGHTS = WEIGHTS_MTT  # the default tagger's weights
 EPSILON = 1e-3  # tf.compat.v1.layers.batch_normalization's default
 TIMBRAL_BANDS = (38, 67)  # int(0.4 * 96), int(0.7 * 96)
@@ -112,6 +114,20 @@ class Musicnn(nn.Module):
         return torch.sigmoid(self.classifier(embedding)), embedding
 
 
+class TaggerPair(nn.Module):
+    """Both taggers run on the same patches, side by side: (probabilities (batch, 100), embedding (batch, 400)),
+    MagnaTagATune's first. Its tag names are both vocabularies' (a tag both know, "rock", appears twice)."""
+
+    def __init__(self, first: Musicnn, second: Musicnn):
+        super().__init__()
+        self.first, self.second = first, second
+        self.tag_names: list[str] = [*first.tag_names, *second.tag_names]
+
+    def forward(self, patches: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        (p1, e1), (p2, e2) = self.first(patches), self.second(patches)
+        return torch.cat([p1, p2], dim=1), torch.cat([e1, e2], dim=1)
+
+
 @dataclass(frozen=True)
 class TaggerOutput:
     tags: np.ndarray  # (50,) float32 tag probabilities, the mean over the clip's 3-s patches
@@ -149,18 +165,20 @@ def load_tagger(
     return model.eval().to(device or default_device())
 
 
-def default_tagger(vocabulary: str = "mtt") -> Musicnn:
-    """One network per vocabulary and process, loaded on first use."""
+def default_tagger(vocabulary: str = "mtt") -> Musicnn | TaggerPair:
+    """One network per vocabulary and process, loaded on first use ("both": the two taggers side by side)."""
     return _shared_tagger(vocabulary)
 
 
 @functools.cache  # keyed on the name alone: default_tagger() and default_tagger(vocabulary="mtt") share one
-def _shared_tagger(vocabulary: str) -> Musicnn:
+def _shared_tagger(vocabulary: str) -> Musicnn | TaggerPair:
+    if vocabulary == BOTH:
+        return TaggerPair(*(_shared_tagger(name) for name in TAGGERS)).eval()
     return load_tagger(vocabulary=vocabulary)
 
 
-def tag_patches(patches: np.ndarray, *, model: Musicnn | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(n, 50) probabilities and (n, 200) embeddings for (n, 187, 96) log-mel patches."""
+def tag_patches(patches: np.ndarray, *, model: Musicnn | TaggerPair | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 50) probabilities and (n, 200) embeddings for (n, 187, 96) log-mel patches (a TaggerPair: 100 and 400)."""
     model = model or default_tagger()
     device = next(model.parameters()).device
     patches = np.asarray(patches, dtype=np.float32)

@@ -50,14 +50,14 @@ def study_add_questionnaire(*, study: Study, scales: list[str] | dict[str, list[
 
 def study_index(study: Study, recommender: str = Condition.Recommender.FEATURES):
     """The index ``recommender`` reads for this study's catalog; a clear error when it has none yet."""
-    index = recommender_services.recommender_index(study.catalog, recommender)
+    index = recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
     if index is None:
-        raise FlowError(recommender_services.missing_index_message(study.catalog, recommender))
+        raise FlowError(recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary))
     return index
 
 
-def recommender_index_exists(catalog: Catalog, recommender: str) -> bool:
-    return recommender_services.recommender_index(catalog, recommender) is not None
+def recommender_index_exists(catalog: Catalog, recommender: str, *, vocabulary: str = "mtt") -> bool:
+    return recommender_services.recommender_index(catalog, recommender, vocabulary=vocabulary) is not None
 
 
 def study_warnings(study: Study) -> list[str]:
@@ -67,8 +67,9 @@ def study_warnings(study: Study) -> list[str]:
     if not study.items.filter(section__in=[Item.Section.RATING, Item.Section.QUESTIONNAIRE]).exists():
         problems.append("The study asks no questions: participants would finish without answering anything.")
     for recommender in sorted(set(study.conditions.filter(is_active=True).values_list("recommender", flat=True))):
-        if not recommender_index_exists(study.catalog, recommender):
-            problems.append(f"{recommender_services.missing_index_message(study.catalog, recommender)} "
+        if not recommender_index_exists(study.catalog, recommender, vocabulary=study.tag_vocabulary):
+            missing = recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+            problems.append(f"{missing} "
                             "Until then participants of those conditions would get no recommendations.")
     problems += _costly_explanations(study)
     have = {t.language for t in study.translations.all()}
@@ -104,10 +105,12 @@ def _costly_explanations(study: Study) -> list[str]:
     if not costly:
         return []
     pairs = study.catalog.tracks.filter(status=Track.Status.ANALYSED).count() * (study.n_recommendations + study.max_liked)
-    minutes = pairs * OCCLUSION_SECONDS_PER_PAIR / 60
+    # Both taggers side by side run two networks for each covered passage.
+    per_pair = OCCLUSION_SECONDS_PER_PAIR * (2 if study.tag_vocabulary == Study.TagVocabulary.BOTH else 1)
+    minutes = pairs * per_pair / 60
     return [
         f"{', '.join(costly)}: spectrograms of the tagger's recommendations are found by occlusion, a tagger pass "
-        f"for each covered passage, about {OCCLUSION_SECONDS_PER_PAIR:.1f} s per pair: about {minutes:.0f} min of "
+        f"for each covered passage, about {per_pair:.1f} s per pair: about {minutes:.0f} min of "
         f"one worker to prepare this catalog's {pairs} pairs (other explanations take milliseconds per pair). "
         "Prerender them before opening, or explain the tagger with tags."
     ]

@@ -74,11 +74,13 @@ def participant_recommend(*, participant: Participant, draw: bool = True) -> lis
         return existing
     try:
         recommender = participant.condition.recommender
-        index = recommender_services.recommender_index(participant.study.catalog, recommender)
-        if index is None:
-            raise RuntimeError(recommender_services.missing_index_message(participant.study.catalog, recommender))
-        liked_ids = list(participant.liked_tracks.values_list("pk", flat=True))
         study = participant.study
+        index = recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+        if index is None:
+            raise RuntimeError(
+                recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+            )
+        liked_ids = list(participant.liked_tracks.values_list("pk", flat=True))
         pool = list(study_pool(study).values_list("pk", flat=True)) if study.pool_styles or study.pool_track_ids else None
         matches = recommender_services.recommend(
             index=index, liked_track_ids=liked_ids, k=study.n_recommendations, allowed_track_ids=pool

@@ -49,3 +49,17 @@ def test_the_vocabulary_report_puts_the_tags_most_tracks_get_first():
     assert [u.tag for u in usage] == ["sitar", "drums"]  # sitar in every top 3; drums and synth in 3 of 4, drums higher
     assert usage[0].top_share == 1.0 and usage[0].median == pytest.approx(0.85)
     assert tags.vocabulary_usage(names, np.empty((0, 4))) == []
+
+
+def test_a_tag_both_taggers_know_is_charted_once_as_the_tagger_hearing_it_more_clearly():
+    names = ["rock", "synth", "rock", "jazz"]  # MTT's rock, then MSD's
+    rows = tags.tag_rows(names, [0.3, 0.5, 0.8, 0.01], [0.35, 0.4, 0.7, 0.02], [0.1, 0.05, 0.2, 0.01])
+    rock = [r for r in rows if r.tag == "rock"]
+    assert len(rock) == 1 and rock[0].liked == 0.8 and rock[0].typical == 0.2
+    assert tags.sentence(rows) == "Both sound more than most tracks here like: synth, rock."  # synth stands out 4x, rock 1.75x
+
+
+def test_the_vocabulary_report_lists_a_tag_both_taggers_know_once():
+    names = ["rock", "piano", "rock"]
+    probabilities = np.array([[0.9, 0.1, 0.2], [0.8, 0.2, 0.3]])
+    assert [u.tag for u in tags.vocabulary_usage(names, probabilities)] == ["rock", "piano"]

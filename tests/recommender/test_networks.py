@@ -22,9 +22,9 @@ QUICK = TrainingConfig(seed=0, steps=4, batch_size=6, crop_frames=64)
 @pytest.fixture
 def networked(demo_catalog):
     """The demo catalog with tagger embeddings, a trained CNN and both indexes."""
-    networks.catalog_embed(catalog=demo_catalog, kind="tagger")
+    networks.catalog_embed(catalog=demo_catalog, feature_set="tagger")
     model = networks.cnn_train(catalog=demo_catalog, config=QUICK)
-    networks.catalog_embed(catalog=demo_catalog, kind="cnn")
+    networks.catalog_embed(catalog=demo_catalog, feature_set="cnn")
     return demo_catalog, model
 
 
@@ -99,7 +99,7 @@ def test_the_commands_train_embed_and_evaluate_the_explanations(demo_catalog, tm
     assert "bunch" not in err.getvalue()
     # Early stopping by default: a tenth of the clips (at least two) held aside, the weights of the best check kept.
     assert "Held aside: 2 clips never trained on" in out.getvalue() and "Kept the weights of step 3" in out.getvalue()
-    trained = networks.catalog_latest_model(demo_catalog, "cnn").training
+    trained = networks.feature_set_model(demo_catalog, "cnn").training
     assert len(trained["held_aside_track_ids"]) == 2 and trained["best_step"] == 3
     monkeypatch.setattr("recommender.cnn.checks.BUNCHED_P5", -1.0)
     call_command("train_cnn", demo_catalog.slug, "--steps", "3", "--batch-size", "6", "--seed", "1", stdout=out,

@@ -130,13 +130,14 @@ def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chos
         demo_catalog, admin_client):
     form = admin_client.get("/admin/study/study/add/").content.decode()
     assert 'value="draft" selected' in form and 'name="scales"' in form
+    assert 'name="tag_vocabulary"' in form and "Million Song Dataset: genres" in form
     data = {
         "title": "Admin study", "slug": "admin-study", "catalog": demo_catalog.pk, "state": "draft",
         "open_to_anyone": "on", "consent_text": "Yes.", "consent_version": "1", "randomisation": "least_filled",
         "balance_on": "started", "block_repeats": 2, "target_per_condition": 0, "effect_size_d": 0.5, "alpha": 0.05,
         "power": 0.8, "pool_styles": "[]", "pool_track_ids": "[]", "min_liked": 1, "max_liked": 3,
-        "n_recommendations": 5, "item_order": "fixed", "required_listening_s": 0, "min_duration_s": 180,
-        "scales": ["jian_trust"],
+        "n_recommendations": 5, "tag_vocabulary": "msd", "item_order": "fixed", "required_listening_s": 0,
+        "min_duration_s": 180, "scales": ["jian_trust"],
         "translations-TOTAL_FORMS": 0, "translations-INITIAL_FORMS": 0,
         "conditions-TOTAL_FORMS": 2, "conditions-INITIAL_FORMS": 0,
         "conditions-0-slug": "cnn", "conditions-0-name": "CNN", "conditions-0-explanation": "spectrogram",
@@ -147,7 +148,7 @@ def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chos
     }
     page = admin_client.post("/admin/study/study/add/", data, follow=True)
     study = Study.objects.get(slug="admin-study")
-    assert study.state == "draft"
+    assert study.state == "draft" and study.tag_vocabulary == "msd"
     assert study.items.filter(bank_scale="jian_trust").count() == 12
     assert study.items.filter(section="rating").count() == 3 and study.items.filter(check_kind="attention").exists()
     html = page.content.decode()

@@ -1,25 +1,35 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from recommender import networks
-from recommender.models import AudioModel, Catalog
+from recommender.cnn.tagger import VOCABULARIES
+from recommender.models import AudioModel, Catalog, SimilarityIndex
 
 
 class Command(BaseCommand):
     help = (
-        "Embed a catalog's analysed tracks with a network (the musicnn tagger: 50 tag probabilities and a 200-d "
-        "embedding per track; or the catalog's trained CNN) in jobs, then build that network's index. Only "
-        "missing embeddings are computed."
+        "Embed a catalog's analysed tracks with a network (a musicnn tagger: tag probabilities and a 200-d embedding "
+        "per track; or the catalog's trained CNN) in jobs, then build that network's index. Only missing embeddings "
+        "are computed. A study's tagger conditions read the index of the study's tag vocabulary: MagnaTagATune "
+        "(mtt, the default), the Million Song Dataset (msd), or both side by side (both: the two taggers' embeddings "
+        "joined, each computed once)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="The catalog's slug.")
         parser.add_argument("--model", choices=[AudioModel.Kind.TAGGER, AudioModel.Kind.CNN], default=AudioModel.Kind.TAGGER)
+        parser.add_argument(
+            "--vocabulary", choices=VOCABULARIES, default="mtt",
+            help="The tagger's vocabulary (with --model tagger; default: mtt).",
+        )
 
-    def handle(self, slug, model, **options):
+    def handle(self, slug, model, vocabulary, **options):
         catalog = Catalog.objects.filter(slug=slug).first()
         if catalog is None:
             raise CommandError(f"No catalog with slug {slug!r}.")
-        if networks.catalog_latest_model(catalog, model) is None:
+        feature_set = SimilarityIndex.TAGGERS[vocabulary] if model == AudioModel.Kind.TAGGER else SimilarityIndex.FeatureSet.CNN
+        if networks.feature_set_model(catalog, feature_set) is None:
             raise CommandError(f"Catalog {slug!r} has no trained CNN yet: python manage.py train_cnn {slug}")
-        sent = networks.catalog_embed(catalog=catalog, kind=model)
-        self.stdout.write(f"{sent} tracks of {slug!r} sent for {model} embedding; its index is built when they are done.")
+        sent = networks.catalog_embed(catalog=catalog, feature_set=feature_set)
+        self.stdout.write(
+            f"{sent} tracks of {slug!r} sent for {feature_set} embedding; its index is built when they are done."
+        )

@@ -74,7 +74,7 @@ class Command(BaseCommand):
                 model = networks.cnn_train(catalog=catalog, config=config, progress=progress)
             except ValueError as error:
                 raise CommandError(str(error)) from error
-        sent = networks.catalog_embed(catalog=catalog, kind="cnn")
+        sent = networks.catalog_embed(catalog=catalog, feature_set="cnn")
         training = model.training
         self.stdout.write(
             f"CNN {model.sha256[:12]} trained on {training['tracks']} clips of {slug!r}: {training['steps']} steps in "
