@@ -46,7 +46,7 @@ test: install-dev
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n 2 --dist loadgroup --durations=15 -m "not browser and not worker and not resilience"
 	$(PY) -m pytest -m worker
-	$(PY) -m pytest -n 2 -m browser
+	$(PY) -m pytest -n 2 -m browser --timeout 300
 	$(PY) -m pytest -m resilience
 
 ## A Celery worker for a deployment with CELERY_BROKER_URL set.

@@ -11,6 +11,9 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
 - Training: the CNN's default settings (recommender.cnn.contrastive.TrainingConfig; --distill sets the
   weight of the distillation towards both taggers' embeddings of the same clips, MTT and MSD z-scored side by
   side, computed for the taggers' figures anyway and not timed as training), from log-mels computed once.
+- Early stopping (--held-aside F): a share of the clips is never trained on; the training checks its retrieval
+  score every --check-every steps and keeps the best check's weights (stopping after --patience without gain).
+  The JSON then says which step was kept, every check, and precision@5 of those unseen clips as queries.
 - Paired bootstrap (10,000 resamples of the queries): the 95 % interval of the CNN's precision@5 minus the
   best tagger's (MTT, MSD or both; "both" concatenates the two z-scored embeddings).
 - What the explanation shows (explanations.cnn_measures): the inter-quartile range of the score participants
@@ -39,6 +42,10 @@ def main():
     parser.add_argument("--clips", type=int, default=None, help="only N clips, spread over the catalog")
     parser.add_argument("--steps", type=int, default=None, help="CNN training steps (default: the CNN's own)")
     parser.add_argument("--distill", type=float, default=None, help="distillation weight (default: the CNN's own)")
+    parser.add_argument("--held-aside", type=float, default=0.0,
+                        help="share of clips never trained on, for early stopping (default 0: train on all)")
+    parser.add_argument("--check-every", type=int, default=None, help="steps between held-aside checks")
+    parser.add_argument("--patience", type=int, default=None, help="checks without gain before stopping")
     parser.add_argument("--pairs", type=int, default=50, help="pairs for the deletion/insertion curves")
     parser.add_argument("--trials", type=int, default=50, help="spliced pairs for the pointing game")
     parser.add_argument("--seed", type=int, default=0)
@@ -89,6 +96,8 @@ def main():
     config = contrastive.TrainingConfig(
         seed=args.seed, steps=args.steps or defaults.steps,
         distill_weight=defaults.distill_weight if args.distill is None else args.distill,
+        held_aside=args.held_aside, check_every=args.check_every or defaults.check_every,
+        patience=args.patience or defaults.patience,
     )
     trained = contrastive.train(mels, config, teacher=np.hstack([teacher, msd_teacher]))  # both taggers as teachers
     model = trained.model
@@ -161,7 +170,20 @@ def main():
           f"{i['occlusion']:.3f}; pointing game {pointing.hits}/{pointing.trials} (chance {pointing.chance:.3f}); a liked "
           f"passage planted in the recommendation found {pointing_liked.hits}/{pointing_liked.trials} "
           f"(chance {pointing_liked.chance:.3f})")
+    unseen = {}
+    if trained.held_aside:
+        held = np.array(trained.held_aside)
+        unseen = {
+            "held_aside_clips": len(held), "best_step": trained.best_step,
+            "held_aside_checks": [[int(step), round(float(score), 4)] for step, score in trained.checks],
+            "held_aside_cnn_precision_at_5": round(float(per_query["cnn"][held].mean()), 4),
+            "held_aside_best_tagger_precision_at_5": round(float(per_query[best_tagger][held].mean()), 4),
+        }
+        print(f"early stopping: {len(held)} clips held aside; checks {unseen['held_aside_checks']}; kept step "
+              f"{trained.best_step}; as queries, precision@5 CNN {unseen['held_aside_cnn_precision_at_5']:.3f} vs "
+              f"{best_tagger} {unseen['held_aside_best_tagger_precision_at_5']:.3f}")
     report({
+        **unseen,
         "n_clips": n,
         "clips": str(args.data.name),
         "torch_threads": torch.get_num_threads(),

@@ -39,7 +39,10 @@ class FlakyNetwork:
         if self.count % 5 == 0:
             route.fulfill(status=503, headers={INJECTED: "1"}, body="{}")
         elif self.count % 7 == 0:
-            route.fetch()
+            # The request reaches the server, its answer is lost. Bounded: a fetch that stalls (a busy live
+            # server) must not hold Playwright's dispatcher, and so the whole test, for ever.
+            with contextlib.suppress(Exception):
+                route.fetch(timeout=15_000)
             route.fulfill(status=503, headers={INJECTED: "1"}, body="{}")
         else:
             self.held.append(route)
