@@ -57,7 +57,7 @@ def main():
     import numpy as np
     import torch
 
-    from explanations import cnn_measures, fidelity
+    from explanations import cnn_measures, fidelity, network_regions
     from recommender import audio, evaluation
     from recommender.cnn import contrastive, frontend, tagger
 
@@ -150,6 +150,10 @@ def main():
     pointing = fidelity.pointing_game(model, trials, centre=centre)
     liked_trials = fidelity.planted_trials(mels, styles, args.trials, rng, source="liked", length=frontend.PATCH_FRAMES)
     pointing_liked = fidelity.pointing_game(model, liked_trials, centre=centre)
+    # The same game with a passage as long as an outline (6 s): the planted evidence weighs more in the score.
+    passage = round(network_regions.PASSAGE_SECONDS * frontend.SAMPLE_RATE / frontend.HOP_LENGTH)
+    long_trials = fidelity.planted_trials(mels, styles, args.trials, rng, source="third", length=passage)
+    pointing_long = fidelity.pointing_game(model, long_trials, centre=centre)
     fidelity_seconds = time.perf_counter() - fidelity_start
 
     print(f"{n} clips, {len(counts)} styles, torch {torch.__version__} on {torch.get_num_threads()} CPU thread(s)")
@@ -169,7 +173,9 @@ def main():
           f"occlusion {d['occlusion']:.3f}; insertion AUC {i['explanation']:.3f} vs random {i['random']:.3f}, occlusion "
           f"{i['occlusion']:.3f}; pointing game {pointing.hits}/{pointing.trials} (chance {pointing.chance:.3f}); a liked "
           f"passage planted in the recommendation found {pointing_liked.hits}/{pointing_liked.trials} "
-          f"(chance {pointing_liked.chance:.3f})")
+          f"(chance {pointing_liked.chance:.3f}); planting raised the score by a median {pointing.score_gain:.3f}; "
+          f"with a {network_regions.PASSAGE_SECONDS:.0f}-s passage {pointing_long.hits}/{pointing_long.trials} (chance "
+          f"{pointing_long.chance:.3f}, score raised by {pointing_long.score_gain:.3f})")
     unseen = {}
     if trained.held_aside:
         held = np.array(trained.held_aside)
@@ -226,6 +232,10 @@ def main():
         "pointing_hit_rate_liked_passage": round(pointing_liked.hit_rate, 4),
         "pointing_chance_liked_passage": round(pointing_liked.chance, 4),
         "splice_share": round(pointing.splice_share, 4),
+        "pointing_score_gain_median": round(pointing.score_gain, 4),
+        "pointing_hit_rate_passage": round(pointing_long.hit_rate, 4),
+        "pointing_chance_passage": round(pointing_long.chance, 4),
+        "pointing_score_gain_median_passage": round(pointing_long.score_gain, 4),
         "fidelity_seconds": round(fidelity_seconds, 1),
     })
 

@@ -186,6 +186,9 @@ class PointingResult:
     chance: float
     #: The splice's share of each clip's time (its share of the spectrogram's area).
     splice_share: float
+    #: How much planting the passage raised the network's score, the median over the trials: a network that
+    #: barely uses the planted evidence (a gain near 0) cannot be pointed at it by any exact explanation.
+    score_gain: float = 0.0
 
     @property
     def hit_rate(self) -> float:
@@ -236,13 +239,15 @@ def pointing_game(
     A hit: the explanation's first outline (B's region that adds most, and its partner on A) overlaps the
     splice in A and in B. A trial where nothing stands out to be outlined is a miss.
     """
-    hits, chances, shares = 0, [], []
+    hits, chances, shares, gains = 0, [], [], []
     for mel_a, mel_b, excerpt, at_a, at_b in trials:
         a, b = splice(mel_a, excerpt, at_a), splice(mel_b, excerpt, at_b)
         grid_a, grid_b = network_regions.grid_of(a), network_regions.grid_of(b)
         pairs = network_regions.cnn_region_pairs(
             contrastive.cells(model, a), contrastive.cells(model, b), grid_a, grid_b, centre=centre
         )
+        before = contrastive.pair_contributions(contrastive.cells(model, mel_a), contrastive.cells(model, mel_b), centre)
+        gains.append(float(pairs.sum() - before.sum()))
         outlined = network_regions.recommended_regions(pairs, grid_a, grid_b, count=1).indices
         span_a, span_b = (at_a, at_a + len(excerpt)), (at_b, at_b + len(excerpt))
         if outlined:
@@ -254,7 +259,7 @@ def pointing_game(
         shares.append(len(excerpt) / len(a))
     return PointingResult(
         trials=len(trials), hits=hits, chance=float(np.mean(chances)) if chances else 0.0,
-        splice_share=float(np.mean(shares)) if shares else 0.0,
+        splice_share=float(np.mean(shares)) if shares else 0.0, score_gain=float(np.median(gains)) if gains else 0.0,
     )
 
 

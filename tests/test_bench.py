@@ -97,7 +97,8 @@ def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp
         "cnn_precision_at_5", "tagger_precision_at_5", "mfcc_precision_at_5", "feature_precision_at_5", "train_seconds",
         "clips_per_second", "tagger_clips_per_second", "deletion_auc", "deletion_auc_random", "pointing_hit_rate",
         "tagger_msd_precision_at_5", "tagger_both_precision_at_5", "cnn_minus_best_tagger_ci", "score_iqr",
-        "top3_share_median", "deletion_auc_occlusion", "randomisation_rank_correlation",
+        "top3_share_median", "deletion_auc_occlusion", "randomisation_rank_correlation", "pointing_score_gain_median",
+        "pointing_hit_rate_passage",
     } <= set(figures)
     low, high = figures["cnn_minus_best_tagger_ci"]
     assert -1 <= low <= high <= 1 and 0 <= figures["top3_share_median"] <= 1

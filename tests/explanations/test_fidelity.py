@@ -89,3 +89,19 @@ def test_a_passage_of_the_liked_clip_planted_in_the_recommendation_is_where_the_
     trials = [(a, b, 2 * excerpt, at_a, at_b) for a, b, excerpt, at_a, at_b in trials]  # a passage that stands out
     result = fidelity.pointing_game(model, trials, centre=catalog_centre(model, clips))
     assert result.trials == 8 and result.hit_rate >= 3 * result.chance
+
+
+def test_the_pointing_game_reports_how_much_planting_raised_the_score(model_and_clips):
+    """A network that barely uses the planted passage cannot be pointed at it: the gain says so beside the hits."""
+    model, clips = model_and_clips
+    centre = catalog_centre(model, clips)
+    a, b, c = clips[0], clips[3], clips[6]
+    excerpt, at_a, at_b = 2 * c[100:287], 50, 300
+    result = fidelity.pointing_game(model, [(a, b, excerpt, at_a, at_b)], centre=centre)
+
+    def score(x, y):
+        return contrastive.pair_contributions(contrastive.cells(model, x), contrastive.cells(model, y), centre).sum()
+
+    expected = score(fidelity.splice(a, excerpt, at_a), fidelity.splice(b, excerpt, at_b)) - score(a, b)
+    assert result.score_gain == pytest.approx(expected, abs=1e-6) and result.score_gain != 0
+    assert fidelity.pointing_game(model, [], centre=centre).score_gain == 0.0
