@@ -2,6 +2,7 @@ import tempfile
 from pathlib import Path
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
@@ -38,6 +39,8 @@ class CatalogAdmin(admin.ModelAdmin):
 
     def import_view(self, request):
         """Upload a catalog CSV (and a zip of clips); tracks are written now, clips analysed by Celery jobs."""
+        if not (request.user.has_perm("recommender.add_track") and request.user.has_perm("recommender.add_catalog")):
+            raise PermissionDenied("Importing tracks needs the permissions to add catalogs and tracks.")
         form = CatalogImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -92,13 +95,13 @@ class CatalogAdmin(admin.ModelAdmin):
         index = services.catalog_latest_index(catalog)
         return f"v{index.version} ({index.feature_set})" if index else "–"
 
-    @admin.action(description="Analyse pending tracks, then rebuild the index")
+    @admin.action(description="Analyse pending tracks, then rebuild the index", permissions=["change"])
     def analyse_and_index(self, request, queryset):
         for catalog in queryset:
             n = services.catalog_analyse(catalog=catalog)
             self.message_user(request, f"{catalog}: {n} tracks sent for analysis; the index follows.", messages.INFO)
 
-    @admin.action(description="Fetch missing clips from preview URLs, then analyse them")
+    @admin.action(description="Fetch missing clips from preview URLs, then analyse them", permissions=["change"])
     def fetch_clips(self, request, queryset):
         for catalog in queryset:
             n = services.catalog_fetch_clips(catalog=catalog)

@@ -4,6 +4,8 @@ import json
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -13,10 +15,11 @@ from django.utils.html import format_html, format_html_join
 from research import services
 from research.analysis_report import study_analyse
 from research.export import Options
-from research.export_files import FORMATS, study_data_package, study_export
+from research.export_files import FORMATS, ReasonRequired, study_data_package, study_export
 from research.gallery import study_gallery, study_tag_vocabularies
 from research.monitor import study_monitor
-from study.models import Condition, Item, Study, StudyTranslation
+from study.access import Can, study_add_owner, study_allows, study_require, user_studies
+from study.models import Condition, Item, Study, StudyMember, StudyTranslation
 from study.questionnaires import DEFAULT_SCALES, SCALES
 from study.services import FlowError
 
@@ -48,15 +51,41 @@ class ItemInline(admin.TabularInline):
     ]
 
 
-@admin.action(description="Export answers as CSV (one row per answer, with Prolific ids; logged)")
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Why must raw Prolific ids leave the study?", max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Kept in the audit log with who and when (e.g. 'bonus payments on Prolific for the pilot').",
+    )
+
+
+@admin.action(description="Export answers as CSV (one row per answer, with Prolific ids; asks why; logged)",
+              permissions=["identify"])
 def export_responses_csv(modeladmin, request, queryset):
+    studies = list(queryset.order_by("slug"))
+    if not studies:  # none of those chosen is this user's to see
+        modeladmin.message_user(request, "None of the chosen studies can be exported by you.", messages.ERROR)
+        return None
+    for study in studies:
+        study_require(user=request.user, study=study, can=Can.IDENTIFY)
+    form = ReasonForm(request.POST if "reason" in request.POST else None)
+    if not form.is_valid():  # first ask why, on a page of its own; the answer comes back to this action
+        return render(request, "research/identifying_reason.html", {
+            **modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta, "form": form,
+            "studies": studies, "action": "export_responses_csv", "selected": helpers.ACTION_CHECKBOX_NAME,
+            "title": "Export with raw Prolific ids",
+        })
     response = HttpResponse(content_type="text/csv; charset=utf-8")
-    slugs = "-".join(queryset.values_list("slug", flat=True))
-    response["Content-Disposition"] = f'attachment; filename="responses-{slugs}.csv"'
-    for i, study in enumerate(queryset.order_by("slug")):
+    response["Content-Disposition"] = f'attachment; filename="responses-{"-".join(s.slug for s in studies)}.csv"'
+    for i, study in enumerate(studies):
         if i:
             response.write("\n")
-        response.write(study_export(study=study, format="csv", exported_by=f"admin:{request.user.get_username()}").content)
+        try:
+            response.write(study_export(
+                study=study, format="csv", exported_by=f"admin:{request.user.get_username()}",
+                reason=form.cleaned_data["reason"],
+            ).content)
+        except ReasonRequired as error:  # a reason of blanks only
+            raise PermissionDenied(str(error)) from error
     return response
 
 
@@ -74,17 +103,18 @@ def _data_package(request, queryset, *, include_pilot: bool):
     return response
 
 
-@admin.action(description="Download the data package (ZIP: long, wide, events, codebook, XLSX, SPSS; pseudonymous)")
+@admin.action(description="Download the data package (ZIP: long, wide, events, codebook, XLSX, SPSS; pseudonymous)",
+              permissions=["view"])
 def export_data_package(modeladmin, request, queryset):
     return _data_package(request, queryset, include_pilot=False)
 
 
-@admin.action(description="Download the data package including pilot (bot) participants")
+@admin.action(description="Download the data package including pilot (bot) participants", permissions=["view"])
 def export_data_package_with_pilot(modeladmin, request, queryset):
     return _data_package(request, queryset, include_pilot=True)
 
 
-@admin.action(description="Duplicate (a new draft with the same configuration, no participants)")
+@admin.action(description="Duplicate (a new draft with the same configuration, no participants)", permissions=["add"])
 def duplicate_studies(modeladmin, request, queryset):
     for study in queryset:
         n = 1
@@ -95,10 +125,12 @@ def duplicate_studies(modeladmin, request, queryset):
         except FlowError as error:
             modeladmin.message_user(request, f"{study}: {error}", messages.ERROR)
         else:
+            study_add_owner(study=copy, user=request.user)
             modeladmin.message_user(request, f"{study} duplicated as {copy.slug!r} (a draft).", messages.SUCCESS)
 
 
-@admin.action(description="Download the configuration (JSON; python manage.py import_study recreates it)")
+@admin.action(description="Download the configuration (JSON; python manage.py import_study recreates it)",
+              permissions=["view"])
 def download_configuration(modeladmin, request, queryset):
     if queryset.count() != 1:
         modeladmin.message_user(request, "Choose one study to download its configuration.", messages.ERROR)
@@ -111,9 +143,10 @@ def download_configuration(modeladmin, request, queryset):
     return response
 
 
-@admin.action(description="Pre-render every explanation the study can show (background jobs)")
+@admin.action(description="Pre-render every explanation the study can show (background jobs)", permissions=["change"])
 def prerender_explanations(modeladmin, request, queryset):
     for study in queryset:
+        study_require(user=request.user, study=study, can=Can.CONFIGURE)
         try:
             batches = services.study_prerender_explanations(study=study)
         except FlowError as error:
@@ -148,6 +181,29 @@ class StudyForm(forms.ModelForm):
         self.fields["scales"].initial = DEFAULT_SCALES
 
 
+class StudyMemberInline(admin.TabularInline):
+    """Who works on the study, and as what (study.access); only the study's owners change it."""
+
+    model = StudyMember
+    extra = 0
+    fields = ["user", "role", "added_at"]
+    readonly_fields = ["added_at"]
+    verbose_name_plural = "members (who may see and do what with this study)"
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None or study_allows(user=request.user, study=obj, can=Can.VIEW)
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and study_allows(user=request.user, study=obj, can=Can.MANAGE)
+
+    has_change_permission = has_delete_permission = has_add_permission
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "user":  # only staff accounts can work in the admin
+            kwargs["queryset"] = db_field.related_model.objects.filter(is_staff=True, is_active=True).order_by("username")
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     form = StudyForm
@@ -156,7 +212,7 @@ class StudyAdmin(admin.ModelAdmin):
     ]
     list_filter = ["state"]
     search_fields = ["title", "slug"]
-    inlines = [StudyTranslationInline, ConditionInline, ItemInline]
+    inlines = [StudyMemberInline, StudyTranslationInline, ConditionInline, ItemInline]
     actions = [
         export_responses_csv, export_data_package, export_data_package_with_pilot, prerender_explanations,
         duplicate_studies, download_configuration,
@@ -186,6 +242,34 @@ class StudyAdmin(admin.ModelAdmin):
     def get_changeform_initial_data(self, request):
         # A study made in the admin starts as a draft: nobody enters before the researcher opens it.
         return {**super().get_changeform_initial_data(request), "state": Study.State.DRAFT}
+
+    # Who may do what: the model permission (Django's) and a role in this very study (study.access).
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request) and (
+            obj is None or study_allows(user=request.user, study=obj, can=Can.VIEW))
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request) and (
+            obj is None or study_allows(user=request.user, study=obj, can=Can.CONFIGURE))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request) and (
+            obj is None or study_allows(user=request.user, study=obj, can=Can.MANAGE))
+
+    def has_identify_permission(self, request):
+        """Raw Prolific ids (the CSV action): the permission; each study's role is checked by the action."""
+        return request.user.is_superuser or request.user.has_perm("study.view_prolific_id")
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:  # whoever creates a study owns it
+            study_add_owner(study=obj, user=request.user)
+
+    def _study(self, request, pk, can: Can = Can.VIEW) -> Study:
+        """The study of a researcher page: 404 where this user may not see it, 403 where their role stops short."""
+        study = get_object_or_404(user_studies(request.user), pk=pk)
+        study_require(user=request.user, study=study, can=can)
+        return study
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
@@ -222,20 +306,20 @@ class StudyAdmin(admin.ModelAdmin):
 
     def monitor_view(self, request, pk):
         """Arrivals, the flow through each condition, drop-out and time per page; refreshes itself."""
-        study = get_object_or_404(Study, pk=pk)
+        study = self._study(request, pk)
         include_pilot = request.GET.get("pilot") == "1"
         return self._page(request, study, "research/monitor.html", title=f"Monitor: {study} ({study.slug})",
                           monitor=study_monitor(study=study, include_pilot=include_pilot), include_pilot=include_pilot)
 
     def analysis_view(self, request, pk):
         """The by-condition analysis report (the same as analyse_study writes), figures inline."""
-        study = get_object_or_404(Study, pk=pk)
+        study = self._study(request, pk)
         report = study_analyse(study=study, include_pilot=request.GET.get("pilot") == "1", inline_figures=True)
         return HttpResponse(report.html)
 
     def export_view(self, request, pk, format):
         """One export file (the study page's buttons); every download is written to the audit log."""
-        study = get_object_or_404(Study, pk=pk)
+        study = self._study(request, pk)
         if format not in FORMATS or format == "csv":
             return HttpResponse("Unknown export format.", status=404)
         export = study_export(
@@ -246,9 +330,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     def delete_participant_view(self, request, pk):
         """Delete one participant's data on request, by Prolific id (the audited path; nothing else deletes)."""
-        study = get_object_or_404(Study, pk=pk)
-        if not request.user.has_perm("study.delete_participant") and not request.user.is_superuser:
-            return HttpResponse("Only researchers allowed to delete participants may do this.", status=403)
+        study = self._study(request, pk, Can.DELETE_DATA)
         form = DeleteParticipantForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -266,7 +348,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     def gallery_view(self, request, pk):
         """Every condition's explanation of the same sample pairs, side by side, to check before launch."""
-        study = get_object_or_404(Study, pk=pk)
+        study = self._study(request, pk)
         try:
             rows = study_gallery(study=study, n_pairs=min(12, max(1, int(request.GET.get("n", 4)))))
             error = " ".join(w for w in services.study_warnings(study) if "index" in w)
@@ -323,7 +405,7 @@ class StudyAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         # Real participants only, as the monitor and the exports count them by default; pilots on their own.
         real = Q(participants__is_pilot=False)
-        return super().get_queryset(request).annotate(
+        return super().get_queryset(request).filter(pk__in=user_studies(request.user).values("pk")).annotate(
             n_participants=Count("participants", filter=real, distinct=True),
             n_completed=Count("participants", filter=real & Q(participants__completed_at__isnull=False), distinct=True),
             n_pilots=Count("participants", filter=Q(participants__is_pilot=True), distinct=True),

@@ -1,19 +1,25 @@
-"""Researchers' API (token or staff session): study progress, the long-format answers and every export format."""
+"""Researchers' API (token or staff session): study progress, the long-format answers and every export format.
+
+Each endpoint shows a user only the studies their role allows (study.access); raw Prolific ids need the
+study.view_prolific_id permission, a role that allows it and a reason, and are logged."""
+
+import csv
+import io
 
 from django.db.models import Count
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response as ApiResponse
 from rest_framework.views import APIView
 
-from research.export import LONG_COLUMNS, Options, long_rows
-from research.export_files import FORMATS, study_export
+from research.export import LONG_COLUMNS, Options
+from research.export_files import FORMATS, ReasonRequired, identifying, study_export
+from study.access import Can, study_allows, user_studies
 from study.models import Condition, Study
 
 
@@ -41,7 +47,31 @@ class StudySerializer(serializers.ModelSerializer):
 
 class StudyList(ListAPIView):
     serializer_class = StudySerializer
-    queryset = Study.objects.order_by("slug")
+
+    def get_queryset(self):
+        return user_studies(self.request.user).order_by("slug")
+
+
+def _study(request, slug: str, can: Can = Can.VIEW) -> Study:
+    """The study, if this user may see it (404 otherwise: its existence is not theirs to know) and do ``can``."""
+    study = user_studies(request.user).filter(slug=slug).first()
+    if study is None:
+        raise NotFound("No such study.")
+    if not study_allows(user=request.user, study=study, can=can):
+        raise PermissionDenied(f"Your role in study {slug!r} does not allow this ({can.value}).")
+    return study
+
+
+def _export(request, study: Study, format: str, options: Options):
+    if identifying(format, options) and not study_allows(user=request.user, study=study, can=Can.IDENTIFY):
+        raise PermissionDenied("Raw Prolific ids need the study.view_prolific_id permission and a role that allows it.")
+    try:
+        return study_export(
+            study=study, format=format, options=options, exported_by=f"api:{request.user.get_username()}",
+            reason=request.query_params.get("reason", ""),
+        )
+    except ReasonRequired as error:
+        raise ValidationError({"reason": str(error)}) from error
 
 
 AnswerRowSerializer = type(
@@ -50,10 +80,21 @@ AnswerRowSerializer = type(
 
 
 class StudyResponses(APIView):
-    @extend_schema(responses=AnswerRowSerializer(many=True))
+    """The long-format answers as JSON: pseudonymous, unless raw Prolific ids are asked for (logged, as an export)."""
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("include_prolific_pid", bool, description="Add raw Prolific ids (permission, reason; logged)."),
+            OpenApiParameter("reason", str, description="Why raw Prolific ids must leave: required with them, logged."),
+        ],
+        responses=AnswerRowSerializer(many=True),
+    )
     def get(self, request, slug):
-        study = get_object_or_404(Study, slug=slug)
-        return ApiResponse([{name: row[name] for name in LONG_COLUMNS} for row in long_rows(study)])
+        study = _study(request, slug)
+        options = Options(include_prolific_pid=_flag(request, "include_prolific_pid"))
+        export = _export(request, study, "long", options)
+        rows = csv.DictReader(io.StringIO(export.content.decode("utf-8")))
+        return ApiResponse([{name: row.get(name, "") for name in LONG_COLUMNS} for row in rows])
 
 
 class JsonOnly(DefaultContentNegotiation):
@@ -79,7 +120,8 @@ class StudyExport(APIView):
                 "csv: the legacy long format with raw participant and Prolific ids; long, wide, events, codebook: "
                 "CSV with pseudonymous ids; xlsx: every table plus a meta sheet; spss: the wide table as .sav")),
             OpenApiParameter("include_pilot", bool, description="Include pilot (bot) participants."),
-            OpenApiParameter("include_prolific_pid", bool, description="Add raw Prolific ids (logged)."),
+            OpenApiParameter("include_prolific_pid", bool, description="Add raw Prolific ids (permission, reason; logged)."),
+            OpenApiParameter("reason", str, description="Why raw Prolific ids must leave (csv, include_prolific_pid): logged."),
         ],
         responses={
             (200, media_type.split(";")[0]): OpenApiResponse(OpenApiTypes.BINARY, description=(
@@ -89,14 +131,11 @@ class StudyExport(APIView):
         },
     )
     def get(self, request, slug):
-        study = get_object_or_404(Study, slug=slug)
+        study = _study(request, slug)
         format = request.query_params.get("format", "")
         if format not in FORMATS:
             raise ValidationError({"format": f"One of: {', '.join(FORMATS)}."})
         options = Options(
             include_pilot=_flag(request, "include_pilot"), include_prolific_pid=_flag(request, "include_prolific_pid")
         )
-        export = study_export(
-            study=study, format=format, options=options, exported_by=f"api:{request.user.get_username()}"
-        )
-        return export.download()
+        return _export(request, study, format, options).download()

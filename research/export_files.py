@@ -261,15 +261,30 @@ def _spss(table: Table, meta: dict) -> tuple[bytes, int]:
         return path.read_bytes(), len(rows)
 
 
-def study_export(*, study: Study, format: str, options: Options | None = None, exported_by: str) -> ExportFile:
+class ReasonRequired(ValueError):
+    """Raw Prolific ids leave only with a stated reason, which the audit log keeps."""
+
+
+def identifying(format: str, options: Options) -> bool:
+    """Whether an export holds raw Prolific ids (the legacy csv always has)."""
+    return options.include_prolific_pid or format == "csv"
+
+
+def study_export(
+    *, study: Study, format: str, options: Options | None = None, exported_by: str, reason: str = ""
+) -> ExportFile:
     """Build one export file of ``study`` in ``format`` (see FORMATS), with its metadata; every export is
-    written to the audit log (with raw Prolific ids: as an identifying export)."""
+    written to the audit log (with raw Prolific ids: as an identifying export, with its ``reason``, which
+    such an export cannot do without)."""
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}; one of {', '.join(FORMATS)}")
     options = options or Options()
-    identifying = options.include_prolific_pid or format == "csv"  # the legacy csv has always carried raw ids
-    if identifying:
-        logger.warning("%s exported study %r (%s) with raw Prolific ids", exported_by, study.slug, format)
+    with_ids = identifying(format, options)
+    reason = " ".join(reason.split())[:500]
+    if with_ids:
+        if not reason:
+            raise ReasonRequired("An export with raw Prolific ids needs a reason (it is kept in the audit log).")
+        logger.warning("%s exported study %r (%s) with raw Prolific ids: %s", exported_by, study.slug, format, reason)
     suffix, content_type = FORMATS[format]
     # A file with pilots is named so: it must never be mistaken for (or overwrite) the real participants' file.
     pilot = "-with-pilot" if options.include_pilot else ""
@@ -278,9 +293,9 @@ def study_export(*, study: Study, format: str, options: Options | None = None, e
     )
     AuditEntry.objects.create(
         actor=exported_by[:200], study=study,
-        action=AuditEntry.Action.EXPORT_IDENTIFYING if identifying else AuditEntry.Action.EXPORT,
+        action=AuditEntry.Action.EXPORT_IDENTIFYING if with_ids else AuditEntry.Action.EXPORT,
         detail={"format": format, "rows": export.meta["rows"], "include_pilot": options.include_pilot,
-                "configuration_sha256": export.meta["configuration_sha256"]},
+                "configuration_sha256": export.meta["configuration_sha256"], **({"reason": reason} if with_ids else {})},
     )
     return export
 

@@ -1,7 +1,9 @@
-"""The participants' record in the admin: read-only for everyone (the study itself is configured in
-research.admin, the researcher's workbench)."""
+"""The participants' record in the admin: read-only for everyone, and each researcher sees only the studies
+their role allows (study.access); raw Prolific ids are never shown here (they leave only through the logged
+exports). The study itself is configured in research.admin, the researcher's workbench."""
 from django.contrib import admin
 
+from study.access import user_studies
 from study.models import Assignment, AuditEntry, ListeningEvent, PageVisit, Participant, Recommendation, Response
 
 
@@ -18,6 +20,18 @@ class RecordAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class OwnStudiesMixin:
+    """Only the rows of studies this user may see; ``study_path`` leads from a row to its study."""
+
+    study_path = "study"
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        if request.user.is_superuser:
+            return rows
+        return rows.filter(**{f"{self.study_path}__in": user_studies(request.user)})
 
 
 class AssignmentInline(RecordAdminMixin, admin.StackedInline):
@@ -52,25 +66,25 @@ class ResponseInline(RecordAdminMixin, admin.TabularInline):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(RecordAdminMixin, admin.ModelAdmin):
-    """Every export and deletion, for staff to see; written only by the services that do them."""
+class AuditEntryAdmin(OwnStudiesMixin, RecordAdminMixin, admin.ModelAdmin):
+    """Every export and deletion, for staff of the study to see; written only by the services that do them."""
 
     list_display = ["at", "actor", "action", "study", "detail"]
-    list_filter = ["action", "study"]
+    list_filter = ["action", ("study", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["actor"]
 
 
 @admin.register(Participant)
-class ParticipantAdmin(RecordAdminMixin, admin.ModelAdmin):
-    list_display = ["__str__", "study", "condition_slug", "page", "is_pilot", "prolific_pid", "started_at", "completed_at"]
-    list_filter = ["study", "page", "is_pilot", "assignment__condition"]
-    search_fields = ["prolific_pid", "completion_code"]
+class ParticipantAdmin(OwnStudiesMixin, RecordAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "study", "condition_slug", "page", "is_pilot", "started_at", "completed_at"]
+    list_filter = [("study", admin.RelatedOnlyFieldListFilter), "page", "is_pilot"]
+    search_fields = ["completion_code"]
     readonly_fields = [
-        "study", "is_pilot", "prolific_pid", "prolific_study_id", "prolific_session_id", "page", "language", "consent_version",
+        "study", "is_pilot", "page", "language", "consent_version",
         "consented_at", "liked_tracks", "recommendations_requested_at", "recommendation_attempts", "recommendation_progress", "completion_code",
         "started_at", "completed_at",
     ]
-    exclude = ["token"]
+    exclude = ["token", "prolific_pid", "prolific_study_id", "prolific_session_id"]
     inlines = [AssignmentInline, PageVisitInline, ResponseInline, ListeningInline]
 
     def get_queryset(self, request):
@@ -83,14 +97,16 @@ class ParticipantAdmin(RecordAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Recommendation)
-class RecommendationAdmin(RecordAdminMixin, admin.ModelAdmin):
+class RecommendationAdmin(OwnStudiesMixin, RecordAdminMixin, admin.ModelAdmin):
+    study_path = "participant__study"
     list_display = ["participant", "rank", "track", "seed_track", "score", "index", "explanation_fallback"]
-    list_filter = ["participant__study"]
+    list_filter = [("participant__study", admin.RelatedOnlyFieldListFilter)]
     raw_id_fields = ["participant", "track", "seed_track", "index", "feature_explanation", "spectrogram_explanation"]
 
 
 @admin.register(Response)
-class ResponseAdmin(RecordAdminMixin, admin.ModelAdmin):
+class ResponseAdmin(OwnStudiesMixin, RecordAdminMixin, admin.ModelAdmin):
+    study_path = "participant__study"
     list_display = ["participant", "item", "recommendation", "value", "answered_at"]
-    list_filter = ["participant__study", "item__section", "item__code"]
+    list_filter = [("participant__study", admin.RelatedOnlyFieldListFilter), "item__section", "item__code"]
     raw_id_fields = ["participant", "recommendation"]

@@ -120,6 +120,7 @@ class Study(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "studies"
+        permissions = [("view_prolific_id", "Can see participants' raw Prolific ids (every time logged, with why)")]
 
     def __str__(self):
         return self.title
@@ -320,7 +321,7 @@ class Participant(models.Model):
         ]
 
     def __str__(self):
-        return f"P{self.pk}" + (f" ({self.prolific_pid})" if self.prolific_pid else "")
+        return f"P{self.pk}"  # never the Prolific id: this name shows wherever a participant is listed
 
     @property
     def condition(self) -> Condition | None:
@@ -535,3 +536,25 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor} {self.get_action_display()}"
+
+
+class StudyMember(models.Model):
+    """Who works on a study, and as what. A researcher sees and does only what their role in a study allows
+    (study.access: one place for the rules), on top of the matching Django permission; superusers see all."""
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner: everything, including the members and deleting a participant's data on request"
+        COLLABORATOR = "collaborator", "Collaborator: configure, pilot, watch, export pseudonymous data"
+        VIEWER = "viewer", "Viewer: monitor, gallery, analysis and pseudonymous exports"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="study_memberships")
+    role = models.CharField(max_length=12, choices=Role.choices, default=Role.VIEWER)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["study", "role", "user"]
+        constraints = [models.UniqueConstraint(fields=["study", "user"], name="one_role_per_study_and_user")]
+
+    def __str__(self):
+        return f"{self.user} ({self.role}) on {self.study}"

@@ -139,6 +139,7 @@ def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chos
         "n_recommendations": 5, "tag_vocabulary": "msd", "item_order": "fixed", "required_listening_s": 0,
         "min_duration_s": 180, "scales": ["jian_trust"],
         "translations-TOTAL_FORMS": 0, "translations-INITIAL_FORMS": 0,
+        "members-TOTAL_FORMS": 0, "members-INITIAL_FORMS": 0,
         "conditions-TOTAL_FORMS": 2, "conditions-INITIAL_FORMS": 0,
         "conditions-0-slug": "cnn", "conditions-0-name": "CNN", "conditions-0-explanation": "spectrogram",
         "conditions-0-recommender": "cnn", "conditions-0-weight": 1, "conditions-0-is_active": "on",
@@ -149,6 +150,7 @@ def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chos
     page = admin_client.post("/admin/study/study/add/", data, follow=True)
     study = Study.objects.get(slug="admin-study")
     assert study.state == "draft" and study.tag_vocabulary == "msd"
+    assert list(study.members.values_list("user__username", "role")) == [("admin", "owner")]  # who made it owns it
     assert study.items.filter(bank_scale="jian_trust").count() == 12
     assert study.items.filter(section="rating").count() == 3 and study.items.filter(check_kind="attention").exists()
     html = page.content.decode()

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
 
 from research.export import LONG_COLUMNS
+from study.models import AuditEntry
 from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -30,7 +31,7 @@ def read_csv(text):
 
 def test_export_command_writes_one_row_per_answer_with_the_contract_columns(study, finished, tmp_path):
     out = tmp_path / "answers.csv"
-    call_command("export_responses", study.slug, "--format", "csv", "--out", str(out))
+    call_command("export_responses", study.slug, "--format", "csv", "--out", str(out), "--reason", "test: checking the export")
     rows = read_csv(out.read_text())
 
     assert {"participant", "condition", "item", "value", "answered_at"} <= set(rows[0])
@@ -51,7 +52,7 @@ def test_export_command_writes_one_row_per_answer_with_the_contract_columns(stud
 def test_each_row_gives_the_range_its_own_item_s_answers_can_take(study, finished, tmp_path):
     """A multiple-choice item's range is its option codes (musical training 0–10, age band 1–9), not 1–7."""
     out = tmp_path / "answers.csv"
-    call_command("export_responses", study.slug, "--format", "csv", "--out", str(out))
+    call_command("export_responses", study.slug, "--format", "csv", "--out", str(out), "--reason", "test: checking the export")
     ranges = {r["item"]: (int(r["scale_min"]), int(r["scale_max"])) for r in read_csv(out.read_text())}
     for item in study.items.all():
         codes = [value for value, _label in item.options] if item.kind == "choice" else range(item.scale_min, item.scale_max + 1)
@@ -65,13 +66,20 @@ def test_export_of_an_unknown_study_fails_clearly():
 
 
 def test_the_admin_action_downloads_the_same_csv(study, finished, admin_client, tmp_path):
-    response = admin_client.post(
+    asked = admin_client.post(
         "/admin/study/study/", {"action": "export_responses_csv", "_selected_action": [study.pk]}
+    )
+    # Raw Prolific ids leave only with a reason: the action first asks why.
+    assert asked.status_code == 200 and "Why must raw Prolific ids leave" in asked.content.decode()
+    response = admin_client.post(
+        "/admin/study/study/",
+        {"action": "export_responses_csv", "_selected_action": [study.pk], "reason": "Prolific bonus payments"},
     )
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
+    assert AuditEntry.objects.filter(action="export_identifying", detail__reason="Prolific bonus payments").exists()
     out = tmp_path / "cmd.csv"
-    call_command("export_responses", study.slug, "--out", str(out))
+    call_command("export_responses", study.slug, "--out", str(out), "--reason", "test: checking the export")
     assert read_csv(response.content.decode()) == read_csv(out.read_text())
 
 

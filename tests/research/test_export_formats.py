@@ -10,7 +10,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
 from research.export import Options, long_table
-from research.export_files import study_export
+from research.export_files import ReasonRequired, study_export
 from research.export_wide import wide_columns
 from study.models import AuditEntry, Item, ListeningEvent, Participant
 from tests.participants import ParticipantBrowser
@@ -148,13 +148,17 @@ def test_every_csv_export_gets_a_sidecar_with_what_made_it(study, finished, tmp_
 def test_raw_prolific_ids_come_only_on_request_and_every_export_is_logged(study, finished):
     plain = study_export(study=study, format="wide", exported_by="admin:lee")
     assert "5f3a9c0d1b2e4f6a7c8d9e01" not in plain.content.decode()
-    identifying = study_export(study=study, format="wide", options=Options(include_prolific_pid=True), exported_by="admin:lee")
+    with pytest.raises(ReasonRequired):  # raw ids never leave without a reason
+        study_export(study=study, format="wide", options=Options(include_prolific_pid=True), exported_by="admin:lee")
+    identifying = study_export(study=study, format="wide", options=Options(include_prolific_pid=True), exported_by="admin:lee",
+                               reason="  bonus\n payments ")
     assert "5f3a9c0d1b2e4f6a7c8d9e01" in identifying.content.decode()
     log = list(AuditEntry.objects.order_by("at").values_list("actor", "action", "detail"))
     assert [(actor, action) for actor, action, _detail in log] == [
         ("admin:lee", "export"), ("admin:lee", "export_identifying"),
     ]
-    assert log[1][2]["format"] == "wide" and log[1][2]["rows"] == 2
+    assert log[1][2]["format"] == "wide" and log[1][2]["rows"] == 2 and log[1][2]["reason"] == "bonus payments"
+    assert "reason" not in log[0][2]
 
 
 def test_the_api_exports_every_format_for_staff_with_its_header(study, finished, admin_user, client):

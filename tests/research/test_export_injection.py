@@ -20,7 +20,7 @@ def test_a_formula_in_a_prolific_id_or_a_title_reaches_the_csv_and_xlsx_as_text(
     browser.get(PROLIFIC_PID="=cmd")
     browser.consent()
     browser.get_recommendations(*liked)
-    csv_text = study_export(study=study, format="csv", exported_by="t").content.decode()
+    csv_text = study_export(study=study, format="csv", exported_by="t", reason="test").content.decode()
     assert "'=cmd" in csv_text and ",=cmd" not in csv_text
     xlsx = study_export(study=study, format="xlsx", exported_by="t").content
     book = load_workbook(io.BytesIO(xlsx))

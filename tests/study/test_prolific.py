@@ -85,7 +85,7 @@ def test_the_export_flags_too_fast_completions_and_failed_checks(study, liked, t
     Participant.objects.filter(pk=careful.participant.pk).update(consented_at=timezone.now() - timedelta(minutes=12))
 
     out = tmp_path / "answers.csv"
-    call_command("export_responses", study.slug, "--out", str(out))
+    call_command("export_responses", study.slug, "--out", str(out), "--reason", "test: checking the export")
     rows = {r["participant"]: r for r in csv.DictReader(out.open())}
     assert (rows[str(careful.participant.pk)]["too_fast"], rows[str(hasty.participant.pk)]["too_fast"]) == ("False", "True")
     assert rows[str(careful.participant.pk)]["attention_passed"] == "True"

@@ -3,7 +3,7 @@ import getpass
 from django.core.management.base import BaseCommand, CommandError
 
 from research.export import Options
-from research.export_files import FORMATS, meta_json, sidecar_path, study_export
+from research.export_files import FORMATS, ReasonRequired, meta_json, sidecar_path, study_export
 from study.models import Study
 
 
@@ -32,17 +32,24 @@ class Command(BaseCommand):
             help="Add the raw PROLIFIC_PID column to long, wide, events, xlsx and spss (logged).",
         )
         parser.add_argument("--by", default="", help="Who exports, for the metadata (default: the OS user).")
+        parser.add_argument(
+            "--reason", default="",
+            help="Why raw Prolific ids must leave (csv, or --include-prolific-pid): required there, kept in the audit log.",
+        )
 
-    def handle(self, slug, format, out, include_pilot, include_prolific_pid, by, **options):
+    def handle(self, slug, format, out, include_pilot, include_prolific_pid, by, reason, **options):
         study = Study.objects.filter(slug=slug).first()
         if study is None:
             raise CommandError(f"No study with slug {slug!r}.")
         if out == "-" and format in ("xlsx", "spss"):
             raise CommandError(f"--format {format} writes a binary file: name it with --out.")
-        export = study_export(
-            study=study, format=format, exported_by=by or _os_user(),
-            options=Options(include_pilot=include_pilot, include_prolific_pid=include_prolific_pid),
-        )
+        try:
+            export = study_export(
+                study=study, format=format, exported_by=by or _os_user(), reason=reason,
+                options=Options(include_pilot=include_pilot, include_prolific_pid=include_prolific_pid),
+            )
+        except ReasonRequired as error:
+            raise CommandError(f"{error} Pass --reason, or choose a pseudonymous --format (long, wide, ...).") from error
         if out == "-":
             self.stdout.write(export.content.decode("utf-8"), ending="")
         else:

@@ -1,0 +1,79 @@
+"""Who may do what with a study: the one place for the rules every researcher page, admin action, export and
+API endpoint asks.
+
+A user may do something with a study when both hold:
+- the Django permission it needs (given to the user or their group), and
+- a role in that study (StudyMember) that allows it.
+Superusers may do everything; a user who is not active staff nothing. Seeing raw Prolific ids is its own
+permission (study.view_prolific_id) on top of a role that allows it, and every use is logged by the export.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+
+from study.models import Participant, Study, StudyMember
+
+Role = StudyMember.Role
+
+
+class Can(StrEnum):
+    VIEW = "view"  # monitor, gallery, analysis, configuration, pseudonymous exports
+    CONFIGURE = "configure"  # change the study, pilot it, prerender its explanations
+    IDENTIFY = "identify"  # raw Prolific ids (the legacy CSV, include_prolific_pid)
+    DELETE_DATA = "delete_data"  # a participant's data on request
+    MANAGE = "manage"  # the study's members, deleting the study
+
+
+#: The roles that allow each thing, and the Django permission it needs besides.
+ROLES = {
+    Can.VIEW: {Role.OWNER, Role.COLLABORATOR, Role.VIEWER},
+    Can.CONFIGURE: {Role.OWNER, Role.COLLABORATOR},
+    Can.IDENTIFY: {Role.OWNER, Role.COLLABORATOR},
+    Can.DELETE_DATA: {Role.OWNER},
+    Can.MANAGE: {Role.OWNER},
+}
+PERMISSIONS = {
+    Can.VIEW: "study.view_study",
+    Can.CONFIGURE: "study.change_study",
+    Can.IDENTIFY: "study.view_prolific_id",
+    Can.DELETE_DATA: "study.delete_participant",
+    Can.MANAGE: "study.change_study",
+}
+
+
+def user_studies(user, can: Can = Can.VIEW) -> QuerySet[Study]:
+    """The studies ``user`` may do ``can`` with."""
+    if not (user.is_active and user.is_staff):
+        return Study.objects.none()
+    if user.is_superuser:
+        return Study.objects.all()
+    if not user.has_perm(PERMISSIONS[can]):
+        return Study.objects.none()
+    return Study.objects.filter(members__user=user, members__role__in=ROLES[can]).distinct()
+
+
+def study_allows(*, user, study: Study, can: Can) -> bool:
+    return user_studies(user, can).filter(pk=study.pk).exists()
+
+
+def study_require(*, user, study: Study, can: Can) -> None:
+    """Raise PermissionDenied, saying what is missing, unless ``user`` may do ``can`` with ``study``."""
+    if not study_allows(user=user, study=study, can=can):
+        raise PermissionDenied(
+            f"{user.get_username() or 'This account'} may not {can.value} study {study.slug!r}: it needs the "
+            f"{PERMISSIONS[can]} permission and a role of {', '.join(sorted(ROLES[can]))} in the study."
+        )
+
+
+def user_participants(user, can: Can = Can.VIEW) -> QuerySet[Participant]:
+    """The participants of the studies ``user`` may do ``can`` with."""
+    return Participant.objects.filter(study__in=user_studies(user, can))
+
+
+def study_add_owner(*, study: Study, user) -> None:
+    """Make the researcher who created a study its owner (a superuser, who sees everything, too, so the
+    study has an owner once others join)."""
+    StudyMember.objects.update_or_create(study=study, user=user, defaults={"role": Role.OWNER})
