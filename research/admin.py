@@ -18,6 +18,7 @@ from research.export import Options
 from research.export_files import FORMATS, ReasonRequired, study_data_package, study_export
 from research.gallery import study_gallery, study_tag_vocabularies
 from research.monitor import study_monitor
+from study import frozen
 from study.access import Can, study_add_owner, study_allows, study_require, user_studies
 from study.models import Condition, Item, Study, StudyMember, StudyTranslation
 from study.questionnaires import DEFAULT_SCALES, SCALES
@@ -31,18 +32,38 @@ class StudyTranslationInline(admin.StackedInline):
     verbose_name_plural = "texts in other languages (shown to participants whose pages are in that language)"
 
 
-class ConditionInline(admin.TabularInline):
+class FrozenInlineMixin:
+    """Once participants have entered a study (study/frozen.py), its rows can be neither added nor removed,
+    and only ``open_fields`` still change."""
+
+    open_fields: tuple[str, ...] = ()
+
+    def has_add_permission(self, request, obj=None):
+        return super().has_add_permission(request, obj) and not (obj and obj.is_frozen)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not (obj and obj.is_frozen)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj and obj.is_frozen:
+            readonly += [f for f in self.get_fields(request, obj) if f not in self.open_fields and f not in readonly]
+        return readonly
+
+
+class ConditionInline(FrozenInlineMixin, admin.TabularInline):
     model = Condition
     extra = 0
     fields = ["slug", "name", "explanation", "recommender", "weight", "is_active", "n_assigned"]
     readonly_fields = ["n_assigned"]
+    open_fields = ("is_active",)
 
     @admin.display(description="Assigned")
     def n_assigned(self, condition):
         return condition.assignments.count() if condition.pk else 0
 
 
-class ItemInline(admin.TabularInline):
+class ItemInline(FrozenInlineMixin, admin.TabularInline):
     model = Item
     extra = 0
     fields = [
@@ -256,6 +277,12 @@ class StudyAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request) and (
             obj is None or study_allows(user=request.user, study=obj, can=Can.MANAGE))
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.is_frozen:  # participants have entered: the design shows, it no longer changes
+            readonly += [name for name in frozen.STUDY_FIELDS if name not in readonly]
+        return readonly
+
     def has_identify_permission(self, request):
         """Raw Prolific ids (the CSV action): the permission; each study's role is checked by the action."""
         return request.user.is_superuser or request.user.has_perm("study.view_prolific_id")
@@ -264,6 +291,29 @@ class StudyAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if not change:  # whoever creates a study owns it
             study_add_owner(study=obj, user=request.user)
+        else:  # every change to a study's configuration goes to the audit log, old and new values
+            services.study_log_change(study=obj, actor=f"admin:{request.user.get_username()}", what="study", changes={
+                name: (form.initial.get(name), form.cleaned_data.get(name)) for name in form.changed_data if name != "scales"
+            })
+
+    def save_formset(self, request, form, formset, change):
+        changed = [(f, {name: (f.initial.get(name), f.cleaned_data.get(name)) for name in f.changed_data})
+                   for f in formset.forms if f.instance.pk and f.has_changed()]
+        removed = [str(obj) for obj in formset.deleted_objects] if hasattr(formset, "deleted_objects") else []
+        super().save_formset(request, form, formset, change)
+        if not change:
+            return
+        actor, study = f"admin:{request.user.get_username()}", form.instance
+        for row_form, changes in changed:
+            if row_form not in formset.deleted_forms:
+                services.study_log_change(study=study, actor=actor, what=f"{formset.model._meta.model_name} {row_form.instance}",
+                                          changes=changes)
+        for obj in formset.new_objects:
+            services.study_log_change(study=study, actor=actor, what=f"{formset.model._meta.model_name} {obj} added",
+                                      changes={"added": (None, str(obj))})
+        for name in removed:
+            services.study_log_change(study=study, actor=actor, what=f"{formset.model._meta.model_name} {name} removed",
+                                      changes={"removed": (name, None)})
 
     def _study(self, request, pk, can: Can = Can.VIEW) -> Study:
         """The study of a researcher page: 404 where this user may not see it, 403 where their role stops short."""

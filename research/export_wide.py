@@ -57,6 +57,8 @@ WIDE_PARTICIPANT_COLUMNS = [
     ("attention_passed", None),
     ("manipulation_passed", None),
     ("liked_track_ids", (STRING, "Catalog ids of the tracks the participant chose as liked, separated by spaces")),
+    ("consent_version", (STRING, "The version of the study's texts the participant consented under (study/frozen.py: "
+                                 "texts change only as a new version)")),
 ]
 
 PER_RECOMMENDATION = [
@@ -136,6 +138,7 @@ def wide_rows(study: Study, columns: list[Column], options: Options) -> Iterator
             "completed": participant.completed_at is not None,
             **summaries[participant.pk],
             "liked_track_ids": " ".join(sorted(t.external_id for t in participant.liked_tracks.all())),
+            "consent_version": participant.consent_version,
             **answers[participant.pk],
         }
 

@@ -8,6 +8,7 @@ from django.db.models import Q
 
 from explanations.models import Explanation
 from recommender.models import Catalog, SimilarityIndex, Track
+from study import frozen
 
 
 def new_seed() -> int:
@@ -125,6 +126,14 @@ class Study(models.Model):
     def __str__(self):
         return self.title
 
+    def clean(self):
+        frozen.study_check(self)
+
+    @property
+    def is_frozen(self) -> bool:
+        """What participants are asked can no longer change (study/frozen.py)."""
+        return frozen.is_frozen(self)
+
     @property
     def accepts_new_participants(self) -> bool:
         return self.state in (self.State.PILOT, self.State.OPEN)
@@ -234,6 +243,7 @@ class Condition(models.Model):
         return f"{self.study.slug}/{self.slug}"
 
     def clean(self):
+        frozen.row_check(self, open_fields=frozen.CONDITION_OPEN_FIELDS)
         if self.explanation not in self.TRUTHFUL.get(self.recommender, ()):
             allowed = ", ".join(sorted(self.TRUTHFUL[self.recommender]))
             raise ValidationError({"explanation": (
@@ -342,6 +352,10 @@ class Assignment(models.Model):
         return f"{self.participant} → {self.condition.slug}"
 
 
+#: The most points a rating scale may have (a 0-100 slider's 101).
+MAX_SCALE_POINTS = 101
+
+
 class Item(models.Model):
     """One question with a numeric scale, asked once per recommendation or once per participant."""
 
@@ -391,6 +405,22 @@ class Item(models.Model):
 
     def __str__(self):
         return self.code
+
+    def clean(self):
+        if self.kind == self.Kind.LIKERT and not (self.scale_min < self.scale_max <= self.scale_min + MAX_SCALE_POINTS - 1):
+            raise ValidationError({"scale_max": (
+                f"A rating scale runs from its minimum up to a larger maximum, at most {MAX_SCALE_POINTS} points "
+                f"({self.scale_min} to {self.scale_max} is not one)."
+            )})
+        if self.kind == self.Kind.CHOICE:
+            values = [o[0] if isinstance(o, list | tuple) and len(o) == 2 else None for o in self.options or []]
+            if (len(values) < 2 or any(type(v) is not int for v in values) or len(set(values)) != len(values)
+                    or any(not isinstance(o[1], str) or not o[1].strip() for o in self.options)):
+                raise ValidationError({"options": "A choice item needs at least two options [[value, label], ...], "
+                                                  "each value a distinct whole number and each label a text."})
+        if self.check_kind == self.Check.ATTENTION and self.correct_value not in self.scale:
+            raise ValidationError({"correct_value": "An attention check's instructed answer must be one of its scale's values."})
+        frozen.row_check(self)
 
     @property
     def scale(self):
@@ -523,6 +553,7 @@ class AuditEntry(models.Model):
         EXPORT_IDENTIFYING = "export_identifying", "Export with raw Prolific ids"
         DELETE_PARTICIPANT = "delete_participant", "Participant's data deleted on request"
         PURGE_IDENTIFIERS = "purge_identifiers", "Identifiers purged after the retention period"
+        CHANGE_STUDY = "change_study", "Study configuration changed (old and new values)"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.CharField(max_length=200, help_text="Who: admin:<user>, api:<user>, or the OS user of a command.")

@@ -9,6 +9,7 @@ from research.services.setup import (  # noqa: F401
     study_add_questionnaire,
     study_create,
     study_index,
+    study_log_change,
     study_prerender_done,
     study_prerender_explanations,
     study_prerender_plan,

@@ -10,7 +10,7 @@ from django.db import transaction
 from explanations.services import explanations_done, explanations_send, pool_pairs
 from recommender import services as recommender_services
 from recommender.models import Catalog, SimilarityIndex, Track
-from study.models import Condition, Item, Study, StudyTranslation
+from study.models import AuditEntry, Condition, Item, Study, StudyTranslation
 from study.questionnaires import default_items
 from study.services.journey import FlowError
 
@@ -37,6 +37,23 @@ def study_create(
         for language, texts in (translations or {}).items():
             StudyTranslation.objects.create(study=study, language=language, **texts)
     return study
+
+
+def _loggable(value):
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)
+
+
+def study_log_change(*, study: Study, actor: str, what: str, changes: dict[str, tuple]) -> AuditEntry | None:
+    """Write a configuration change to the audit log: ``what`` changed (the study, or one of its items,
+    conditions or texts), each field with its old and new value. Nothing changed: nothing written."""
+    if not changes:
+        return None
+    return AuditEntry.objects.create(
+        actor=actor[:200], action=AuditEntry.Action.CHANGE_STUDY, study=study,
+        detail={"what": what, "changes": {name: [_loggable(old), _loggable(new)] for name, (old, new) in changes.items()}},
+    )
 
 
 def study_add_questionnaire(*, study: Study, scales: list[str] | dict[str, list[str]] | None = None) -> int:

@@ -1,0 +1,81 @@
+"""Nothing changes under a running study: once a study is open (or closed) and someone has entered it, what
+its participants are asked and shown is frozen. The models' clean() ask this module, so the admin, imports
+and every full_clean refuse the same changes with the same words.
+
+Frozen: the questions (every field of every item, and adding or removing one), the conditions (all but
+whether one still takes new participants), the design (catalog, pool, randomisation, liked tracks and
+recommendations, tag vocabulary, item order, listening) and the state (no way back to draft or pilot). The
+texts participants read may change only as a new version: with a new consent version, which every
+participant who consents from then on carries into the export. The repair for a genuine mistake: close the
+study, duplicate it (a draft with everything editable), fix the copy and open it.
+"""
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+#: The study's design: what every participant goes through.
+STUDY_FIELDS = [
+    "catalog", "pid_pattern", "open_to_anyone", "pool_styles", "pool_track_ids", "min_liked", "max_liked",
+    "n_recommendations", "tag_vocabulary", "item_order", "randomisation", "balance_on", "block_repeats",
+    "required_listening_s",
+]
+#: What participants read: changes only with a new consent version.
+TEXT_FIELDS = ["title", "description", "consent_text", "instructions_text", "debrief_text"]
+#: What may change on a condition of a running study: whether it still takes new participants.
+CONDITION_OPEN_FIELDS = {"is_active"}
+REPAIR = "Close the study, duplicate it (a draft), fix the copy and open that instead."
+
+
+def is_frozen(study) -> bool:
+    """Whether participants' questions and design are frozen: the study, as stored, is open or closed and
+    someone has entered it."""
+    if study is None or not study.pk:
+        return False
+    stored = type(study).objects.filter(pk=study.pk).values_list("state", flat=True).first()
+    return stored in ("open", "closed") and study.participants.exists()
+
+
+def _changed(obj, fields) -> list[str]:
+    stored = type(obj).objects.filter(pk=obj.pk).values(*[f"{name}_id" if _is_fk(obj, name) else name for name in fields]).first()
+    if stored is None:
+        return []
+    return [name for name in fields if stored[f"{name}_id" if _is_fk(obj, name) else name] != _value(obj, name)]
+
+
+def _is_fk(obj, name) -> bool:
+    return obj._meta.get_field(name).is_relation
+
+
+def _value(obj, name):
+    return getattr(obj, f"{name}_id") if _is_fk(obj, name) else getattr(obj, name)
+
+
+def study_check(study) -> None:
+    """Study.clean: refuse a change to a frozen study's design, a way back to draft or pilot, and new texts
+    without a new consent version."""
+    if not is_frozen(study):
+        return
+    errors = dict.fromkeys(_changed(study, STUDY_FIELDS), f"Frozen: participants have entered this study. {REPAIR}")
+    if study.state not in ("open", "closed"):
+        errors["state"] = "A study participants have entered can only be open or closed."
+    texts = _changed(study, TEXT_FIELDS)
+    if texts and not _changed(study, ["consent_version"]):
+        for name in texts:
+            errors[name] = ("Participants have read this text: change it only with a new consent version (every "
+                            "participant who consents from now on carries it into the export).")
+    if errors:
+        raise ValidationError(errors)
+
+
+def row_check(obj, *, open_fields: set[str] = frozenset()) -> None:
+    """Item.clean, Condition.clean: refuse adding a row to a frozen study, or changing one (but ``open_fields``)."""
+    study = obj.study if obj.study_id else None
+    if not is_frozen(study):
+        return
+    what = obj._meta.verbose_name
+    if not obj.pk:
+        raise ValidationError(f"Frozen: participants have entered this study; no {what} can be added. {REPAIR}")
+    fields = [f.name for f in obj._meta.concrete_fields if f.name not in {"id", "study", *open_fields}]
+    changed = _changed(obj, fields)
+    if changed:
+        raise ValidationError(dict.fromkeys(changed, f"Frozen: participants have answered this {what}. {REPAIR}"))

@@ -1,0 +1,156 @@
+"""Nothing changes under a running study (study/frozen.py): once participants have entered an open study,
+its questions, conditions and design are frozen for the admin, imports and every full_clean alike; its texts
+change only with a new consent version, which the export shows per participant; every change is logged."""
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from research.export import Options
+from research.export_wide import wide_table
+from study.models import AuditEntry, Condition, Item
+from tests.participants import ParticipantBrowser
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def running(study, liked):
+    """An open study one participant has answered."""
+    browser = ParticipantBrowser(study)
+    browser.get()
+    browser.consent()
+    browser.get_recommendations(*liked)
+    browser.post("rate", browser.rating_answers())
+    study.refresh_from_db()
+    return study
+
+
+def _item(study):
+    return study.items.filter(kind=Item.Kind.LIKERT, section=Item.Section.QUESTIONNAIRE).first()
+
+
+@pytest.mark.parametrize(("scale_min", "scale_max"), [(9, 1), (3, 3), (1, 200)])
+def test_an_impossible_rating_scale_is_refused(study, scale_min, scale_max):
+    item = _item(study)
+    item.scale_min, item.scale_max = scale_min, scale_max
+    with pytest.raises(ValidationError, match="rating scale runs from its minimum"):
+        item.full_clean()
+
+
+@pytest.mark.parametrize("options", [[], [[1, "Yes"]], [[1, "Yes"], [1, "No"]], [["1", "Yes"], [2, "No"]], [[1, ""], [2, "No"]]])
+def test_a_choice_item_needs_two_distinct_whole_number_options_with_labels(study, options):
+    item = Item(study=study, code="c", section="pre", kind=Item.Kind.CHOICE, text="?", options=options)
+    with pytest.raises(ValidationError, match="at least two options"):
+        item.full_clean()
+
+
+def test_an_attention_check_s_answer_lies_on_its_scale(study):
+    check = study.items.get(check_kind=Item.Check.ATTENTION)
+    check.correct_value = check.scale_max + 1
+    with pytest.raises(ValidationError, match="instructed answer"):
+        check.full_clean()
+
+
+def test_a_draft_or_an_open_study_nobody_entered_stays_editable(study):
+    item = _item(study)
+    item.text, item.scale_max = "Reworded", 5
+    item.full_clean()  # nobody has entered: nothing to protect
+    study.n_recommendations = 3
+    study.full_clean()
+    assert not study.is_frozen
+
+
+def test_once_participants_have_entered_the_questions_and_conditions_are_frozen(running):
+    assert running.is_frozen
+    item = _item(running)
+    item.scale_max = 2
+    with pytest.raises(ValidationError, match="Frozen: participants have answered"):
+        item.full_clean()
+    with pytest.raises(ValidationError, match="no item can be added"):
+        Item(study=running, code="new", section="questionnaire", text="New?").full_clean()
+    condition = running.conditions.first()
+    condition.recommender = Condition.Recommender.TAGGER
+    with pytest.raises(ValidationError, match="Frozen"):
+        condition.full_clean()
+    condition.refresh_from_db()
+    condition.is_active = False  # a condition may stop taking new participants
+    condition.full_clean()
+
+
+def test_a_running_study_s_design_and_state_are_frozen_and_its_texts_change_only_as_a_new_version(running):
+    running.n_recommendations = 2
+    with pytest.raises(ValidationError, match="Frozen"):
+        running.full_clean()
+    running.refresh_from_db()
+    running.state = "draft"
+    with pytest.raises(ValidationError, match="only be open or closed"):
+        running.full_clean()
+    running.refresh_from_db()
+    running.state = "closed"
+    running.full_clean()
+    running.refresh_from_db()
+    running.consent_text = "You agree, and more."
+    with pytest.raises(ValidationError, match="new consent version"):
+        running.full_clean()
+    running.consent_version = "2"
+    running.full_clean()
+
+
+def test_the_export_shows_the_consent_version_each_participant_consented_under(running, liked):
+    running.consent_text, running.consent_version = "New wording.", "2"
+    running.full_clean()
+    running.save()
+    later = ParticipantBrowser(running)
+    later.get()
+    later.consent()
+    versions = sorted(row["consent_version"] for row in wide_table(running, Options()).rows)
+    assert versions == ["1", "2"]
+
+
+def test_the_admin_shows_a_frozen_study_read_only_and_logs_every_change(running, admin_client):
+    page = admin_client.get(reverse("admin:study_study_change", args=[running.pk])).content.decode()
+    assert 'name="items-0-text"' not in page and 'name="items-__prefix__-text"' not in page  # no new item either
+    assert 'name="conditions-0-is_active"' in page and 'name="conditions-0-recommender"' not in page
+    assert 'name="n_recommendations"' not in page
+    # A text change with a new version goes through, and the log keeps old and new.
+    data = _form_data(admin_client, running)
+    data.update({"debrief_text": "Thank you!", "consent_version": "2"})
+    answer = admin_client.post(reverse("admin:study_study_change", args=[running.pk]), data)
+    assert answer.status_code == 302, answer.content.decode()[:3000]
+    entry = AuditEntry.objects.get(action="change_study", detail__what="study")
+    assert entry.actor == "admin:admin" and entry.detail["changes"]["consent_version"] == ["1", "2"]
+    assert entry.detail["changes"]["debrief_text"][1] == "Thank you!"
+    # The same text change without a new version is refused, and nothing is logged.
+    data.update({"debrief_text": "Thanks again!"})
+    refused = admin_client.post(reverse("admin:study_study_change", args=[running.pk]), data)
+    assert refused.status_code == 200 and "new consent version" in refused.content.decode()
+    assert AuditEntry.objects.filter(action="change_study").count() == 1
+
+
+def _form_data(client, study) -> dict:
+    """What the study's change form would post as it stands (every input's current value)."""
+    import re
+    from html import unescape
+
+    page = client.get(reverse("admin:study_study_change", args=[study.pk])).content.decode()
+    data = {}
+    for tag in re.findall(r"<(?:input|select|textarea)[^>]*>(?:[^<]*</textarea>)?", page):
+        name = re.search(r'name="([^"]+)"', tag)
+        if not name or name[1] in ("_save", "_continue", "_addanother") or "__prefix__" in name[1]:
+            continue
+        if tag.startswith("<textarea"):
+            data[name[1]] = unescape(re.search(r">([^<]*)</textarea>", tag)[1]).lstrip("\n")
+        elif tag.startswith("<select"):
+            continue  # filled below from the selected option
+        elif 'type="checkbox"' in tag:
+            if "checked" in tag:
+                data[name[1]] = "on"
+        else:
+            value = re.search(r'value="([^"]*)"', tag)
+            data[name[1]] = unescape(value[1]) if value else ""
+    for name, options in re.findall(r'<select[^>]*name="([^"]+)"[^>]*>(.*?)</select>', page, re.S):
+        if "__prefix__" in name:
+            continue
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
+        data[name] = chosen[1] if chosen else ""
+    return data
