@@ -251,7 +251,7 @@ class StudyAdmin(admin.ModelAdmin):
             "pool_styles", "pool_track_ids", "min_liked", "max_liked", "n_recommendations", "tag_vocabulary", "item_order",
             "required_listening_s", "min_duration_s",
         ]}),
-        ("Prolific", {"fields": ["prolific_completion_code", "prolific_no_consent_code"]}),
+        ("Prolific", {"fields": ["pid_pattern", "prolific_completion_code", "prolific_no_consent_code"]}),
     ]
 
     def get_fieldsets(self, request, obj=None):

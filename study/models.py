@@ -9,6 +9,7 @@ from django.db.models import Q
 from explanations.models import Explanation
 from recommender.models import Catalog, SimilarityIndex, Track
 from study import frozen
+from study.pid_patterns import validate_pid_pattern
 
 
 def new_seed() -> int:
@@ -31,9 +32,10 @@ class Study(models.Model):
         help_text="Who may enter, and whether their data counts as pilot data.",
     )
     pid_pattern = models.CharField(
-        max_length=200, default=r"[0-9a-f]{24}",
+        max_length=200, default=r"[0-9a-f]{24}", validators=[validate_pid_pattern],
         help_text="A regular expression every PROLIFIC_PID must match in full: Prolific's 24 hexadecimal "
-        "characters by default; change it for another panel's participant ids.",
+        "characters by default ([0-9a-f]{24}); for another panel e.g. [A-Za-z0-9_-]{1,64}. Run by RE2 (linear "
+        "time): no back-references or look-arounds.",
     )
     open_to_anyone = models.BooleanField(
         default=True,

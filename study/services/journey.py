@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 
 from study import flow, randomisation
 from study.models import Assignment, Condition, PageVisit, Participant, Study
+from study.pid_patterns import pid_matches
 
 Page = Participant.Page
 
@@ -41,7 +42,7 @@ _ID = re.compile(r"[A-Za-z0-9_-]{1,200}")
 def link_check(*, study: Study, prolific_pid: str, prolific_study_id: str, prolific_session_id: str) -> None:
     """Refuse a link whose ids are not ids: the PID must match the study's pattern in full, the others be
     plain identifiers. Nothing is cut or cleaned: a malformed id is refused, not coerced into another one."""
-    if prolific_pid and (len(prolific_pid) > 200 or not re.fullmatch(study.pid_pattern, prolific_pid)):
+    if prolific_pid and (len(prolific_pid) > 200 or not pid_matches(study.pid_pattern, prolific_pid)):
         raise InvalidLink(_("This link's participant id is not a valid one. Please open the study from Prolific."))
     for value in (prolific_study_id, prolific_session_id):
         if value and not _ID.fullmatch(value):

@@ -4,6 +4,7 @@ import io
 import json
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -136,7 +137,7 @@ def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chos
         "open_to_anyone": "on", "consent_text": "Yes.", "consent_version": "1", "randomisation": "least_filled",
         "balance_on": "started", "block_repeats": 2, "target_per_condition": 0, "effect_size_d": 0.5, "alpha": 0.05,
         "power": 0.8, "pool_styles": "[]", "pool_track_ids": "[]", "min_liked": 1, "max_liked": 3,
-        "n_recommendations": 5, "tag_vocabulary": "msd", "item_order": "fixed", "required_listening_s": 0,
+        "n_recommendations": 5, "tag_vocabulary": "msd", "pid_pattern": "[0-9a-f]{24}", "item_order": "fixed", "required_listening_s": 0,
         "min_duration_s": 180, "scales": ["jian_trust"],
         "translations-TOTAL_FORMS": 0, "translations-INITIAL_FORMS": 0,
         "members-TOTAL_FORMS": 0, "members-INITIAL_FORMS": 0,
@@ -174,3 +175,44 @@ def test_the_launch_checklist_states_what_an_explanation_costly_by_nature_takes_
     assert f"about {pairs * OCCLUSION_SECONDS_PER_PAIR / 60:.0f} min" in warning
     costly.conditions.update(is_active=False)
     assert not any("occlusion" in w for w in research_services.study_warnings(costly))
+
+
+def test_an_import_is_checked_as_the_admin_checks_all_or_nothing_with_every_problem_named(study):
+    """Issue 19's findings: invalid section and kind, min > max, a code the answer endpoint refuses, an over-long
+    consent version, a catastrophic id pattern, unknown fields: all named at once, and nothing written."""
+    config = research_services.study_to_config(study)
+    config["study"].update(consent_version="v" * 45, pid_pattern="(a)\\1")
+    config["study"]["surprise"] = 1
+    first, second = config["items"][0], config["items"][1]
+    first.update(section="nowhere", kind="slider")
+    second.update(code="has spaces!", scale_min=9, scale_max=1, kind="likert")
+    config["items"].append(dict(config["items"][2]))  # the same code twice
+    with pytest.raises(services.FlowError) as refused:
+        research_services.study_from_config(config, slug="imported")
+    text = str(refused.value)
+    assert "nothing was written" in text and "study: unknown field 'surprise'" in text
+    del config["study"]["surprise"]
+    with pytest.raises(services.FlowError) as refused:
+        research_services.study_from_config(config, slug="imported")
+    text = str(refused.value)
+    assert "study.consent_version:" in text and "study.pid_pattern: Not a pattern participant ids" in text
+    assert f"items[0] ({first['code']!r}).section:" in text and f"items[0] ({first['code']!r}).kind:" in text
+    assert "items[1] ('has spaces!').code:" in text and "items[1] ('has spaces!').scale_max: A rating scale" in text
+    assert f"a second item {config['items'][2]['code']!r}" in text
+    assert not Study.objects.filter(slug="imported").exists()
+
+
+def test_a_participant_id_pattern_runs_in_linear_time_whatever_the_researcher_wrote(study):
+    import time
+
+    from study.pid_patterns import pid_matches
+
+    study.pid_pattern = "(a+)+$"  # catastrophic backtracking for Python's re: 0.94 s at 22 characters, doubling
+    study.full_clean()  # RE2 runs it: allowed
+    start = time.perf_counter()
+    assert not pid_matches(study.pid_pattern, "a" * 5000 + "!")
+    assert time.perf_counter() - start < 2  # RE2: linear (ms); Python's re would not finish in a lifetime
+    assert pid_matches(r"[0-9a-f]{24}", "5f3a9c0d1b2e4f6a7c8d9e0a") and not pid_matches(r"[0-9a-f]{24}", "5f3a9c0d1b2e4f6a7c8d9e0")
+    study.pid_pattern = "(?=a)a"
+    with pytest.raises(ValidationError, match="without back-references or look-arounds"):
+        study.full_clean()

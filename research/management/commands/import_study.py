@@ -28,7 +28,7 @@ class Command(BaseCommand):
                 raise CommandError(f"No catalog {catalog!r}.")
         try:
             study = study_from_config(config, slug=slug, catalog=catalog_row)
-        except (FlowError, KeyError, TypeError) as error:
+        except FlowError as error:
             raise CommandError(f"{file}: {error}") from error
         self.stdout.write(
             f"Created study {study.slug!r} (a draft) with {study.conditions.count()} conditions and "
