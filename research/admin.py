@@ -385,7 +385,7 @@ class StudyAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 deleted = services.participant_delete(
-                    study=study, prolific_pid=form.cleaned_data["prolific_pid"],
+                    study=study, reference=form.cleaned_data["prolific_pid"],
                     actor=f"admin:{request.user.get_username()}",
                 )
             except services.NoSuchParticipant as error:
@@ -440,7 +440,7 @@ class StudyAdmin(admin.ModelAdmin):
             # Pilot data is left out of the downloads above; during a pilot it is all there is.
             *[("study_study_export", f"{fmt}/?pilot=1", f"Download {fmt} with pilot participants")
               for fmt in ("long", "wide", "events", "xlsx", "spss")],
-            ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id)"),
+            ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id, pseudonym or P-number)"),
         ]
         return format_html_join(
             "", '<p><a href="{}{}">{}</a></p>',
@@ -482,7 +482,11 @@ class StudyAdmin(admin.ModelAdmin):
 
 
 class DeleteParticipantForm(forms.Form):
-    prolific_pid = forms.CharField(label="Prolific id (PROLIFIC_PID)", max_length=200)
+    prolific_pid = forms.CharField(
+        label="Participant", max_length=200,
+        help_text="Their Prolific id (PROLIFIC_PID), the pseudonym the exports give them, or the admin's P<number> "
+        "(participants of a study open to anyone may have no Prolific id).",
+    )
     confirm = forms.BooleanField(label="I understand that this deletes the participant's data for good.")
 
 

@@ -298,7 +298,7 @@ class Participant(models.Model):
     )
     consent_version = models.CharField(max_length=20, blank=True)
     consented_at = models.DateTimeField(null=True, blank=True)
-    liked_tracks = models.ManyToManyField(Track, blank=True, related_name="+")
+    liked_tracks = models.ManyToManyField(Track, blank=True, related_name="+", through="LikedTrack")
     recommendations_requested_at = models.DateTimeField(null=True, blank=True)
     recommendation_sent_at = models.DateTimeField(null=True, blank=True, help_text="When the job was last sent.")
     recommendation_attempts = models.PositiveSmallIntegerField(
@@ -339,6 +339,21 @@ class Participant(models.Model):
     def condition(self) -> Condition | None:
         assignment = getattr(self, "assignment", None)
         return assignment.condition if assignment else None
+
+
+class LikedTrack(models.Model):
+    """A track a participant chose as liked. The table Django made for the plain many-to-many, now named so a
+    liked track is protected: deleting it from the catalog is refused instead of silently erasing the choice."""
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE)
+    track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        db_table = "study_participant_liked_tracks"
+        unique_together = [("participant", "track")]
+
+    def __str__(self):
+        return f"{self.participant} liked {self.track_id}"
 
 
 class Assignment(models.Model):
@@ -527,7 +542,8 @@ class ListeningEvent(models.Model):
         PROGRESS = "progress", "Still playing"
 
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="listening")
-    track = models.ForeignKey(Track, on_delete=models.CASCADE, related_name="+")
+    # A track a participant heard cannot be deleted: the record would lose what was played.
+    track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="+")
     recommendation = models.ForeignKey(
         "Recommendation", on_delete=models.CASCADE, null=True, blank=True, related_name="listening"
     )

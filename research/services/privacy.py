@@ -5,6 +5,7 @@ the audit log with who did it, when, and a keyed pseudonym of the Prolific id in
 """
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from django.db import transaction
@@ -24,17 +25,38 @@ def pid_pseudonym(prolific_pid: str) -> str:
     return salted_hmac("study.privacy.pid", prolific_pid, algorithm="sha256").hexdigest()[:16]
 
 
-def participant_delete(*, study: Study, prolific_pid: str, actor: str) -> dict:
+def participant_find(*, study: Study, reference: str) -> Participant:
+    """The participant of ``study`` that ``reference`` names: their Prolific id, the pseudonym the exports give
+    them, or the admin's P<number> (a participant of a study open to anyone may have no Prolific id)."""
+    from research.export import pseudonym
+
+    reference = reference.strip()
+    rows = Participant.objects.filter(study=study)
+    found = None
+    if re.fullmatch(r"P\d{1,18}", reference):
+        found = rows.filter(pk=int(reference[1:])).first()
+    elif re.fullmatch(r"[0-9a-f]{16}", reference):
+        found = next((p for p in rows.only("pk") if pseudonym(p.pk) == reference), None)
+    if found is None and reference:
+        found = rows.filter(prolific_pid=reference).first()
+    if found is None:
+        raise NoSuchParticipant(
+            f"No participant of study {study.slug!r} is {reference!r} (a Prolific id, an export pseudonym or P<number>)."
+        )
+    return found
+
+
+def participant_delete(*, study: Study, actor: str, prolific_pid: str = "", reference: str = "") -> dict:
     """Delete everything one participant gave (answers, player events, page visits, recommendations, the
-    assignment and the participant row) and log it. Returns what was deleted, by kind.
+    assignment and the participant row) and log it. Returns what was deleted, by kind. The participant is
+    named by ``prolific_pid``, or by ``reference`` (participant_find: also an export pseudonym or P<number>).
 
     The balance stays honest: the least-filled randomiser counts the assignments that exist, so the
     deleted one no longer counts; permuted blocks continue after the highest position ever dealt.
     """
     with transaction.atomic():
-        participant = Participant.objects.select_for_update().filter(study=study, prolific_pid=prolific_pid).first()
-        if participant is None:
-            raise NoSuchParticipant(f"No participant of study {study.slug!r} has Prolific id {prolific_pid!r}.")
+        named = participant_find(study=study, reference=reference or prolific_pid)
+        participant = Participant.objects.select_for_update().get(pk=named.pk)
         condition = participant.condition.slug if participant.condition else ""
         counts = {
             "answers": participant.responses.count(),
@@ -43,12 +65,20 @@ def participant_delete(*, study: Study, prolific_pid: str, actor: str) -> dict:
             "recommendations": participant.recommendations.count(),
             "assignment": int(condition != ""),
         }
+        who = ({"prolific_pid_pseudonym": pid_pseudonym(participant.prolific_pid)} if participant.prolific_pid
+               else {"participant_pseudonym": _participant_pseudonym(participant.pk)})
         participant.delete()  # the rest cascades
         AuditEntry.objects.create(
             actor=actor[:200], action=AuditEntry.Action.DELETE_PARTICIPANT, study=study,
-            detail={"prolific_pid_pseudonym": pid_pseudonym(prolific_pid), "condition": condition, "deleted": counts},
+            detail={**who, "condition": condition, "deleted": counts},
         )
     return counts
+
+
+def _participant_pseudonym(participant_id: int) -> str:
+    from research.export import pseudonym
+
+    return pseudonym(participant_id)
 
 
 def identifiers_purge(*, older_than_days: int, actor: str, now=None) -> int:

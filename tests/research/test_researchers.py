@@ -143,3 +143,52 @@ def test_the_condition_chart_counts_whole_participants_from_zero_even_before_any
     low, high = axes.get_xlim()
     assert low == 0 and high >= 1  # not matplotlib's -0.04 to 0.04 around nothing
     assert all(float(tick).is_integer() for tick in axes.get_xticks())
+
+
+def test_a_participant_without_a_prolific_id_is_deleted_by_pseudonym_or_p_number(study, liked, admin_client):
+    from research.export import pseudonym
+
+    anonymous = []
+    for _ in range(2):  # a study open to anyone: no Prolific id
+        browser = ParticipantBrowser(study)
+        browser.get()
+        browser.consent()
+        anonymous.append(browser.participant)
+    assert all(p.prolific_pid == "" for p in anonymous)
+    page = admin_client.post(f"/admin/study/study/{study.pk}/delete-participant/",
+                             {"prolific_pid": pseudonym(anonymous[0].pk), "confirm": "on"}, follow=True)
+    assert "Deleted:" in page.content.decode() and not Participant.objects.filter(pk=anonymous[0].pk).exists()
+    entry = AuditEntry.objects.get(action="delete_participant")
+    assert entry.detail["participant_pseudonym"] == pseudonym(anonymous[0].pk)
+    call_command("delete_participant", study.slug, "--participant", f"P{anonymous[1].pk}", stdout=io.StringIO())
+    assert not Participant.objects.filter(pk=anonymous[1].pk).exists()
+    with pytest.raises(CommandError, match="No participant"):
+        call_command("delete_participant", study.slug, "--participant", f"P{anonymous[1].pk}")
+
+
+def test_a_track_a_participant_liked_heard_or_was_recommended_cannot_be_deleted(study, liked):
+    from django.db.models import ProtectedError
+
+    from study.models import ListeningEvent
+
+    browser = ParticipantBrowser(study)
+    browser.get()
+    browser.consent()
+    browser.get_recommendations(*liked)
+    participant = browser.participant
+    heard = participant.recommendations.first()
+    ListeningEvent.objects.create(participant=participant, track=heard.track, recommendation=heard, page="rate",
+                                  kind="play", position_s=0)
+    for track in [*liked, heard.track]:
+        with pytest.raises(ProtectedError):
+            type(track).objects.get(pk=track.pk).delete()
+    assert set(participant.liked_tracks.values_list("pk", flat=True)) == {t.pk for t in liked}
+    assert participant.listening.count() == 1
+    # A track nobody touched still goes, and a participant's own deletion takes their likes with them.
+    untouched = study.catalog.tracks.exclude(pk__in=[*[t.pk for t in liked], *participant.recommendations.values_list("track_id", flat=True),
+                                                     *participant.recommendations.values_list("seed_track_id", flat=True)]).first()
+    untouched.delete()
+    research_services.participant_delete(study=study, reference=f"P{participant.pk}", actor="test")
+    from study.models import LikedTrack
+
+    assert not LikedTrack.objects.filter(participant_id=participant.pk).exists()
