@@ -19,4 +19,4 @@ RUN DEBUG=false SECRET_KEY=collectstatic-only-not-a-secret-0123456789abcdef ALLO
 RUN useradd --create-home resonance && mkdir -p /data/media && chown resonance /data/media
 USER resonance
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]
+CMD ["gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "60"]

@@ -139,7 +139,7 @@ def start_services(env: dict, port: int, web_workers: int, threads: int, log_dir
         env=env, cwd=ROOT, stdout=(log_dir / "worker.log").open("wb"), stderr=subprocess.STDOUT,
     )
     web = subprocess.Popen(
-        [python, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
+        [python, "-m", "gunicorn", "config.wsgi", "-c", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}", "--workers", str(web_workers),
          "--threads", str(threads), "--timeout", "60",
          # Keep idle connections open past a participant's pause, as the proxy in front of a deployment does;
          # gunicorn's 2 s default closes them under the client, which then meets a reset connection.

@@ -408,4 +408,5 @@ def done(request, study, participant):
 
 @participant_page(Page.DECLINED)
 def declined(request, study, participant):
-    return _render(request, "study/declined.html", study, participant)
+    # What is kept of someone who declined, and for how long, is said on the page.
+    return _render(request, "study/declined.html", study, participant, retention_days=settings.RETENTION_DAYS)

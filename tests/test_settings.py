@@ -109,3 +109,30 @@ def test_bandit_finds_nothing_of_medium_or_high_severity():
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert done.returncode == 0, done.stdout[-3000:]  # bandit exits 1 when it finds something at that level
+
+
+def test_the_access_log_never_holds_a_prolific_id_from_a_study_link_or_its_referrer():
+    """What gunicorn writes, with the format the image and docker-compose run it with (config/gunicorn.py)."""
+    import datetime
+    import runpy
+    import types
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    settings_file = ROOT / "config" / "gunicorn.py"
+    config = Config()
+    config.set("access_log_format", runpy.run_path(str(settings_file))["access_log_format"])
+    pid = "5f3a9c0d1b2e4f6a7c8d9e01"
+    environ = {
+        "REQUEST_METHOD": "GET", "RAW_URI": f"/s/pilot/?PROLIFIC_PID={pid}&STUDY_ID=s1", "PATH_INFO": "/s/pilot/",
+        "QUERY_STRING": f"PROLIFIC_PID={pid}&STUDY_ID=s1", "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "203.0.113.9",
+        "HTTP_REFERER": f"https://app.prolific.com/?PROLIFIC_PID={pid}", "HTTP_USER_AGENT": "Firefox",
+    }
+    response = types.SimpleNamespace(status="302 Found", sent=0, headers=[])
+    request = types.SimpleNamespace(headers=[("REFERER", environ["HTTP_REFERER"])])
+    atoms = Logger(config).atoms(response, request, environ, datetime.timedelta(milliseconds=12))
+    line = config.access_log_format % atoms
+    assert '"GET /s/pilot/ HTTP/1.1" 302' in line and pid not in line and "STUDY_ID" not in line
+    for where in ("Dockerfile", "docker-compose.yml"):
+        assert "-c config/gunicorn.py" in (ROOT / where).read_text().replace('", "', " "), where

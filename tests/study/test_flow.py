@@ -212,3 +212,17 @@ def test_a_forged_session_token_is_a_new_participant_not_someone_else(study):
     session.save()
     forger.get()
     assert forger.participant.pk != victim.participant.pk
+
+
+def test_the_declined_page_says_what_is_kept_and_for_how_long_in_the_participant_s_language(study, settings):
+    settings.RETENTION_DAYS = 30
+    with_id = ParticipantBrowser(study)
+    with_id.client.defaults["HTTP_ACCEPT_LANGUAGE"] = "de"
+    with_id.get(PROLIFIC_PID="5f3a9c0d1b2e4f6a7c8d9e01")
+    page = with_id.post("consent", {"consent": "no"}).content.decode()
+    assert "Wir speichern nur, dass Ihre Prolific-ID abgelehnt hat" in page and "nach 30 Tagen gelöscht" in page
+    settings.RETENTION_DAYS = 0
+    anonymous = ParticipantBrowser(study)
+    anonymous.get()
+    page = anonymous.post("consent", {"consent": "no"}).content.decode()
+    assert "We keep only that a visitor declined" in page and "erased after" not in page
