@@ -100,6 +100,23 @@ def test_the_api_is_throttled(client, admin_user, monkeypatch):
     assert codes == [200, 200, 200, 429, 429]
 
 
+def test_anonymous_and_bad_token_api_requests_are_throttled_by_address(client, admin_user, settings):
+    from rest_framework.authtoken.models import Token
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "anon": "3/minute"}}
+    guesses = [client.get("/api/studies/", HTTP_AUTHORIZATION=f"Token {'0' * 39}{i}").status_code for i in range(3)]
+    assert all(code in (401, 403) for code in guesses)
+    # Past the anonymous rate the address is refused before its token is even looked at: the right one too.
+    token = Token.objects.create(user=admin_user)
+    assert client.get("/api/studies/", HTTP_AUTHORIZATION=f"Token {token.key}").status_code == 429
+    assert client.get("/api/studies/").status_code == 429
+    # Another address is not held back, and a researcher's own successful requests never count.
+    other = {"REMOTE_ADDR": "198.51.100.7", "HTTP_AUTHORIZATION": f"Token {token.key}"}
+    assert [client.get("/api/studies/", **other).status_code for _ in range(5)] == [200] * 5
+    assert client.get(f"/s/{'x' * 5}/").status_code != 429  # participants' pages have their own limits
+
+
 def test_every_page_carries_a_content_security_policy_with_no_inline_script(client, study):
     page = client.get(f"/s/{study.slug}/", follow=True)
     policy = page["Content-Security-Policy"]
