@@ -39,7 +39,7 @@ def test_prerendering_covers_every_explanation_a_participant_can_be_shown(demo_c
     browser.post("rate", browser.rating_answers())
 
     export = tmp_path / "answers.csv"
-    call_command("export_responses", study.slug, "--out", str(export))
+    call_command("export_responses", study.slug, "--out", str(export), "--reason", "test: the record")
     rows = [r for r in csv.DictReader(export.open()) if r["section"] == "rating"]
     shown = {r["feature_explanation"] for r in rows}
     assert len(shown) == 3 and "" not in shown

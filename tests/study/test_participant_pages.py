@@ -149,7 +149,7 @@ def test_the_export_gives_the_seconds_heard_per_recommendation(browser, liked, t
     browser.client.post(browser.url("listen"), {"track": first.track_id, "event": "pause", "position": 2.5})
     browser.post("rate", browser.rating_answers())
     out = tmp_path / "answers.csv"
-    call_command("export_responses", browser.study.slug, "--format", "csv", "--out", str(out))
+    call_command("export_responses", browser.study.slug, "--format", "csv", "--out", str(out), "--reason", "test")
     rows = list(csv.DictReader(out.open()))
     heard = {row["recommendation_rank"]: row["listened_s"] for row in rows if row["section"] == "rating"}
     assert heard["1"] == "2.5" and heard["2"] == "0.0"
