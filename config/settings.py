@@ -190,6 +190,9 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 # Fetching preview clips from URLs: seconds to wait for a server, and the largest clip accepted.
 CLIP_FETCH_TIMEOUT = env_int("CLIP_FETCH_TIMEOUT", 15)
+# Clips are fetched from public addresses only (no loopback, private, link-local...): host names listed here
+# (comma-separated, e.g. a lab's own mirror, clips.lab.internal) may resolve to internal ones.
+CLIP_FETCH_ALLOWED_HOSTS = frozenset(h.lower().rstrip(".") for h in env_list("CLIP_FETCH_ALLOWED_HOSTS"))
 CLIP_MAX_BYTES = env_int("CLIP_MAX_BYTES", 20 * 1024 * 1024)
 # The most one upload (a catalog CSV, or a zip of clips, also once unpacked) may hold; every clip, fetched,
 # uploaded or imported from a folder, is at most CLIP_MAX_BYTES and must decode as audio.

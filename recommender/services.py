@@ -332,7 +332,8 @@ def track_fetch_clip(*, track: Track) -> Track:
     with tempfile.TemporaryDirectory() as folder:
         try:
             downloaded = fetch.download_clip(
-                track.preview_url, Path(folder), timeout=settings.CLIP_FETCH_TIMEOUT, max_bytes=settings.CLIP_MAX_BYTES
+                track.preview_url, Path(folder), timeout=settings.CLIP_FETCH_TIMEOUT, max_bytes=settings.CLIP_MAX_BYTES,
+                allowed_hosts=settings.CLIP_FETCH_ALLOWED_HOSTS,
             )
         except fetch.TransientFetchError:
             raise

@@ -1,4 +1,5 @@
-"""Fetching preview clips from a real HTTP server on 127.0.0.1."""
+"""Fetching preview clips from a real HTTP server on 127.0.0.1 (allowed here as a lab's mirror would be), and
+never from an internal address the deployment did not name, redirects included."""
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +44,11 @@ class ClipServer(BaseHTTPRequestHandler):
                 self.send(500, b"busy", content_type="text/plain")
             else:
                 self.send(200, tone_bytes())
+        elif self.path == "/to-localhost":  # a redirect into the server's own loopback, by another name
+            self.send_response(302)
+            self.send_header("Location", f"http://localhost:{self.server.server_port}/ok.wav")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path == "/slow.wav":
             time.sleep(1)
             self.send(200, tone_bytes())
@@ -70,8 +76,16 @@ def server():
     httpd.server_close()
 
 
-def download(url, tmp_path, timeout=5, max_bytes=2 * 1024 * 1024):
-    return fetch.download_clip(url, tmp_path, timeout=timeout, max_bytes=max_bytes)
+LOCAL = frozenset({"127.0.0.1"})
+
+
+@pytest.fixture(autouse=True)
+def the_test_server_is_a_named_mirror(settings):
+    settings.CLIP_FETCH_ALLOWED_HOSTS = LOCAL
+
+
+def download(url, tmp_path, timeout=5, max_bytes=2 * 1024 * 1024, allowed_hosts=LOCAL):
+    return fetch.download_clip(url, tmp_path, timeout=timeout, max_bytes=max_bytes, allowed_hosts=allowed_hosts)
 
 
 def test_an_audio_url_is_downloaded(server, tmp_path):
@@ -143,3 +157,37 @@ def test_the_fetch_clips_command_downloads_a_catalog_s_missing_clips_and_counts_
     assert out.getvalue().strip() == "Catalog 'previews': 2 clips sent for download; now 1 analysed, 1 failed."
     with pytest.raises(CommandError, match="No catalog with slug 'nowhere'"):
         call_command("fetch_clips", "nowhere")
+
+
+@pytest.mark.parametrize(("url", "kind"), [
+    ("http://127.0.0.1:{port}/ok.wav", "loopback"),
+    ("http://localhost:{port}/ok.wav", "loopback"),
+    ("http://169.254.169.254/latest/meta-data/", "link-local"),  # a cloud's metadata service
+    ("http://10.0.0.7/clip.mp3", "private"),
+    ("http://[::1]:{port}/ok.wav", "loopback"),
+    ("http://224.0.0.1/clip.mp3", "multicast"),
+    ("http://0.0.0.0:{port}/ok.wav", "unspecified"),
+])
+def test_an_internal_address_is_refused_before_anything_is_sent(server, tmp_path, url, kind):
+    port = server.rsplit(":", 1)[1]
+    start = time.perf_counter()
+    with pytest.raises(fetch.BlockedAddress, match=f"an? {kind} address: clips are fetched from public servers only"):
+        download(url.format(port=port), tmp_path, allowed_hosts=frozenset())
+    assert ClipServer.calls == {}  # refused at connect time: the server never saw a request
+    assert time.perf_counter() - start < 5  # and without waiting for a timeout
+
+
+def test_a_redirect_into_an_internal_address_is_refused_too(server, tmp_path):
+    with pytest.raises(fetch.BlockedAddress, match=r"localhost resolves to .*loopback"):
+        download(f"{server}/to-localhost", tmp_path)
+    assert ClipServer.calls == {"/to-localhost": 1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_track_pointing_inside_the_network_fails_with_the_reason_and_nothing_fetched(settings):
+    settings.CLIP_FETCH_ALLOWED_HOSTS = frozenset()
+    track = TrackFactory(catalog=CatalogFactory(), preview_url="http://169.254.169.254/latest/meta-data/iam")
+    services.track_fetch_clip(track=track)
+    track.refresh_from_db()
+    assert track.status == Track.Status.FAILED and not track.audio
+    assert "169.254.169.254, a link-local address" in track.error and "CLIP_FETCH_ALLOWED_HOSTS" in track.error
