@@ -282,6 +282,7 @@ PARTICIPANT_RATE_LIMITS = {
     "answer": (300, 6000, 60),
     "listen": (120, 3000, 60),
     "status": (240, 6000, 60),
+    "retry": (5, 300, 60),  # the waiting page's "try again" (one job in flight at a time besides)
 }
 # Rate limits and other short-lived counters live in the cache: the process's memory by default, Redis
 # shared by every web worker when CACHE_URL names one (docker-compose.yml does).

@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
-from config.ratelimit import rate_limit
+from config.ratelimit import client_ip, over_limits, rate_limit
 from study import flow, services
 from study.models import Participant, Study
 from study.serializers import AnswerSerializer, DigitsIdField, ListenEventSerializer, first_error
@@ -228,6 +228,10 @@ def choose(request, study, participant):
 @participant_page(Page.WAIT)
 def wait(request, study, participant):
     if request.method == "POST":
+        per_session, per_ip, window_s = settings.PARTICIPANT_RATE_LIMITS["retry"]
+        limits = [(f"s:{request.session.session_key or ''}", per_session), (f"ip:{client_ip(request)}", per_ip)]
+        if over_limits("retry", limits, window_s):  # the page says to wait; nothing is sent
+            return redirect(_page_url(participant))
         try:
             services.participant_retry_recommendations(participant=participant)
         except services.FlowError as error:

@@ -94,3 +94,24 @@ def test_titles_are_drawn_literally_so_hostile_ones_never_break_a_figure(study, 
         assert recommendation.explanation_fallback == ""
         assert recommendation.feature_explanation.drawing and recommendation.spectrogram_explanation.drawing
         assert recommendation.spectrogram_explanation.liked_spectrogram.image
+
+
+def test_try_again_sends_one_job_however_often_it_is_clicked_and_is_rate_limited(study, liked, monkeypatch):
+    """Issue 19: thirty simultaneous retries of the waiting page took recommendations from 2-6 s to 47 s."""
+    browser = ParticipantBrowser(study)
+    browser.get()
+    browser.consent()
+    monkeypatch.setattr("study.services.recommending.recommender_services.catalog_latest_index", lambda *a, **k: None)
+    browser.get_recommendations(*liked)
+    assert browser.page() == "wait"
+    sent = []
+    monkeypatch.setattr("study.services.recommending.enqueue", lambda task, *args, **kw: sent.append(args))
+    Participant.objects.update(recommendation_progress={"error": "RuntimeError: no index"})
+    for _ in range(4):  # clicked four times: the first starts a job, the others find it in flight
+        browser.client.post(browser.url("wait"), {})
+    assert len(sent) == 1
+    # Once the job is old enough to be retried, a click sends one again; past the limit nothing is sent.
+    for _ in range(4):
+        Participant.objects.update(recommendation_sent_at=timezone.now() - timedelta(seconds=20))
+        browser.client.post(browser.url("wait"), {})
+    assert len(sent) == 2  # the fifth and later clicks within the minute are over the limit (5 per session)
