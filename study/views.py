@@ -305,8 +305,9 @@ def rate(request, study, participant):
         "track", "seed_track", "feature_explanation", "spectrogram_explanation"
     ))
     if study.required_listening_s:
+        heard = services.participant_listening(participant=participant)
         for recommendation in recommendations:
-            recommendation.heard_s = int(services.listened_seconds(participant=participant, recommendation=recommendation))
+            recommendation.heard_s = int(heard.get(recommendation.pk, 0.0))
     return _answer_page(
         request, study, participant, "study/rate.html",
         {"recommendations": recommendations, "condition": participant.condition},

@@ -38,6 +38,7 @@ from study.services.listening import (  # noqa: F401
     TooManyEvents,
     listened_seconds,
     listening_record,
+    participant_listening,
     study_listening,
 )
 from study.services.recommending import (  # noqa: F401

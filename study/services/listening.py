@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from recommender.models import Track
-from study.listening_time import PlayerEvent, seconds_heard
+from study.listening_time import PlayerEvent, seconds_heard_one_at_a_time
 from study.models import ListeningEvent, Participant, Recommendation, Study
 from study.services.journey import FlowError
 
@@ -49,31 +49,45 @@ def listening_record(*, participant: Participant, track_id: int, kind: str, posi
     )
 
 
-def _heard(events: list[tuple], duration_s: float | None) -> float:
-    return seconds_heard(
-        [PlayerEvent(kind, position, created.timestamp()) for kind, position, created in events], duration_s
-    )
+def _events(rows: list[tuple]) -> list[PlayerEvent]:
+    return [PlayerEvent(kind, position, created.timestamp()) for kind, position, created in rows]
 
 
 def listened_seconds(*, participant: Participant, recommendation: Recommendation) -> float:
-    """Seconds of this recommendation the participant heard, computed from the events' server times."""
-    events = list(
-        ListeningEvent.objects.filter(participant=participant, recommendation=recommendation)
-        .order_by("created_at", "pk").values_list("kind", "position_s", "created_at")
+    """Seconds of this recommendation the participant heard, computed from the events' server times; a moment
+    in which another of their clips played too counts for one clip only (listening_time)."""
+    return participant_listening(participant=participant).get(recommendation.pk, 0.0)
+
+
+def participant_listening(*, participant: Participant) -> dict[int, float]:
+    """Seconds heard per recommendation (by its id) of one participant."""
+    rows = (
+        ListeningEvent.objects.filter(participant=participant, recommendation__isnull=False)
+        .order_by("created_at", "pk")
+        .values_list("recommendation_id", "kind", "position_s", "created_at", "recommendation__track__duration_s")
     )
-    return _heard(events, recommendation.track.duration_s)
+    return _one_at_a_time(rows)
+
+
+def _one_at_a_time(rows) -> dict[int, float]:
+    """(recommendation id, kind, position, created, duration) rows of one participant: seconds heard per clip."""
+    events: dict[int, list] = defaultdict(list)
+    durations = {}
+    for recommendation_id, kind, position, created, duration in rows:
+        events[recommendation_id].append((kind, position, created))
+        durations[recommendation_id] = duration
+    return seconds_heard_one_at_a_time({rid: (_events(rows_), durations[rid]) for rid, rows_ in events.items()})
 
 
 def study_listening(*, study: Study) -> dict[int, float]:
     """Seconds heard per recommendation (by its id) for every participant of the study."""
-    events: dict[int, list] = defaultdict(list)
-    durations = {}
+    by_participant: dict[int, list] = defaultdict(list)
     rows = (
         ListeningEvent.objects.filter(participant__study=study, recommendation__isnull=False)
         .order_by("created_at", "pk")
-        .values_list("recommendation_id", "kind", "position_s", "created_at", "recommendation__track__duration_s")
+        .values_list("participant_id", "recommendation_id", "kind", "position_s", "created_at",
+                     "recommendation__track__duration_s")
     )
-    for recommendation_id, kind, position, created, duration in rows.iterator(chunk_size=5000):
-        events[recommendation_id].append((kind, position, created))
-        durations[recommendation_id] = duration
-    return {rid: round(_heard(rows_, durations[rid]), 1) for rid, rows_ in events.items()}
+    for participant_id, *row in rows.iterator(chunk_size=5000):
+        by_participant[participant_id].append(row)
+    return {rid: round(seconds, 1) for rows_ in by_participant.values() for rid, seconds in _one_at_a_time(rows_).items()}

@@ -55,3 +55,24 @@ def test_a_seek_back_within_one_play_never_counts_more_than_the_clip_holds():
     """Found by hypothesis: play, reach the end, seek to the start and go on without a new play event."""
     rows = events(("play", 0, 0), ("progress", 1, 1), ("seeked", 0, 2), ("pause", 1, 3))
     assert seconds_heard(rows, 1) == pytest.approx(1)
+
+
+def test_clips_played_at_the_same_time_count_once_for_the_one_started_last():
+    from study.listening_time import seconds_heard_one_at_a_time
+
+    def played(start, seconds):
+        return events(("play", 0, start), *[("progress", t, start + t) for t in range(5, seconds + 1, 5)])
+
+    # Issue 19: five recommendations started together and played 30 s "heard" 30 s each in 31 s.
+    together = seconds_heard_one_at_a_time({rank: (played(100 + rank * 0.2, 30), 30) for rank in range(1, 6)})
+    assert sum(together.values()) == pytest.approx(30 + 4 * 0.2, abs=0.01)  # no more than the time that passed
+    assert all(seconds < 30 for seconds in together.values())
+    # One after the other, each keeps exactly what seconds_heard gives it.
+    apart = {rank: (played(100 + rank * 40, 30), 30) for rank in range(1, 4)}
+    assert seconds_heard_one_at_a_time(apart) == {rank: seconds_heard(*apart[rank]) for rank in apart} == dict.fromkeys(apart, 30)
+    # A second clip started 10 s into the first takes the overlap; the first keeps its first 10 s and what is
+    # left after the second stops.
+    first = events(("play", 0, 0), *[("progress", t, t) for t in range(5, 31, 5)])
+    second = events(("play", 0, 10), ("progress", 5, 15), ("pause", 10, 20))
+    heard = seconds_heard_one_at_a_time({"a": (first, 30), "b": (second, 30)})
+    assert heard == {"a": pytest.approx(20), "b": pytest.approx(10)}
