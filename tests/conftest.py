@@ -3,6 +3,7 @@ import hashlib
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.conf import settings as django_settings
 
@@ -94,8 +95,36 @@ def demo_catalog(db, memoised_audio_work, django_capture_on_commit_callbacks):
     return catalog
 
 
+_TRAINED: dict = {}
+
+
 @pytest.fixture
-def networked_catalog(demo_catalog):
+def memoised_training(monkeypatch):
+    """The same CNN training (same clips, settings and teacher) runs once per test run, not once per test: the
+    networks' fixtures train the demo catalog's CNN identically every time. Tests of training itself call
+    contrastive.train without this."""
+    from recommender.cnn import contrastive
+
+    train = contrastive.train
+
+    def train_once(spectrograms, config, teacher=None, progress=None):
+        if progress is not None:
+            return train(spectrograms, config, teacher=teacher, progress=progress)
+        digest = hashlib.sha256(repr(config).encode())
+        for mel in spectrograms:
+            digest.update(np.ascontiguousarray(mel).tobytes())
+        if teacher is not None:
+            digest.update(np.ascontiguousarray(teacher).tobytes())
+        key = digest.hexdigest()
+        if key not in _TRAINED:
+            _TRAINED[key] = train(spectrograms, config, teacher=teacher)
+        return _TRAINED[key]
+
+    monkeypatch.setattr(contrastive, "train", train_once)
+
+
+@pytest.fixture
+def networked_catalog(demo_catalog, memoised_training):
     """The demo catalog with tagger embeddings, a CNN trained for a few steps, and both their indexes."""
     from recommender import networks
     from recommender.cnn.contrastive import TrainingConfig

@@ -20,7 +20,7 @@ QUICK = TrainingConfig(seed=0, steps=4, batch_size=6, crop_frames=64)
 
 
 @pytest.fixture
-def networked(demo_catalog):
+def networked(demo_catalog, memoised_training):
     """The demo catalog with tagger embeddings, a trained CNN and both indexes."""
     networks.catalog_embed(catalog=demo_catalog, feature_set="tagger")
     model = networks.cnn_train(catalog=demo_catalog, config=QUICK)
