@@ -5,7 +5,7 @@ import json
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -25,7 +25,18 @@ from study.questionnaires import DEFAULT_SCALES, SCALES
 from study.services import FlowError
 
 
+class TranslationFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        changed = any(f.has_changed() for f in self.forms if f not in self.deleted_forms) or bool(self.deleted_forms)
+        try:  # self.instance: the study with the values submitted beside these texts
+            frozen.translations_check(self.instance, changed=changed)
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from error
+
+
 class StudyTranslationInline(admin.StackedInline):
+    formset = TranslationFormSet
     model = StudyTranslation
     extra = 0
     verbose_name = "text in another language"

@@ -24,6 +24,8 @@ TEXT_FIELDS = ["title", "description", "consent_text", "instructions_text", "deb
 #: What may change on a condition of a running study: whether it still takes new participants.
 CONDITION_OPEN_FIELDS = {"is_active"}
 REPAIR = "Close the study, duplicate it (a draft), fix the copy and open that instead."
+NEW_VERSION = ("Participants have read this text: change it only with a new consent version (every participant who "
+               "consents from now on carries it into the export).")
 
 
 def is_frozen(study) -> bool:
@@ -58,13 +60,18 @@ def study_check(study) -> None:
     errors = dict.fromkeys(_changed(study, STUDY_FIELDS), f"Frozen: participants have entered this study. {REPAIR}")
     if study.state not in ("open", "closed"):
         errors["state"] = "A study participants have entered can only be open or closed."
-    texts = _changed(study, TEXT_FIELDS)
-    if texts and not _changed(study, ["consent_version"]):
-        for name in texts:
-            errors[name] = ("Participants have read this text: change it only with a new consent version (every "
-                            "participant who consents from now on carries it into the export).")
+    if not _changed(study, ["consent_version"]):
+        errors.update(dict.fromkeys(_changed(study, TEXT_FIELDS), NEW_VERSION))
     if errors:
         raise ValidationError(errors)
+
+
+def translations_check(study, *, changed: bool) -> None:
+    """The study's texts in other languages follow the same rule as its own: on a frozen study, a changed,
+    added or removed translation needs a new consent version in the same save (``study`` carries the values
+    submitted with it; the stored row the old ones)."""
+    if changed and is_frozen(study) and not _changed(study, ["consent_version"]):
+        raise ValidationError(f"Texts in another language: {NEW_VERSION}")
 
 
 def row_check(obj, *, open_fields: set[str] = frozenset()) -> None:

@@ -154,3 +154,20 @@ def _form_data(client, study) -> dict:
         chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
         data[name] = chosen[1] if chosen else ""
     return data
+
+
+def test_a_running_study_s_texts_in_another_language_change_only_with_a_new_version(running, admin_client):
+    from study.models import StudyTranslation
+
+    StudyTranslation.objects.create(study=running, language="de", title="Pilotstudie", consent_text="Sie stimmen zu.")
+    url = reverse("admin:study_study_change", args=[running.pk])
+    data = _form_data(admin_client, running)
+    data["translations-0-consent_text"] = "Sie stimmen zu, und mehr."
+    refused = admin_client.post(url, data)
+    assert refused.status_code == 200 and "Texts in another language" in refused.content.decode()
+    assert StudyTranslation.objects.get(study=running).consent_text == "Sie stimmen zu."
+    data["consent_version"] = "2"
+    assert admin_client.post(url, data).status_code == 302
+    assert StudyTranslation.objects.get(study=running).consent_text == "Sie stimmen zu, und mehr."
+    logged = AuditEntry.objects.get(action="change_study", detail__what__startswith="studytranslation")
+    assert logged.detail["changes"]["consent_text"] == ["Sie stimmen zu.", "Sie stimmen zu, und mehr."]
