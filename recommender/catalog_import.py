@@ -57,7 +57,8 @@ def catalog_import_file(
     (made with ``name`` if there is none), with clips from ``audio_dir`` or from the zip ``clips_zip``;
     then send the clips for analysis and, for Spotify's features, build the catalog's index.
 
-    Raises ImportRefused when nothing could be imported (unreadable file, missing columns, a refused zip).
+    Raises ImportRefused when nothing could be imported (unreadable file, missing columns, a refused zip, a
+    catalog a running study uses: study/frozen.py).
     """
     if format not in READERS:
         raise ImportRefused(f"unknown format {format!r}; one of {', '.join(sorted(READERS))}")
@@ -68,6 +69,14 @@ def catalog_import_file(
     created = False
     if catalog is None:  # made only once the file reads
         catalog, created = Catalog.objects.get_or_create(slug=slug, defaults={"name": name or slug})
+    if not created:
+        running = [study.slug for study in catalog.studies.all() if study.is_frozen]
+        if running:
+            # New or changed tracks would change what that study's participants choose from and are recommended.
+            raise ImportRefused(
+                f"catalog {catalog.slug!r} is the catalog of {', '.join(map(repr, running))}, which participants have "
+                "entered: its tracks cannot change under them. Import into a new catalog (and a duplicate study)."
+            )
     try:
         with transaction.atomic(), tempfile.TemporaryDirectory() as folder:
             if clips_zip is not None:

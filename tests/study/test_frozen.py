@@ -171,3 +171,18 @@ def test_a_running_study_s_texts_in_another_language_change_only_with_a_new_vers
     assert StudyTranslation.objects.get(study=running).consent_text == "Sie stimmen zu, und mehr."
     logged = AuditEntry.objects.get(action="change_study", detail__what__startswith="studytranslation")
     assert logged.detail["changes"]["consent_text"] == ["Sie stimmen zu.", "Sie stimmen zu, und mehr."]
+
+
+def test_the_catalog_of_a_running_study_takes_no_new_tracks(running, tmp_path):
+    from recommender.catalog_import import ImportRefused, catalog_import_file
+
+    path = tmp_path / "more.csv"
+    path.write_text("id,title,artist\nnew-1,New,Ann\n", encoding="utf-8")
+    before = running.catalog.tracks.count()
+    with pytest.raises(ImportRefused, match="which participants have entered"):
+        catalog_import_file(csv_path=path, format="generic", catalog=running.catalog, analyse=False)
+    with pytest.raises(ImportRefused, match="tracks cannot change under them"):
+        catalog_import_file(csv_path=path, format="generic", slug=running.catalog.slug, analyse=False)
+    assert running.catalog.tracks.count() == before
+    fresh = catalog_import_file(csv_path=path, format="generic", slug="another", analyse=False)
+    assert fresh.created and fresh.catalog.tracks.count() == 1
