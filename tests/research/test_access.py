@@ -207,3 +207,34 @@ def test_only_an_owner_changes_who_works_on_the_study(lab):
     assert 'name="members-0-role"' in owner_page
     assistant_page = _client(accounts["assistant"]).get(reverse("admin:study_study_change", args=[a.pk])).content.decode()
     assert 'name="members-0-role"' not in assistant_page and "watcher" in assistant_page
+
+
+@pytest.mark.parametrize(("action", "allowed", "refused"), [
+    ("download_configuration", "watcher", "nobody"),
+    ("export_data_package_with_pilot", "watcher", "nobody"),
+])
+def test_every_download_action_follows_the_view_right(lab, action, allowed, refused):
+    a, _b, accounts = lab
+    changelist = reverse("admin:study_study_changelist")
+    data = {"action": action, "_selected_action": [a.pk]}
+    assert _client(accounts[allowed]).post(changelist, data)["Content-Type"] in ("application/json", "application/zip")
+    assert _client(accounts[refused]).post(changelist, data).status_code == 403  # no study rights at all
+
+
+def test_catalog_actions_need_the_right_to_change_catalogs(lab):
+    a, _b, _accounts = lab
+    catalogs = reverse("admin:recommender_catalog_changelist")
+    editor = _staff("editor", "recommender.view_catalog", "recommender.change_catalog")
+    reader = _staff("reader", "recommender.view_catalog")
+    for user, may in ((editor, True), (reader, False)):
+        page = _client(user).post(catalogs, {"action": "analyse_and_index", "_selected_action": [a.catalog.pk]},
+                                  follow=True).content.decode()
+        assert ("tracks sent for analysis" in page) == may, user.username
+
+
+def test_the_entry_link_s_prolific_id_leaves_the_address_bar_at_once(lab):
+    a, _b, _accounts = lab
+    browser = ParticipantBrowser(a)
+    page = browser.get(PROLIFIC_PID="5f3a9c0d1b2e4f6a7c8d9e0c")
+    assert all("PROLIFIC_PID" not in url for url, _status in page.redirect_chain)
+    assert "PROLIFIC_PID" not in page.request["QUERY_STRING"]
