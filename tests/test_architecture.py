@@ -67,7 +67,7 @@ def test_the_workbench_owns_no_models():
 
 
 @pytest.mark.parametrize(("rule", "pattern", "home"), [
-    ("the liked-track limit", r"(<=?|>=?)\s*[\w.]*\.(min|max)_liked\b|\b(min|max)_liked\s*(<=?|>=?)", {"study/models.py"}),
+    ("the liked-track limit", r"(<=?|>=?)\s*[\w.]*\.(min|max)_liked\b|\b(min|max)_liked\s*(<=?|>=?)", {"study/models/configuration.py"}),
     ("the missing-index message", r"no \{?\w+\}? index yet", {"recommender/services.py"}),
     ("the study's default questionnaire", r"\bdefault_items\(", {"study/questionnaires.py", "research/services/setup.py"}),
     ("strict number parsing", r"\[0-9\]\{|\.isdigit\(|\.isdecimal\(", {"config/numbers.py"}),
@@ -87,7 +87,7 @@ def test_no_name_hides_another_model_or_choice():
         for node in ast.walk(ast.parse(text)):
             if isinstance(node, ast.ClassDef):
                 classes.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
-    assert classes.get("Recommendation") == ["study/models.py"]
+    assert classes.get("Recommendation") == ["study/models/record.py"]
     assert classes.get("Explanation") == ["explanations/models.py"]
 
 
