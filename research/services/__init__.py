@@ -1,7 +1,12 @@
 """Everything the researcher's workbench changes: setting studies up, their configuration, and the
 audited paths by which participants' data leaves. The admin, commands, the API and tasks call these;
 this package's names are the public ones."""
-from research.services.configuration import study_duplicate, study_from_config, study_to_config  # noqa: F401
+from research.services.configuration import (  # noqa: F401
+    config_lines,
+    study_duplicate,
+    study_from_config,
+    study_to_config,
+)
 from research.services.privacy import NoSuchParticipant, identifiers_purge, participant_delete  # noqa: F401
 from research.services.setup import (  # noqa: F401
     PrerenderBatch,

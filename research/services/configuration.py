@@ -2,6 +2,9 @@
 start a new study from an old one. Participants and their data never travel with it."""
 from __future__ import annotations
 
+import json
+import re
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -32,14 +35,77 @@ def study_to_config(study: Study) -> dict:
     }
 
 
-def _problems(where: str, obj, exclude: list[str]) -> list[str]:
+def _problems(where: str, obj, exclude: list[str], *, path: str = "", lines: dict[str, int] | None = None) -> list[str]:
     try:
         obj.full_clean(exclude=exclude)
     except ValidationError as error:
         found = error.message_dict if hasattr(error, "error_dict") else {"": error.messages}
-        return [f"{where}{'.' + field if field and field != '__all__' else ''}: {' '.join(messages)}"
-                for field, messages in found.items()]
+        return [
+            _at(lines, f"{path}.{field}", path)
+            + f"{where}{'.' + field if field and field != '__all__' else ''}: {' '.join(messages)}"
+            for field, messages in found.items()
+        ]
     return []
+
+
+def _at(lines: dict[str, int] | None, *paths: str) -> str:
+    """"line N: " for the first of ``paths`` the file's line map knows ("" without one)."""
+    for path in paths:
+        if lines and path in lines:
+            return f"line {lines[path]}: "
+    return ""
+
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _members(text: str, start: int, decoder: json.JSONDecoder) -> tuple[list[tuple[str | int, int]], int]:
+    """The members of the JSON object or array opening at ``start``: (key or index, where its value starts)."""
+    closing = "}" if text[start] == "{" else "]"
+    found, at = [], _SPACE.match(text, start + 1).end()
+    if text[at] == closing:
+        return found, at + 1
+    while True:
+        if closing == "}":
+            key, after = decoder.raw_decode(text, at)
+            value = _SPACE.match(text, _SPACE.match(text, after).end() + 1).end()  # past the colon
+            found.append((key, at))
+        else:
+            value = at
+            found.append((len(found), at))
+        _value, end = decoder.raw_decode(text, value)
+        if closing == "}":
+            found[-1] = (found[-1][0], value) if text[value] in "{[" else found[-1]
+        at = _SPACE.match(text, end).end()
+        if text[at] != ",":
+            return found, at + 1
+        at = _SPACE.match(text, at + 1).end()
+
+
+def config_lines(text: str) -> dict[str, int]:
+    """Where each part of a configuration file is: "study", "study.<field>", "<section>[i]" and
+    "<section>[i].<field>" -> line number; empty where the text is not the JSON object it should be."""
+    decoder, lines = json.JSONDecoder(), {}
+
+    def line(position: int) -> int:
+        return text.count("\n", 0, position) + 1
+
+    try:
+        start = _SPACE.match(text).end()
+        for key, at in _members(text, start, decoder)[0]:
+            if key == "study" and text[at] == "{":
+                lines["study"] = line(at)
+                for field, field_at in _members(text, at, decoder)[0]:
+                    lines[f"study.{field}"] = line(field_at)
+            elif key in ("conditions", "items", "translations") and text[at] == "[":
+                for i, element_at in _members(text, at, decoder)[0]:
+                    lines[f"{key}[{i}]"] = line(element_at)
+                    if text[element_at] == "{":
+                        for field, field_at in _members(text, element_at, decoder)[0]:
+                            lines[f"{key}[{i}].{field}"] = line(field_at)
+    except (ValueError, IndexError):
+        return {}
+    return lines
 
 
 def _build(model, values, where: str) -> tuple[object | None, list[str]]:
@@ -53,12 +119,13 @@ def _build(model, values, where: str) -> tuple[object | None, list[str]]:
 
 
 def study_from_config(config: dict, *, slug: str | None = None, catalog: Catalog | None = None,
-                      fresh_seed: bool = False) -> Study:
+                      fresh_seed: bool = False, text: str | None = None) -> Study:
     """Create the study a configuration describes, as a draft; ``slug``/``catalog`` override its own.
 
     Everything is checked as the admin checks it (each model's full_clean: impossible scales, unsafe id
     patterns, over-long fields, untruthful conditions...) before anything is written: all or nothing, with
-    every problem named by where it is in the file (``items[3] (code 'q1').scale_max: ...``). Also refused:
+    every problem named by where it is in the file (``line 57: items[3] ('q1').scale_max: ...``; the line
+    where the file's ``text`` is given). Also refused:
     another format or version, a slug in use, an unknown catalog.
     """
     if not isinstance(config, dict) or config.get("format") != FORMAT or config.get("version") != VERSION:
@@ -74,23 +141,26 @@ def study_from_config(config: dict, *, slug: str | None = None, catalog: Catalog
     if fresh_seed:
         fields["randomisation_seed"] = new_seed()
     fields["state"] = Study.State.DRAFT
-    study, problems = _build(Study, {**fields, "catalog": catalog}, "study")
+    lines = config_lines(text) if text else {}
+    study, problems = _build(Study, {**fields, "catalog": catalog}, _at(lines, "study") + "study")
     if study is not None:
-        problems += _problems("study", study, exclude=[])
+        problems += _problems("study", study, exclude=[], path="study", lines=lines)
     rows = []
     for section, model in (("conditions", Condition), ("items", Item), ("translations", StudyTranslation)):
         seen = set()
         for i, values in enumerate(config.get(section) or []):
             label = (values.get("slug") or values.get("code") or values.get("language")) if isinstance(values, dict) else None
-            where = f"{section}[{i}]" + (f" ({label!r})" if label else "")
-            row, found = _build(model, values, where)
+            path = f"{section}[{i}]"
+            where = path + (f" ({label!r})" if label else "")
+            row, found = _build(model, values, _at(lines, path) + where)
             problems += found
             if row is None:
                 continue
-            problems += _problems(where, row, exclude=["study"])
+            problems += _problems(where, row, exclude=["study"], path=path, lines=lines)
             key = label or i
             if key in seen:
-                problems.append(f"{where}: a second {model._meta.verbose_name} {key!r}; each must be unique in a study.")
+                problems.append(f"{_at(lines, path)}{where}: a second {model._meta.verbose_name} {key!r}; each must be "
+                                "unique in a study.")
             seen.add(key)
             rows.append(row)
     if problems:

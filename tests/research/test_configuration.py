@@ -216,3 +216,27 @@ def test_a_participant_id_pattern_runs_in_linear_time_whatever_the_researcher_wr
     study.pid_pattern = "(?=a)a"
     with pytest.raises(ValidationError, match="without back-references or look-arounds"):
         study.full_clean()
+
+
+def test_import_study_names_the_line_of_every_problem_in_the_file(study, tmp_path):
+    config = research_services.study_to_config(study)
+    config["study"]["consent_version"] = "v" * 45
+    config["items"][1].update(code="has spaces!", scale_min=9, scale_max=1, kind="likert", options=[])
+    text = json.dumps(config, indent=2, ensure_ascii=False, default=str)
+    path = tmp_path / "study.json"
+    path.write_text(text, encoding="utf-8")
+    lines = text.split("\n")
+
+    def line_of(fragment, after=0):
+        return next(n for n, line in enumerate(lines, start=1) if n > after and fragment in line)
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_study", str(path), "--slug", "imported")
+    report = str(refused.value)
+    version, item = line_of('"consent_version"'), line_of('"code": "has spaces!"')
+    scale_max = line_of('"scale_max": 1', after=item)
+    assert f"line {version}: study.consent_version:" in report
+    assert f"line {scale_max}: items[1] ('has spaces!').scale_max: A rating scale" in report
+    assert f"line {item}: items[1] ('has spaces!').code:" in report
+    assert not Study.objects.filter(slug="imported").exists()
+    assert research_services.config_lines("[not an object") == {}

@@ -18,7 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, file, slug, catalog, **options):
         try:
-            config = json.loads(file.read_text(encoding="utf-8"))
+            text = file.read_text(encoding="utf-8")
+            config = json.loads(text)
         except (OSError, ValueError) as error:
             raise CommandError(f"{file}: not a readable JSON file ({error}).") from error
         catalog_row = None
@@ -27,7 +28,7 @@ class Command(BaseCommand):
             if catalog_row is None:
                 raise CommandError(f"No catalog {catalog!r}.")
         try:
-            study = study_from_config(config, slug=slug, catalog=catalog_row)
+            study = study_from_config(config, slug=slug, catalog=catalog_row, text=text)
         except FlowError as error:
             raise CommandError(f"{file}: {error}") from error
         self.stdout.write(
