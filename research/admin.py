@@ -8,7 +8,7 @@ from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Q
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
@@ -19,7 +19,7 @@ from research.export_files import FORMATS, ReasonRequired, study_data_package, s
 from research.gallery import study_gallery, study_tag_vocabularies
 from research.monitor import study_monitor
 from study import frozen
-from study.access import Can, study_add_owner, study_allows, study_require, user_studies
+from study.access import Can, study_add_owner, study_allows, study_require, user_studies, user_study
 from study.models import Condition, Item, Study, StudyMember, StudyTranslation
 from study.questionnaires import DEFAULT_SCALES, SCALES
 from study.services import FlowError
@@ -326,12 +326,6 @@ class StudyAdmin(admin.ModelAdmin):
             services.study_log_change(study=study, actor=actor, what=f"{formset.model._meta.model_name} {name} removed",
                                       changes={"removed": (name, None)})
 
-    def _study(self, request, pk, can: Can = Can.VIEW) -> Study:
-        """The study of a researcher page: 404 where this user may not see it, 403 where their role stops short."""
-        study = get_object_or_404(user_studies(request.user), pk=pk)
-        study_require(user=request.user, study=study, can=can)
-        return study
-
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         study = form.instance
@@ -367,20 +361,20 @@ class StudyAdmin(admin.ModelAdmin):
 
     def monitor_view(self, request, pk):
         """Arrivals, the flow through each condition, drop-out and time per page; refreshes itself."""
-        study = self._study(request, pk)
+        study = user_study(request.user, pk=pk)
         include_pilot = request.GET.get("pilot") == "1"
         return self._page(request, study, "research/monitor.html", title=f"Monitor: {study} ({study.slug})",
                           monitor=study_monitor(study=study, include_pilot=include_pilot), include_pilot=include_pilot)
 
     def analysis_view(self, request, pk):
         """The by-condition analysis report (the same as analyse_study writes), figures inline."""
-        study = self._study(request, pk)
+        study = user_study(request.user, pk=pk)
         report = study_analyse(study=study, include_pilot=request.GET.get("pilot") == "1", inline_figures=True)
         return HttpResponse(report.html)
 
     def export_view(self, request, pk, format):
         """One export file (the study page's buttons); every download is written to the audit log."""
-        study = self._study(request, pk)
+        study = user_study(request.user, pk=pk)
         if format not in FORMATS or format == "csv":
             return HttpResponse("Unknown export format.", status=404)
         export = study_export(
@@ -391,7 +385,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     def delete_participant_view(self, request, pk):
         """Delete one participant's data on request, by Prolific id (the audited path; nothing else deletes)."""
-        study = self._study(request, pk, Can.DELETE_DATA)
+        study = user_study(request.user, Can.DELETE_DATA, pk=pk)
         form = DeleteParticipantForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -409,7 +403,7 @@ class StudyAdmin(admin.ModelAdmin):
 
     def gallery_view(self, request, pk):
         """Every condition's explanation of the same sample pairs, side by side, to check before launch."""
-        study = self._study(request, pk)
+        study = user_study(request.user, pk=pk)
         try:
             rows = study_gallery(study=study, n_pairs=min(12, max(1, int(request.GET.get("n", 4)))))
             error = " ".join(w for w in services.study_warnings(study) if "index" in w)

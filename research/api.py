@@ -10,7 +10,7 @@ from django.db.models import Count
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from research.export import LONG_COLUMNS, Options
 from research.export_files import FORMATS, ReasonRequired, identifying, study_export
-from study.access import Can, study_allows, user_studies
+from study.access import Can, study_allows, user_studies, user_study
 from study.models import Condition, Study
 
 
@@ -52,16 +52,6 @@ class StudyList(ListAPIView):
         return user_studies(self.request.user).order_by("slug")
 
 
-def _study(request, slug: str, can: Can = Can.VIEW) -> Study:
-    """The study, if this user may see it (404 otherwise: its existence is not theirs to know) and do ``can``."""
-    study = user_studies(request.user).filter(slug=slug).first()
-    if study is None:
-        raise NotFound("No such study.")
-    if not study_allows(user=request.user, study=study, can=can):
-        raise PermissionDenied(f"Your role in study {slug!r} does not allow this ({can.value}).")
-    return study
-
-
 def _export(request, study: Study, format: str, options: Options):
     if identifying(format, options) and not study_allows(user=request.user, study=study, can=Can.IDENTIFY):
         raise PermissionDenied("Raw Prolific ids need the study.view_prolific_id permission and a role that allows it.")
@@ -90,7 +80,7 @@ class StudyResponses(APIView):
         responses=AnswerRowSerializer(many=True),
     )
     def get(self, request, slug):
-        study = _study(request, slug)
+        study = user_study(request.user, slug=slug)
         options = Options(include_prolific_pid=_flag(request, "include_prolific_pid"))
         export = _export(request, study, "long", options)
         rows = csv.DictReader(io.StringIO(export.content.decode("utf-8")))
@@ -131,7 +121,7 @@ class StudyExport(APIView):
         },
     )
     def get(self, request, slug):
-        study = _study(request, slug)
+        study = user_study(request.user, slug=slug)
         format = request.query_params.get("format", "")
         if format not in FORMATS:
             raise ValidationError({"format": f"One of: {', '.join(FORMATS)}."})

@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 
 from study.models import Participant, Study, StudyMember
 
@@ -66,6 +67,17 @@ def study_require(*, user, study: Study, can: Can) -> None:
             f"{user.get_username() or 'This account'} may not {can.value} study {study.slug!r}: it needs the "
             f"{PERMISSIONS[can]} permission and a role of {', '.join(sorted(ROLES[can]))} in the study."
         )
+
+
+def user_study(user, can: Can = Can.VIEW, **lookup) -> Study:
+    """The study ``lookup`` names (pk=..., slug=...) for a researcher page or API call: Http404 where this user may
+    not see it (its existence is not theirs to know), PermissionDenied where their role stops short of ``can``.
+    Django and DRF both answer these as 404 and 403."""
+    study = user_studies(user).filter(**lookup).first()
+    if study is None:
+        raise Http404("No such study.")
+    study_require(user=user, study=study, can=can)
+    return study
 
 
 def user_participants(user, can: Can = Can.VIEW) -> QuerySet[Participant]:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from research.export import pseudonym
 from study.models import AuditEntry, Participant, Study
 
 
@@ -28,8 +29,6 @@ def pid_pseudonym(prolific_pid: str) -> str:
 def participant_find(*, study: Study, reference: str) -> Participant:
     """The participant of ``study`` that ``reference`` names: their Prolific id, the pseudonym the exports give
     them, or the admin's P<number> (a participant of a study open to anyone may have no Prolific id)."""
-    from research.export import pseudonym
-
     reference = reference.strip()
     rows = Participant.objects.filter(study=study)
     found = None
@@ -66,19 +65,13 @@ def participant_delete(*, study: Study, actor: str, prolific_pid: str = "", refe
             "assignment": int(condition != ""),
         }
         who = ({"prolific_pid_pseudonym": pid_pseudonym(participant.prolific_pid)} if participant.prolific_pid
-               else {"participant_pseudonym": _participant_pseudonym(participant.pk)})
+               else {"participant_pseudonym": pseudonym(participant.pk)})
         participant.delete()  # the rest cascades
         AuditEntry.objects.create(
             actor=actor[:200], action=AuditEntry.Action.DELETE_PARTICIPANT, study=study,
             detail={**who, "condition": condition, "deleted": counts},
         )
     return counts
-
-
-def _participant_pseudonym(participant_id: int) -> str:
-    from research.export import pseudonym
-
-    return pseudonym(participant_id)
 
 
 def identifiers_purge(*, older_than_days: int, actor: str, now=None) -> int:
