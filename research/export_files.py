@@ -261,6 +261,13 @@ def _spss(table: Table, meta: dict) -> tuple[bytes, int]:
         return path.read_bytes(), len(rows)
 
 
+def _printable(text: str) -> str:
+    """Free text for the log: whitespace runs as one space, control characters (a NUL that PostgreSQL's
+    JSON refuses, terminal escapes) and unpaired surrogates dropped."""
+    kept = "".join(char for char in text if char.isprintable() or char.isspace())
+    return " ".join(kept.encode("utf-8", "ignore").decode("utf-8").split())
+
+
 class ReasonRequired(ValueError):
     """Raw Prolific ids leave only with a stated reason, which the audit log keeps."""
 
@@ -280,7 +287,7 @@ def study_export(
         raise ValueError(f"unknown export format {format!r}; one of {', '.join(FORMATS)}")
     options = options or Options()
     with_ids = identifying(format, options)
-    reason = " ".join(reason.split())[:500]
+    reason = _printable(reason)[:500]
     if with_ids:
         if not reason:
             raise ReasonRequired("An export with raw Prolific ids needs a reason (it is kept in the audit log).")

@@ -5,7 +5,7 @@ come from that one list, so changing the journey means changing it in one place.
 """
 from __future__ import annotations
 
-from study.models import Item, Participant
+from study.models import Item, Participant, Study
 
 Page = Participant.Page
 FLOW: list[str] = list(Participant.FLOW)
@@ -16,12 +16,25 @@ QUESTION_SECTIONS = {Page.PRE: Item.Section.PRE, Page.RATE: Item.Section.RATING,
 NOT_A_STEP = {Page.WAIT, Page.DONE}
 
 
-def next_page(page: str) -> str:
-    """The page after ``page`` in the flow."""
-    position = FLOW.index(page)
-    if position + 1 >= len(FLOW):
+def pages(study: Study | None = None) -> list[str]:
+    """The flow as ``study``'s participants go through it: without the understanding tests it does not hold."""
+    if study is None:
+        return FLOW
+    skipped = set()
+    if not study.simulation_trials:
+        skipped = {Page.PRETEST, Page.POSTTEST}
+    elif not study.simulation_pretest:
+        skipped = {Page.PRETEST}
+    return [page for page in FLOW if page not in skipped]
+
+
+def next_page(page: str, study: Study | None = None) -> str:
+    """The page after ``page`` in ``study``'s flow (every page of the flow when no study is given)."""
+    flow = pages(study)
+    position = flow.index(page)
+    if position + 1 >= len(flow):
         raise ValueError(f"{page!r} is the last page")
-    return FLOW[position + 1]
+    return flow[position + 1]
 
 
 def section_of(page: str) -> str | None:
@@ -33,12 +46,13 @@ def page_of_section(section: str) -> str:
     return next(page for page, asked in QUESTION_SECTIONS.items() if asked == section)
 
 
-def step(page: str) -> tuple[int, int] | None:
+def step(page: str, study: Study | None = None) -> tuple[int, int] | None:
     """(this step, number of steps) for the progress indicator; None off the flow (declined) and when done."""
-    steps = [p for p in FLOW if p not in NOT_A_STEP]
-    if page not in FLOW or page == Page.DONE:
+    flow = pages(study)
+    steps = [p for p in flow if p not in NOT_A_STEP]
+    if page not in flow or page == Page.DONE:
         return None
-    position = FLOW.index(page)
-    while FLOW[position] in NOT_A_STEP:
+    position = flow.index(page)
+    while flow[position] in NOT_A_STEP:
         position -= 1
-    return steps.index(FLOW[position]) + 1, len(steps)
+    return steps.index(flow[position]) + 1, len(steps)

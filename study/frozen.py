@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 STUDY_FIELDS = [
     "catalog", "pid_pattern", "open_to_anyone", "pool_styles", "pool_track_ids", "min_liked", "max_liked",
     "n_recommendations", "tag_vocabulary", "item_order", "randomisation", "balance_on", "block_repeats",
-    "required_listening_s",
+    "required_listening_s", "simulation_trials", "simulation_pretest", "simulation_bands",
 ]
 #: What participants read: changes only with a new consent version.
 TEXT_FIELDS = ["title", "description", "consent_text", "instructions_text", "debrief_text"]

@@ -73,7 +73,7 @@ def _current_participant(request, slug: str) -> tuple[Study, Participant | None]
 
 def _render(request, template: str, study: Study, participant: Participant | None = None, status: int = 200, **context):
     """A participant page: the study's texts in the page's language, and where in the study this is."""
-    step = flow.step(participant.page) if participant else None
+    step = flow.step(participant.page, study) if participant else None
     context = {"study": study, "texts": study.texts(_language()), "participant": participant, "step": step, **context}
     return render(request, template, context, status=status)
 
@@ -314,6 +314,42 @@ def rate(request, study, participant):
     )
 
 
+def _test_page(request, study, participant):
+    """One understanding-test trial at a time; an answer is kept once and the next trial follows."""
+    if request.method == "POST":
+        try:
+            services.trial_answer(
+                participant=participant, trial_id=_positive_int(request.POST.get("trial")),
+                choice=request.POST.get("choice", ""), confidence=services.form_integer(request.POST.get("confidence")),
+                client_ms=services.form_integer(request.POST.get("client_ms")),
+            )
+        except services.FlowError as error:
+            return _flow_error(request, error, participant)
+        return redirect(_page_url(participant))
+    trial, total = services.participant_current_trial(participant=participant)
+    if trial is None:  # nothing (left) to answer: the service has moved the participant on
+        return redirect(_page_url(participant))
+    heard = services.participant_trial_listening(participant=participant) if study.required_listening_s else {}
+    options = [
+        {"side": side, "letter": letter, "track": track, "heard_s": int(heard.get((trial.pk, track.pk), 0.0))}
+        for side, letter, track in (("left", "A", trial.left_track), ("right", "B", trial.right_track))
+    ]
+    return _render(
+        request, "study/test.html", study, participant, trial=trial, total=total, options=options,
+        phase=trial.phase, confidence_points=range(1, services.CONFIDENCE_POINTS + 1),
+    )
+
+
+@participant_page(Page.PRETEST)
+def pretest(request, study, participant):
+    return _test_page(request, study, participant)
+
+
+@participant_page(Page.POSTTEST)
+def posttest(request, study, participant):
+    return _test_page(request, study, participant)
+
+
 @participant_page(Page.QUESTIONNAIRE)
 def questionnaire(request, study, participant):
     return _answer_page(
@@ -408,7 +444,9 @@ def done(request, study, participant):
     shown = services.study_explanations_shown(study) | (
         {participant.condition.explanation} if participant.condition else set())
     groups = [_(GROUP_NAMES[kind]) for kind in GROUP_NAMES if kind in shown]
-    return _render(request, "study/done.html", study, participant, groups=groups)
+    scores = services.participant_test_scores(participant=participant)
+    return _render(request, "study/done.html", study, participant, groups=groups, pre_score=scores.get("pre"),
+                   post_score=scores.get("post"))
 
 
 @participant_page(Page.DECLINED)

@@ -18,5 +18,6 @@ from study.models.record import (  # noqa: F401
     Participant,
     Recommendation,
     Response,
+    SimulationTrial,
     new_token,
 )

@@ -17,6 +17,11 @@ def new_seed() -> int:
     return secrets.randbits(62)
 
 
+def default_simulation_bands() -> list[list[float]]:
+    """Easy, medium and hard understanding-test trials: the two candidates' scores differ by this much."""
+    return [[0.3, 2.0], [0.15, 0.3], [0.05, 0.15]]
+
+
 class Study(models.Model):
     slug = models.SlugField(unique=True, help_text="Participants enter at /s/SLUG/ (this slug).")
     title = models.CharField(max_length=200)
@@ -116,6 +121,23 @@ class Study(models.Model):
     required_listening_s = models.PositiveSmallIntegerField(
         default=0, help_text="Seconds of a recommendation a participant must hear before rating it (0: none)."
     )
+    simulation_trials = models.PositiveSmallIntegerField(
+        default=6, help_text="Understanding tests (forward simulation): trials in each test (0: no tests). A trial "
+        "shows one of the participant's liked tracks and two tracks of the pool, without any explanation, and asks "
+        "which of the two the system would recommend; the model's own scores say which is right. Accuracy before "
+        "and after the recommendations measures what participants understood, not only what they say.",
+    )
+    simulation_pretest = models.BooleanField(
+        default=True, help_text="Understanding tests: also test before the participant has seen any explanation "
+        "(right after choosing liked tracks, while the recommendations are prepared), so each condition's "
+        "improvement can be measured. Off: only the test after rating.",
+    )
+    simulation_bands = models.JSONField(
+        default=default_simulation_bands, blank=True,
+        help_text="Understanding tests: difficulty bands, each [lowest, highest) difference between the two "
+        "candidates' scores (the recommender's similarity, typically -1 to 1). Trials take the bands in turn, so "
+        "every test holds each difficulty equally often; a narrow margin is hard, a wide one easy.",
+    )
     min_duration_s = models.PositiveIntegerField(
         default=180, help_text="Completions faster than this are flagged as too fast in the export."
     )
@@ -130,6 +152,17 @@ class Study(models.Model):
         return self.title
 
     def clean(self):
+        bands = self.simulation_bands
+        if not (isinstance(bands, list) and bands and all(
+            isinstance(b, list) and len(b) == 2 and all(type(v) in (int, float) for v in b) and 0 < b[0] < b[1] <= 2
+            for b in bands
+        )):
+            raise ValidationError({"simulation_bands": (
+                "Give at least one band [lowest, highest), e.g. [[0.3, 2.0], [0.15, 0.3], [0.05, 0.15]]: each "
+                "a difference of two scores, above 0 and at most 2, the lowest below the highest."
+            )})
+        if self.simulation_trials > 40:
+            raise ValidationError({"simulation_trials": "At most 40 trials per test (each asks for two clips)."})
         frozen.study_check(self)
 
     @property

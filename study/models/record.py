@@ -20,16 +20,20 @@ class Participant(models.Model):
         INSTRUCTIONS = "instructions", "Instructions"
         PRE = "pre", "About you (pre-questionnaire)"
         CHOOSE = "choose", "Choosing liked tracks"
+        PRETEST = "pretest", "Understanding test before the recommendations"
         WAIT = "wait", "Waiting for recommendations"
         RATE = "rate", "Rating recommendations"
+        POSTTEST = "posttest", "Understanding test after the recommendations"
         QUESTIONNAIRE = "questionnaire", "Questionnaire"
         DONE = "done", "Finished"
         DECLINED = "declined", "Declined consent"
 
     #: The order participants move through; DECLINED is an exit, not a step. study.flow reads
-    #: every next page, section and step number from this list alone.
+    #: every next page, section and step number from this list alone (leaving out the tests a study has not).
+    #: The pre-test comes before any explanation, while the recommendation job runs; the post-test after rating.
     FLOW = [
-        Page.CONSENT, Page.INSTRUCTIONS, Page.PRE, Page.CHOOSE, Page.WAIT, Page.RATE, Page.QUESTIONNAIRE, Page.DONE,
+        Page.CONSENT, Page.INSTRUCTIONS, Page.PRE, Page.CHOOSE, Page.PRETEST, Page.WAIT, Page.RATE, Page.POSTTEST,
+        Page.QUESTIONNAIRE, Page.DONE,
     ]
 
     study = models.ForeignKey(Study, on_delete=models.PROTECT, related_name="participants")
@@ -181,6 +185,70 @@ class Response(models.Model):
         return f"{self.participant} {self.item.code}={self.value}"
 
 
+class SimulationTrial(models.Model):
+    """One understanding-test trial (forward simulation): a liked track, two candidates from the pool, and which
+    of them the participant thinks the system would recommend. The model's answer is the candidate its index
+    scores higher (the recommender's ranking quantity); drawn by study.services.simulating, answered once."""
+
+    class Phase(models.TextChoices):
+        PRE = "pre", "Before the recommendations (pre-test)"
+        POST = "post", "After the recommendations (post-test)"
+
+    class Side(models.TextChoices):
+        LEFT = "left", "Left (first, A)"
+        RIGHT = "right", "Right (second, B)"
+
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="trials")
+    phase = models.CharField(max_length=4, choices=Phase.choices)
+    position = models.PositiveSmallIntegerField(help_text="Order of the trial in its test (1 = first shown).")
+    seed_track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="+")
+    left_track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="+")
+    right_track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="+")
+    left_score = models.FloatField(help_text="The recommender's score of the left candidate for the liked track.")
+    right_score = models.FloatField()
+    index = models.ForeignKey(SimilarityIndex, on_delete=models.PROTECT, related_name="+")
+    band = models.PositiveSmallIntegerField(help_text="Difficulty band (0 = the study's first, easiest by default).")
+    item = models.CharField(
+        max_length=80, help_text="The trial's identity across participants (recommender, liked track, candidates): "
+        "the random effect of the trial item in the analysis.",
+    )
+    choice = models.CharField(max_length=5, choices=Side.choices, blank=True)
+    confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    shown_at = models.DateTimeField(null=True, blank=True, help_text="Server time the trial was first shown.")
+    answered_at = models.DateTimeField(null=True, blank=True)
+    client_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="The page's own measure: milliseconds from showing the trial to the answer."
+    )
+
+    class Meta:
+        ordering = ["participant", "-phase", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "phase", "position"], name="one_trial_per_position"),
+        ]
+
+    def __str__(self):
+        return f"{self.participant} {self.phase}-{self.position}"
+
+    @property
+    def model_choice(self) -> str:
+        return self.Side.LEFT if self.left_score > self.right_score else self.Side.RIGHT
+
+    @property
+    def margin(self) -> float:
+        return abs(self.left_score - self.right_score)
+
+    @property
+    def correct(self) -> bool | None:
+        return self.choice == self.model_choice if self.choice else None
+
+    @property
+    def response_ms(self) -> int | None:
+        """Server time from first showing the trial to the answer."""
+        if not (self.shown_at and self.answered_at):
+            return None
+        return round((self.answered_at - self.shown_at).total_seconds() * 1000)
+
+
 class PageVisit(models.Model):
     """When a participant entered and left a page, by the server's clock."""
 
@@ -215,6 +283,10 @@ class ListeningEvent(models.Model):
     track = models.ForeignKey(Track, on_delete=models.PROTECT, related_name="+")
     recommendation = models.ForeignKey(
         "Recommendation", on_delete=models.CASCADE, null=True, blank=True, related_name="listening"
+    )
+    trial = models.ForeignKey(
+        SimulationTrial, on_delete=models.CASCADE, null=True, blank=True, related_name="listening",
+        help_text="The understanding-test trial whose clip this was; empty elsewhere.",
     )
     page = models.CharField(max_length=20, choices=Participant.Page.choices)
     kind = models.CharField(max_length=10, choices=Kind.choices)

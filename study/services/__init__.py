@@ -39,11 +39,22 @@ from study.services.listening import (  # noqa: F401
     listened_seconds,
     listening_record,
     participant_listening,
+    participant_trial_listening,
     study_listening,
+    study_trial_listening,
 )
 from study.services.recommending import (  # noqa: F401
     participant_poll_recommendations,
     participant_recommend,
     participant_retry_recommendations,
     recommendations_resend_orphaned,
+)
+from study.services.simulating import (  # noqa: F401
+    CONFIDENCE_POINTS,
+    TrialError,
+    participant_current_trial,
+    participant_test_scores,
+    participant_trials,
+    study_phases,
+    trial_answer,
 )

@@ -258,7 +258,7 @@ def participant_submit_page(*, participant: Participant, answers: Mapping[str, s
     if missing_answers(participant, section):
         raise FlowError(_("Please answer every question before you continue."))
     fields = {}
-    if flow.next_page(participant.page) == Page.DONE:
+    if flow.next_page(participant.page, participant.study) == Page.DONE:
         fields = {
             "completed_at": timezone.now(),
             "completion_code": participant.study.prolific_completion_code or secrets.token_hex(4).upper(),

@@ -73,8 +73,9 @@ def move(participant: Participant, page: str, *, from_page: str, **fields) -> bo
 
 
 def advance(participant: Participant, *, from_page: str, **fields) -> bool:
-    """Move the participant from ``from_page`` to the page after it in ``Participant.FLOW``."""
-    return move(participant, flow.next_page(from_page), from_page=from_page, **fields)
+    """Move the participant from ``from_page`` to the page after it in their study's flow (``Participant.FLOW``
+    without the tests the study does not hold)."""
+    return move(participant, flow.next_page(from_page, participant.study), from_page=from_page, **fields)
 
 
 def require_page(participant: Participant, page: str) -> None:

@@ -30,8 +30,15 @@ def listening_record(*, participant: Participant, track_id: int, kind: str, posi
         raise FlowError(_("Unknown player event."))
     if not (0 <= position_s <= 3600):
         raise FlowError(_("Implausible player position."))
-    recommendation = None
-    if participant.page == Page.RATE:
+    recommendation = trial = None
+    if participant.page in (Page.PRETEST, Page.POSTTEST):
+        # The trial on the page: the first of the test not yet answered (a clip of an answered one is no longer shown).
+        trial = participant.trials.filter(
+            phase="pre" if participant.page == Page.PRETEST else "post", choice=""
+        ).order_by("position").first()
+        if trial is None or track_id not in (trial.seed_track_id, trial.left_track_id, trial.right_track_id):
+            raise FlowError(_("That clip is not on your page."))
+    elif participant.page == Page.RATE:
         recommendation = participant.recommendations.filter(track_id=track_id).first()
         if recommendation is None and not participant.recommendations.filter(seed_track_id=track_id).exists():
             raise FlowError(_("That clip is not on your page."))
@@ -44,7 +51,7 @@ def listening_record(*, participant: Participant, track_id: int, kind: str, posi
     if recent.count() >= RATE_LIMIT:
         raise TooManyEvents(_("Too many player events; please slow down."))
     return ListeningEvent.objects.create(
-        participant=participant, track_id=track_id, recommendation=recommendation, page=participant.page,
+        participant=participant, track_id=track_id, recommendation=recommendation, trial=trial, page=participant.page,
         kind=kind, position_s=position_s, listened_s=max(0.0, min(float(listened_s), 3600.0)),
     )
 
@@ -69,8 +76,27 @@ def participant_listening(*, participant: Participant) -> dict[int, float]:
     return _one_at_a_time(rows)
 
 
-def _one_at_a_time(rows) -> dict[int, float]:
-    """(recommendation id, kind, position, created, duration) rows of one participant: seconds heard per clip."""
+def participant_trial_listening(*, participant: Participant) -> dict[tuple[int, int], float]:
+    """Seconds heard per (understanding-test trial id, track id) of one participant."""
+    return study_trial_listening(participants=[participant.pk])
+
+
+def study_trial_listening(*, study: Study | None = None, participants=None) -> dict[tuple[int, int], float]:
+    """Seconds heard per (trial id, track id) for every participant of the study (or of ``participants``)."""
+    events = ListeningEvent.objects.filter(trial__isnull=False)
+    events = events.filter(participant__study=study) if participants is None else events.filter(participant__in=participants)
+    by_participant: dict[int, list] = defaultdict(list)
+    for participant_id, trial_id, track_id, *row in (
+        events.order_by("created_at", "pk")
+        .values_list("participant_id", "trial_id", "track_id", "kind", "position_s", "created_at", "track__duration_s")
+        .iterator(chunk_size=5000)
+    ):
+        by_participant[participant_id].append(((trial_id, track_id), *row))
+    return {key: round(seconds, 1) for rows in by_participant.values() for key, seconds in _one_at_a_time(rows).items()}
+
+
+def _one_at_a_time(rows) -> dict:
+    """(clip key, kind, position, created, duration) rows of one participant: seconds heard per clip."""
     events: dict[int, list] = defaultdict(list)
     durations = {}
     for recommendation_id, kind, position, created, duration in rows:

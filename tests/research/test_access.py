@@ -238,3 +238,13 @@ def test_the_entry_link_s_prolific_id_leaves_the_address_bar_at_once(lab):
     page = browser.get(PROLIFIC_PID="5f3a9c0d1b2e4f6a7c8d9e0c")
     assert all("PROLIFIC_PID" not in url for url, _status in page.redirect_chain)
     assert "PROLIFIC_PID" not in page.request["QUERY_STRING"]
+
+
+def test_a_reason_with_control_characters_is_logged_without_them(lab):
+    # PostgreSQL's JSON refuses a NUL: a hostile or pasted reason must be logged cleanly, not answer 500.
+    _a, _b, accounts = lab
+    owner = _api(accounts["owner"])
+    answer = owner.get("/api/studies/study-a/export/", {"format": "csv", "reason": "\x00pay\x1b[31m\tbonuses\ud800 "})
+    assert answer.status_code == 200
+    assert AuditEntry.objects.get(action="export_identifying").detail["reason"] == "pay[31m bonuses"
+    assert owner.get("/api/studies/study-a/export/", {"format": "csv", "reason": "\x00\x07"}).status_code == 400

@@ -2,7 +2,7 @@
 import pytest
 
 from study import flow
-from study.models import Item, Participant
+from study.models import Item, Participant, Study
 
 Page = Participant.Page
 
@@ -21,11 +21,22 @@ def test_question_pages_and_item_sections_map_both_ways():
 
 
 def test_steps_count_the_pages_a_participant_acts_on():
-    assert flow.step(Page.CONSENT) == (1, 6)
-    assert flow.step(Page.CHOOSE) == (4, 6)
-    assert flow.step(Page.WAIT) == flow.step(Page.CHOOSE)  # waiting is part of asking for recommendations
-    assert flow.step(Page.QUESTIONNAIRE) == (6, 6)
+    assert flow.step(Page.CONSENT) == (1, 8)
+    assert flow.step(Page.CHOOSE) == (4, 8)
+    assert flow.step(Page.WAIT) == flow.step(Page.PRETEST) == (5, 8)  # waiting comes with the test before it
+    assert flow.step(Page.QUESTIONNAIRE) == (8, 8)
     assert flow.step(Page.DONE) is None and flow.step(Page.DECLINED) is None
+
+
+def test_a_study_without_tests_or_without_the_pre_test_skips_their_pages():
+    no_tests, post_only, both = Study(simulation_trials=0), Study(simulation_trials=4, simulation_pretest=False), Study()
+    assert flow.next_page(Page.CHOOSE, no_tests) == Page.WAIT and flow.next_page(Page.RATE, no_tests) == Page.QUESTIONNAIRE
+    assert flow.step(Page.WAIT, no_tests) == flow.step(Page.CHOOSE, no_tests) == (4, 6)
+    assert flow.step(Page.QUESTIONNAIRE, no_tests) == (6, 6)
+    assert flow.next_page(Page.CHOOSE, post_only) == Page.WAIT and flow.next_page(Page.RATE, post_only) == Page.POSTTEST
+    assert flow.step(Page.QUESTIONNAIRE, post_only) == (7, 7)
+    assert flow.next_page(Page.CHOOSE, both) == Page.PRETEST and flow.next_page(Page.PRETEST, both) == Page.WAIT
+    assert flow.next_page(Page.POSTTEST, both) == Page.QUESTIONNAIRE
 
 
 def test_a_reordered_flow_changes_where_participants_go(monkeypatch):
@@ -39,9 +50,9 @@ def test_no_page_order_is_written_out_in_the_services():
     """Moves name only the page they leave: the next one comes from the flow."""
     import inspect
 
-    from study.services import answers, choosing, journey, recommending
+    from study.services import answers, choosing, journey, recommending, simulating
 
-    for module in (answers, choosing, journey, recommending):
+    for module in (answers, choosing, journey, recommending, simulating):
         source = inspect.getsource(module)
         assert "NEXT_PAGE" not in source
         for page in (Page.INSTRUCTIONS, Page.PRE, Page.CHOOSE, Page.RATE, Page.QUESTIONNAIRE):

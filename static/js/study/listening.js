@@ -18,18 +18,20 @@ export function startListening(clips, main) {
   }
   clips.forEach(function (audio) {
     var last = null, sinceReport = 0, thresholdReported = false;
-    var card = audio.closest(".recommendation");
+    // A recommendation's card, or an understanding-test option: what must be heard before its inputs open.
+    var card = audio.closest(".recommendation, [data-listen-card]");
     var note = card && card.querySelector("[data-required]");
     var required = note ? Number(note.dataset.required) : 0;
     // What the server has counted so far (after a reload); the server decides, this only guides.
-    if (note && audio.dataset.role === "recommended") audio._listened = Number(note.dataset.heard) || 0;
+    var gated = audio.dataset.role === "recommended" || audio.dataset.role === "candidate";
+    if (note && gated) audio._listened = Number(note.dataset.heard) || 0;
     function gate() {
-      if (!required || audio.dataset.role !== "recommended") return;
+      if (!required || !gated) return;
       var heard = Math.floor(audio._listened || 0);
       // A little beyond the requirement, so the server's count (by its own clock) has reached it too.
       var ready = heard >= required + 1;
       if (ready && !thresholdReported) { thresholdReported = true; report(audio, "progress"); }
-      card.querySelectorAll(".likert input").forEach(function (input) { input.disabled = !ready; });
+      card.querySelectorAll(".likert input, input[data-gated]").forEach(function (input) { input.disabled = !ready; });
       note.textContent = ready ? note.dataset.msgReady : note.dataset.msgMore.replace("__HEARD__", heard);
     }
     gate();

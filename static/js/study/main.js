@@ -4,6 +4,7 @@ import { startAnswers } from "./answers.js";
 import { startChoosing } from "./choosing.js";
 import { startListening } from "./listening.js";
 import { startFigure } from "./figures.js";
+import { startTrial } from "./trial.js";
 import { startWaiting } from "./waiting.js";
 
 // Started in the order the single script used to run them, so that listeners on the same element
@@ -24,3 +25,6 @@ document.querySelectorAll(".recommendation").forEach(function (card) {
 
 var waiting = document.querySelector("[data-poll]");
 if (waiting) startWaiting(waiting);
+
+var trial = document.querySelector("form[data-trial]");
+if (trial) startTrial(trial);
