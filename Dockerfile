@@ -2,9 +2,10 @@
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-# libsndfile reads wav/ogg/flac/mp3; ffmpeg lets audioread decode anything else researchers bring.
+# libsndfile reads wav/ogg/flac/mp3; ffmpeg lets audioread decode anything else researchers bring; R with lme4
+# fits the understanding tests' logistic mixed model (research/rscript.py).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libsndfile1 ffmpeg \
+    && apt-get install -y --no-install-recommends libsndfile1 ffmpeg r-base-core r-cran-lme4 \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -249,7 +249,7 @@ class StudyAdmin(admin.ModelAdmin):
         export_responses_csv, export_data_package, export_data_package_with_pilot, prerender_explanations,
         duplicate_studies, download_configuration,
     ]
-    readonly_fields = ["researcher_pages", "sample_size", "warnings"]
+    readonly_fields = ["researcher_pages", "sample_size", "warnings", "simulation_power"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "description", "catalog", "state", "open_to_anyone", "warnings",
                            "researcher_pages"]}),
@@ -262,6 +262,14 @@ class StudyAdmin(admin.ModelAdmin):
             "pool_styles", "pool_track_ids", "min_liked", "max_liked", "n_recommendations", "tag_vocabulary", "item_order",
             "required_listening_s", "min_duration_s",
         ]}),
+        ("Understanding tests (forward simulation)", {
+            "description": "Before the recommendations (pre-test) and after rating them (post-test), participants "
+            "answer trials without any explanation: which of two tracks would the system recommend to someone who "
+            "liked a third? The condition's own recommender decides the right answer. Accuracy, and its improvement "
+            "from pre to post, measures what the explanations taught; the export's trials format holds every trial.",
+            "fields": ["simulation_trials", "simulation_pretest", "simulation_bands", "simulation_base_accuracy",
+                       "simulation_difference", "simulation_power"],
+        }),
         ("Prolific", {"fields": ["pid_pattern", "prolific_completion_code", "prolific_no_consent_code"]}),
     ]
 
@@ -428,6 +436,21 @@ class StudyAdmin(admin.ModelAdmin):
             f"{size['alpha_per_comparison']:.4g}", size["comparisons"], "s" if size["comparisons"] != 1 else "",
         )
 
+    @admin.display(description="Power of the tests")
+    def simulation_power(self, study):
+        if not study.pk:
+            return "Save the study first."
+        if not study.simulation_trials:
+            return "No understanding tests (0 trials)."
+        size = services.study_simulation_sample_size(study=study)
+        return format_html(
+            "<strong>{}</strong> participants per condition to detect post-test accuracy {} vs {} with power {} "
+            "({} trials each, design effect {} for an assumed intra-participant correlation of {}; two proportions, "
+            "Cohen's h = {}, alpha {}; statsmodels).",
+            size["per_condition"], f"{size['base']:.0%}", f"{size['base'] + size['difference']:.0%}", size["power"],
+            size["trials"], size["design_effect"], size["icc"], size["cohens_h"], f"{size['alpha']:.4g}",
+        )
+
     @admin.display(description="Researcher pages")
     def researcher_pages(self, study):
         if not study.pk:
@@ -439,12 +462,14 @@ class StudyAdmin(admin.ModelAdmin):
             ("study_study_analysis", "?pilot=1", "Analysis report with pilot participants"),
             *[("study_study_export", fmt, f"Download {label}") for fmt, label in (
                 ("long", "answers, one row per answer (CSV)"), ("wide", "one row per participant (CSV)"),
-                ("events", "page visits and player events (CSV)"), ("codebook", "the codebook (CSV)"),
+                ("events", "page visits and player events (CSV)"),
+                ("trials", "understanding-test trials, one row per trial (CSV)"), ("codebook", "the codebook (CSV)"),
                 ("xlsx", "everything as XLSX"), ("spss", "the wide table as SPSS .sav"),
+                ("spss_trials", "the trials as SPSS .sav"),
             )],
             # Pilot data is left out of the downloads above; during a pilot it is all there is.
             *[("study_study_export", f"{fmt}/?pilot=1", f"Download {fmt} with pilot participants")
-              for fmt in ("long", "wide", "events", "xlsx", "spss")],
+              for fmt in ("long", "wide", "events", "trials", "xlsx", "spss")],
             ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id, pseudonym or P-number)"),
         ]
         return format_html_join(

@@ -11,12 +11,29 @@ import pandas as pd
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from research import analysis
+from research import analysis, simulation_analysis
 from research.export import participant_summaries, pseudonym
 from research.export_files import configuration_sha256, software_version
-from study.models import Response, Study
+from study.models import Response, SimulationTrial, Study
 
 TABLES = ("descriptives", "reliability", "comparisons", "mixed_models", "excluded", "scores")
+#: The understanding tests' tables (research.simulation_analysis), written as simulation*.csv.
+SIMULATION_TABLES = {"simulation": "accuracy", "simulation_model": "model", "simulation_relation": "relation"}
+
+
+def study_trials_data(study: Study) -> pd.DataFrame:
+    """Every answered understanding-test trial of those who consented, by participant pseudonym."""
+    rows = [
+        {"participant": pseudonym(participant_id), "condition": condition, "phase": phase, "item": item,
+         "correct": choice == ("left" if left > right else "right"), "confidence": confidence}
+        for participant_id, condition, phase, item, choice, left, right, confidence in (
+            SimulationTrial.objects.filter(participant__study=study, participant__assignment__isnull=False)
+            .exclude(choice="").order_by("participant_id", "-phase", "position")
+            .values_list("participant_id", "participant__assignment__condition__slug", "phase", "item", "choice",
+                         "left_score", "right_score", "confidence")
+        )
+    ]
+    return pd.DataFrame(rows, columns=[*simulation_analysis.TRIAL_COLUMNS, "confidence"])
 
 
 def study_analysis_data(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -54,6 +71,7 @@ def study_analysis_data(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, list[
 @dataclass
 class Report:
     analysis: analysis.Analysis
+    simulation: simulation_analysis.SimulationAnalysis | None  # None: nobody analysed took an understanding test
     figures: dict[str, bytes]  # scale -> PNG
     html: str
     made_by: dict  # what made it: study, time, pilots or not, configuration hash, software version
@@ -71,6 +89,9 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
         scale: analysis.scale_plot(result.scores, scale, result.conditions, title=scale.replace("_", " "))
         for scale in result.scales
     }
+    trials = study_trials_data(study)
+    trials = trials[trials["participant"].isin(result.included)]
+    simulation = (simulation_analysis.analyse_simulation(trials, result.scores, conditions) if len(trials) else None)
     now = timezone.now()
     made_by = {
         "study": study.slug, "generated_at": now.isoformat(), "include_pilot": include_pilot,
@@ -81,16 +102,20 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
         "study": study, "generated_at": now, "include_pilot": include_pilot, "analysis": result,
         "n_participants": len(participants), "n_included": len(result.included),
         "tables": {name: _records(getattr(result, name)) for name in TABLES},
+        "simulation": simulation,
+        "simulation_tables": {name: _records(getattr(simulation, part)) for name, part in SIMULATION_TABLES.items()}
+        if simulation else {},
         "figures": {
             scale: (f"data:image/png;base64,{base64.b64encode(png).decode()}" if inline_figures else f"figures/{scale}.png")
             for scale, png in figures.items()
         },
     }
-    return Report(result, figures, render_to_string("research/analysis_report.html", context), made_by)
+    return Report(result, simulation, figures, render_to_string("research/analysis_report.html", context), made_by)
 
 
 def write_report(report: Report, out: Path) -> list[Path]:
-    """index.html, one CSV per table and one PNG per scale under ``out``; returns the files written."""
+    """index.html, one CSV per table (simulation*.csv when participants took understanding tests) and one PNG per
+    scale under ``out``; returns the files written."""
     (out / "figures").mkdir(parents=True, exist_ok=True)
     written = [out / "index.html", out / "meta.json"]
     written[0].write_text(report.html, encoding="utf-8")
@@ -100,6 +125,11 @@ def write_report(report: Report, out: Path) -> list[Path]:
         path = out / f"{name}.csv"
         (frame if frame is not None else pd.DataFrame()).to_csv(path, index=False)
         written.append(path)
+    if report.simulation is not None:
+        for name, part in SIMULATION_TABLES.items():
+            path = out / f"{name}.csv"
+            getattr(report.simulation, part).to_csv(path, index=False)
+            written.append(path)
     for scale, png in report.figures.items():
         path = out / "figures" / f"{scale}.png"
         path.write_bytes(png)

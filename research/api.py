@@ -107,8 +107,9 @@ class StudyExport(APIView):
     @extend_schema(
         parameters=[
             OpenApiParameter("format", str, enum=list(FORMATS), required=True, description=(
-                "csv: the legacy long format with raw participant and Prolific ids; long, wide, events, codebook: "
-                "CSV with pseudonymous ids; xlsx: every table plus a meta sheet; spss: the wide table as .sav")),
+                "csv: the legacy long format with raw participant and Prolific ids; long, wide, events, trials "
+                "(understanding tests), codebook: CSV with pseudonymous ids; xlsx: every table plus a meta sheet; "
+                "spss: the wide table as .sav; spss_trials: the trials as .sav")),
             OpenApiParameter("include_pilot", bool, description="Include pilot (bot) participants."),
             OpenApiParameter("include_prolific_pid", bool, description="Add raw Prolific ids (permission, reason; logged)."),
             OpenApiParameter("reason", str, description="Why raw Prolific ids must leave (csv, include_prolific_pid): logged."),

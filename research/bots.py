@@ -24,6 +24,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from recommender.models import Track
+from research.bot_tests import TakesTests
 from study import flow
 from study.models import Item, Participant, Study
 from study.questionnaires import MANIPULATION_ANSWER
@@ -99,6 +100,9 @@ class PageReader(HTMLParser):
         self.tracks: list[int] = []  # tracks listed on the choose page
         self.recommended: list[int] = []  # recommended clips on the rate page
         self.explanations: set[str] = set()  # kinds of explanation figures shown
+        self.trial: int | None = None  # the understanding-test trial on the page
+        self.trial_total = 0
+        self.candidates: list[int] = []  # its two candidates' clips
         self.feed(html)
 
     def handle_starttag(self, tag, attrs):
@@ -106,6 +110,12 @@ class PageReader(HTMLParser):
         classes = (a.get("class") or "").split()
         if tag == "input" and a.get("name") == "csrfmiddlewaretoken":
             self.csrf = a.get("value") or self.csrf
+        elif tag == "form" and a.get("data-trial"):
+            self.trial, self.trial_total = int(a["data-trial"]), int(a.get("data-total") or 0)
+        elif tag == "audio" and a.get("data-role") == "candidate":
+            self.candidates.append(int(a["data-track"]))
+        elif tag == "input" and a.get("name") in ("choice", "confidence"):
+            pass  # a trial's answer: research.bot_tests
         elif tag == "input" and a.get("type") == "radio" and a.get("name"):
             self.questions.setdefault(a["name"], []).append(int(a["value"]))
         elif tag == "fieldset" and a.get("data-field"):
@@ -135,14 +145,19 @@ def participant_mark_left(*, study: Study, prolific_pid: str) -> int:
         left_at=timezone.now())
 
 
-class Bot:
+class Bot(TakesTests):
     """One simulated participant."""
 
+    error = BotError
+
     def __init__(self, study: Study, number: int, *, pattern: str, rng: random.Random, leave_on: str = "",
-                 listen_s: float = 0.0, poll_timeout_s: float = 120.0, client=None):
+                 listen_s: float = 0.0, poll_timeout_s: float = 120.0, client=None,
+                 test_accuracy: dict[str, tuple[float, float]] | None = None):
         """``client``: the browser; by default a django.test.Client, or anything with its get/post/cookies
-        over real HTTP (bench/load.py sends bots to a running server)."""
+        over real HTTP (bench/load.py sends bots to a running server). ``test_accuracy``: per condition, how often
+        the bot's understanding-test answers agree with the model (pre-test, post-test); guessing by default."""
         self.study, self.rng, self.listen_s, self.poll_timeout_s = study, rng, listen_s, poll_timeout_s
+        self.test_accuracy = test_accuracy or {}
         self.result = BotResult(number=number, prolific_pid=secrets.token_hex(12), pattern=pattern, left_on=leave_on)
         self.items = {item.code: item for item in Item.objects.filter(study=study)}
         self.language = rng.choice([code for code, _name in settings.LANGUAGES])
@@ -311,7 +326,7 @@ class Bot:
 
     def leave(self, reader):
         """Do part of the page, then close the tab."""
-        if self.current in (Page.PRE, Page.RATE, Page.QUESTIONNAIRE):
+        if self.current in (Page.PRE, Page.RATE, Page.QUESTIONNAIRE, Page.PRETEST, Page.POSTTEST):
             getattr(self, self.current)(reader, **({"fraction": self.rng.random()} if self.current != Page.PRE else {}))
         elif self.current in (Page.CHOOSE, Page.WAIT):
             getattr(self, self.current)(reader, leave=True)
@@ -359,11 +374,13 @@ class Bot:
 def bots_run(
     *, study: Study, n: int, dropout: float = 0.0, pattern: str = "careful", seed: int | None = None,
     listen_s: float | None = None, poll_timeout_s: float = 120.0, progress: Callable[[BotResult], None] | None = None,
+    test_accuracy: dict[str, tuple[float, float]] | None = None,
 ) -> BotRun:
     """Send ``n`` simulated participants through the study, one after another; ``dropout`` of them leave midway.
 
     ``pattern`` is how they answer (or "mixed": each bot draws one). ``listen_s``: seconds each bot
-    really listens to its recommendations (default: the study's required listening time).
+    really listens to its recommendations (default: the study's required listening time). ``test_accuracy``:
+    per condition slug, (pre-test, post-test) share of understanding-test answers that agree with the model.
     """
     if pattern not in (*PATTERNS, "mixed"):
         raise ValueError(f"unknown pattern {pattern!r}; one of {', '.join(PATTERNS)} or mixed")
@@ -377,7 +394,7 @@ def bots_run(
         leave_on = bot_rng.choice(LEAVABLE) if bot_rng.random() < dropout else ""
         bot = Bot(
             study, number, rng=bot_rng, leave_on=leave_on, listen_s=listen, poll_timeout_s=poll_timeout_s,
-            pattern=bot_rng.choice(PATTERNS) if pattern == "mixed" else pattern,
+            pattern=bot_rng.choice(PATTERNS) if pattern == "mixed" else pattern, test_accuracy=test_accuracy,
         )
         result = bot.run()
         run.results.append(result)

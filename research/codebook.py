@@ -11,6 +11,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from research.export import BOOLEAN, EVENT_COLUMNS, STRING, Column, Options, Table, legacy_table, long_table
+from research.export_trials import TRIAL_COLUMNS
 from research.export_wide import wide_columns
 from study.models import Condition, Item, Participant, Study
 from study.questionnaires import GERMAN_SOURCE, MANIPULATION_ANSWER
@@ -102,7 +103,11 @@ def _row(column: Column, formats: list[str], values: dict[str, str], study_codes
     if item is None:
         described = "True; False (SPSS: 1 = True, 0 = False)" if column.type == BOOLEAN else values.get(column.name, "")
         for code in language_codes():
-            row[f"values_{code}"] = described
+            row[f"values_{code}"] = (
+                "; ".join(f"{value} = {_translated(label, code)}" for value, label in column.labels.items())
+                if column.labels else described
+            )
+            row[f"text_{code}"] = _translated(column.text, code)
         return row
     row.update(
         description=f"Answer to item {item.code}" + (f" about recommendation {column.rank}" if column.rank else ""),
@@ -130,9 +135,11 @@ def codebook_rows(study: Study, options: Options | None = None) -> list[dict]:
         "long": long_table(study, options).columns,
         "csv": legacy_table(study).columns,
         "events": list(EVENT_COLUMNS),
+        "trials": list(TRIAL_COLUMNS),
     }
-    formats["xlsx"] = [*formats["wide"], *formats["long"], *formats["events"]]
+    formats["xlsx"] = [*formats["wide"], *formats["long"], *formats["events"], *formats["trials"]]
     formats["spss"] = formats["wide"]
+    formats["spss_trials"] = formats["trials"]
     first: dict[str, Column] = {}
     appears: dict[str, list[str]] = {}
     for format, columns in formats.items():

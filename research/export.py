@@ -65,6 +65,8 @@ class Column:
     description: str
     item: Item | None = None  # the question whose answer this column holds (wide format)
     rank: int | None = None  # the recommendation it is about
+    text: str = ""  # a question participants read that is not an item (translated in the codebook)
+    labels: dict | None = None  # what some of its values mean (the codebook and SPSS's value labels)
 
 
 @dataclass
@@ -107,7 +109,9 @@ COMMON = {
 }
 
 LONG_TYPES = {
-    "section": (STRING, "Where the question was asked: pre, rating (per recommendation) or questionnaire"),
+    "section": (STRING, "Where the question was asked: pre, rating (per recommendation), questionnaire, or "
+                        "simulation (an understanding-test trial: item sim_<phase>_<trial> is 1 when the choice was "
+                        "the model's, 0 when not; sim_<phase>_<trial>_confidence how sure the participant was)"),
     "construct": (STRING, "The scale the item belongs to"),
     "item": (STRING, "The item's code; its wording and scale are in the codebook"),
     "recommendation_rank": (INTEGER, "Rank of the recommendation rated (rating items only)"),
@@ -211,8 +215,11 @@ def long_rows(study: Study, options: Options = LEGACY) -> Iterator[dict]:
         section: list(Item.objects.filter(study=study, section=section).values_list("code", flat=True))
         for section in Item.Section.values
     }
+    trial_rows = _trial_rows_by_participant(study, options, summaries)
     for response in responses.iterator(chunk_size=2000):
         participant, item, rec = response.participant, response.item, response.recommendation
+        # Each participant's rows together: their understanding-test trials go before their first answer.
+        yield from trial_rows.pop(participant.pk, [])
         condition = participant.condition
         yield {
             "participant": _who(participant.pk, options),
@@ -253,6 +260,29 @@ def long_rows(study: Study, options: Options = LEGACY) -> Iterator[dict]:
             "item_position": _position(participant, item, positions),
             "is_pilot": participant.is_pilot,
         }
+    for rows in trial_rows.values():  # participants with trials and no answer (they left during a test)
+        yield from rows
+
+
+def _trial_rows_by_participant(study: Study, options: Options, summaries: dict) -> dict[int, list[dict]]:
+    from research.export_trials import long_trial_rows
+
+    people = participants(study, options).filter(trials__isnull=False).distinct().select_related("assignment__condition")
+    blank = dict.fromkeys([*LONG_COLUMNS, "is_pilot"], "")
+    base = {}
+    for participant in people:
+        condition = participant.condition
+        base[participant.pk] = {
+            **blank, "participant": _who(participant.pk, options), "prolific_pid": participant.prolific_pid,
+            "condition": condition.slug if condition else "", "language": participant.language,
+            "explanation": condition.explanation if condition else "",
+            "participant_completed": participant.completed_at is not None, **summaries[participant.pk],
+            "recommender": condition.recommender if condition else "", "is_pilot": participant.is_pilot,
+        }
+    rows: dict[int, list[dict]] = {}
+    for participant_id, row in long_trial_rows(study, options, base):
+        rows.setdefault(participant_id, []).append(row)
+    return rows
 
 
 def _position(participant: Participant, item: Item, positions: dict[str, list[str]]) -> int | str:
@@ -289,6 +319,8 @@ EVENT_COLUMNS = [
     Column("position_s", NUMBER, "Player events: position in the clip, in seconds"),
     Column("browser_listened_s", NUMBER, "Player events: the browser's own running count (audit only; "
                                          "listened_s in the other formats is computed by the server)"),
+    Column("simulation_trial", STRING, "Player events on an understanding test: its trial (phase-position, e.g. "
+                                       "pre-2); empty elsewhere"),
 ]
 
 
@@ -302,12 +334,13 @@ def events_rows(study: Study, options: Options) -> Iterator[dict]:
             "event_type": "page_visit", "page": visit.page, "at": visit.entered_at, "left_at": visit.left_at or "",
             "visit_s": round(visit.seconds, 3) if visit.seconds is not None else "",
         }))
-    for event in ListeningEvent.objects.filter(participant__in=people).select_related("track", "recommendation"):
+    for event in ListeningEvent.objects.filter(participant__in=people).select_related("track", "recommendation", "trial"):
         events.append((event.participant_id, event.created_at, 1, event.pk, {
             "event_type": "player", "page": event.page, "at": event.created_at, "event": event.kind,
             "track_id": event.track.external_id,
             "recommendation_rank": event.recommendation.rank if event.recommendation else "",
             "position_s": event.position_s, "browser_listened_s": event.listened_s,
+            "simulation_trial": f"{event.trial.phase}-{event.trial.position}" if event.trial else "",
         }))
     blank = dict.fromkeys((c.name for c in EVENT_COLUMNS), "")
     for participant_id, _at, _kind, _pk, row in sorted(events, key=lambda e: e[:4]):

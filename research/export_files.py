@@ -39,6 +39,7 @@ from research.export import (
     legacy_table,
     long_table,
 )
+from research.export_trials import trials_table
 from research.export_wide import wide_table
 from study.models import AuditEntry, Item, Recommendation, Study
 from study.questionnaires import PREFER_NOT_TO_SAY
@@ -51,9 +52,11 @@ FORMATS = {
     "long": ("csv", "text/csv; charset=utf-8"),
     "wide": ("csv", "text/csv; charset=utf-8"),
     "events": ("csv", "text/csv; charset=utf-8"),
+    "trials": ("csv", "text/csv; charset=utf-8"),
     "codebook": ("csv", "text/csv; charset=utf-8"),
     "xlsx": ("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
     "spss": ("sav", "application/x-spss-sav"),
+    "spss_trials": ("sav", "application/x-spss-sav"),
 }
 
 
@@ -225,6 +228,12 @@ def spss_labels(table: Table) -> tuple[dict, dict, dict, dict]:
         elif column.type == BOOLEAN:
             values[column.name] = {0.0: "False", 1.0: "True"}
             measure[column.name] = "nominal"
+        elif column.labels and column.type == INTEGER:
+            values[column.name] = {float(value): str(text) for value, text in column.labels.items()}
+            measure[column.name] = "ordinal"
+        elif column.labels:  # a string variable's values are their own codes; SPSS labels them all the same
+            values[column.name] = {str(value): str(text) for value, text in column.labels.items()}
+            measure[column.name] = "nominal"
         elif column.type in (INTEGER, NUMBER):
             measure[column.name] = "scale"
         else:
@@ -315,12 +324,12 @@ def _build(study: Study, format: str, options: Options, exported_by: str, *, fil
 
     if format == "xlsx":
         tables = [long_table(study, options), wide_table(study, options), events_table(study, options),
-                  codebook_table(study, options)]
+                  trials_table(study, options), codebook_table(study, options)]
         header = meta(0, sum(len(t.columns) for t in tables))
         content, rows = _xlsx(tables, header)
         return ExportFile(content, {**header, "rows": rows}, filename, content_type)
-    if format == "spss":
-        table = wide_table(study, options)
+    if format in ("spss", "spss_trials"):
+        table = wide_table(study, options) if format == "spss" else trials_table(study, options)
         header = meta(0, len(table.columns))
         content, rows = _spss(table, header)
         return ExportFile(content, {**header, "rows": rows}, filename, content_type)
@@ -329,6 +338,7 @@ def _build(study: Study, format: str, options: Options, exported_by: str, *, fil
         "long": lambda: long_table(study, options),
         "wide": lambda: wide_table(study, options),
         "events": lambda: events_table(study, options),
+        "trials": lambda: trials_table(study, options),
         "codebook": lambda: codebook_table(study, options),
     }[format]()
     text = io.StringIO(newline="")

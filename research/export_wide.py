@@ -20,6 +20,7 @@ from research.export import (
     participant_summaries,
     participants,
 )
+from research.export_trials import wide_trial_columns, wide_trial_values
 from study.models import Item, Recommendation, Response, Study
 from study.services import study_listening
 
@@ -92,6 +93,7 @@ def wide_columns(study: Study, options: Options) -> list[Column]:
             columns.append(Column(item_column(item, rank), INTEGER, item.text, item=item, rank=rank))
     for item in by_section[Item.Section.QUESTIONNAIRE]:
         columns.append(Column(item_column(item), INTEGER, item.text, item=item))
+    columns += wide_trial_columns(study)
     names = [c.name for c in columns]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -119,6 +121,7 @@ def wide_rows(study: Study, columns: list[Column], options: Options) -> Iterator
             f"explanation_fallback_r{rec.rank}": rec.explanation_fallback,
         })
     summaries = participant_summaries(study)
+    tests = wide_trial_values(study, options)
     blank = dict.fromkeys((c.name for c in columns), "")
     for participant in people:
         condition = participant.condition
@@ -140,6 +143,7 @@ def wide_rows(study: Study, columns: list[Column], options: Options) -> Iterator
             "liked_track_ids": " ".join(sorted(t.external_id for t in participant.liked_tracks.all())),
             "consent_version": participant.consent_version,
             **answers[participant.pk],
+            **tests.get(participant.pk, {}),
         }
 
 

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from research.export import participant_summaries
 from study import flow
-from study.models import Participant, Study
+from study.models import Participant, SimulationTrial, Study
 from study.services import study_listening
 
 Page = Participant.Page
@@ -46,6 +46,7 @@ class Monitor:
     dropout_by_page: dict[str, int]  # last page of those who dropped out
     median_seconds_by_page: dict[str, float]
     target_per_condition: int = 0  # the study's target of analysed participants per condition (0: none set)
+    understanding: list[dict] = field(default_factory=list)  # condition, phase, participants, trials, accuracy
     figures: dict[str, str] = field(default_factory=dict)  # name -> data: URI of a PNG
 
 
@@ -119,9 +120,30 @@ def study_monitor(*, study: Study, include_pilot: bool = False, now=None) -> Mon
             page: round(statistics.median(page_seconds[page]), 1) for page in flow.FLOW if page_seconds[page]
         },
         target_per_condition=study.target_per_condition,
+        understanding=_understanding(people),
     )
     monitor.figures = _figures(people, monitor)
     return monitor
+
+
+def _understanding(people: list[Participant]) -> list[dict]:
+    """Understanding-test accuracy per condition and test as answers arrive: the share of answered trials that
+    agree with the model, over everyone shown (finished or not)."""
+    counts = defaultdict(lambda: [set(), 0, 0])
+    for participant_id, condition, phase, choice, left, right in SimulationTrial.objects.filter(
+        participant__in=[p.pk for p in people], participant__assignment__isnull=False,
+    ).exclude(choice="").values_list("participant_id", "participant__assignment__condition__slug", "phase", "choice",
+                                     "left_score", "right_score"):
+        row = counts[condition, phase]
+        row[0].add(participant_id)
+        row[1] += 1
+        row[2] += choice == ("left" if left > right else "right")
+    order = {"pre": 0, "post": 1}
+    return [
+        {"condition": condition, "phase": phase, "participants": len(who), "trials": trials,
+         "accuracy": round(correct / trials, 3)}
+        for (condition, phase), (who, trials, correct) in sorted(counts.items(), key=lambda kv: (kv[0][0], order[kv[0][1]]))
+    ]
 
 
 def _figures(people: list[Participant], monitor: Monitor) -> dict[str, str]:

@@ -19,5 +19,6 @@ from research.services.setup import (  # noqa: F401
     study_prerender_explanations,
     study_prerender_plan,
     study_sample_size,
+    study_simulation_sample_size,
     study_warnings,
 )

@@ -185,3 +185,17 @@ def study_sample_size(*, study: Study) -> dict:
     n = TTestIndPower().solve_power(effect_size=study.effect_size_d, alpha=alpha, power=study.power, ratio=1.0)
     return {"per_condition": math.ceil(n), "conditions": k, "total": k * math.ceil(n), "comparisons": comparisons,
             "alpha_per_comparison": alpha, "effect_size_d": study.effect_size_d, "power": study.power}
+
+
+def study_simulation_sample_size(*, study: Study, icc: float = 0.1) -> dict:
+    """Participants per condition for the understanding tests' post-test accuracy: the study's expected accuracy
+    against it plus the smallest difference of interest, two-sided at the study's alpha (split over the pairwise
+    comparisons like study_sample_size) and power, each participant answering simulation_trials trials that
+    correlate within the person (``icc``)."""
+    from research.simulation_analysis import participants_for_accuracy
+
+    k = max(2, study.conditions.filter(is_active=True).count())
+    return participants_for_accuracy(
+        base=study.simulation_base_accuracy, difference=study.simulation_difference, trials=study.simulation_trials,
+        icc=icc, alpha=study.alpha / (k * (k - 1) // 2), power=study.power,
+    )

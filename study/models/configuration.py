@@ -122,21 +122,29 @@ class Study(models.Model):
         default=0, help_text="Seconds of a recommendation a participant must hear before rating it (0: none)."
     )
     simulation_trials = models.PositiveSmallIntegerField(
-        default=6, help_text="Understanding tests (forward simulation): trials in each test (0: no tests). A trial "
+        "trials per test", default=6, help_text="Understanding tests (forward simulation): trials in each test (0: no tests). A trial "
         "shows one of the participant's liked tracks and two tracks of the pool, without any explanation, and asks "
         "which of the two the system would recommend; the model's own scores say which is right. Accuracy before "
         "and after the recommendations measures what participants understood, not only what they say.",
     )
     simulation_pretest = models.BooleanField(
-        default=True, help_text="Understanding tests: also test before the participant has seen any explanation "
+        "pre-test", default=True, help_text="Understanding tests: also test before the participant has seen any explanation "
         "(right after choosing liked tracks, while the recommendations are prepared), so each condition's "
         "improvement can be measured. Off: only the test after rating.",
     )
     simulation_bands = models.JSONField(
-        default=default_simulation_bands, blank=True,
+        "difficulty bands", default=default_simulation_bands, blank=True,
         help_text="Understanding tests: difficulty bands, each [lowest, highest) difference between the two "
         "candidates' scores (the recommender's similarity, typically -1 to 1). Trials take the bands in turn, so "
         "every test holds each difficulty equally often; a narrow margin is hard, a wide one easy.",
+    )
+    simulation_base_accuracy = models.FloatField(
+        "expected post-test accuracy", default=0.6, help_text="Power analysis of the understanding tests: the post-test accuracy expected in the "
+        "reference condition (guessing is 0.5).",
+    )
+    simulation_difference = models.FloatField(
+        "difference to detect", default=0.15, help_text="Power analysis of the understanding tests: the smallest difference in post-test "
+        "accuracy between two conditions worth detecting (0.15: e.g. 60 % vs 75 %).",
     )
     min_duration_s = models.PositiveIntegerField(
         default=180, help_text="Completions faster than this are flagged as too fast in the export."
@@ -161,6 +169,9 @@ class Study(models.Model):
                 "Give at least one band [lowest, highest), e.g. [[0.3, 2.0], [0.15, 0.3], [0.05, 0.15]]: each "
                 "a difference of two scores, above 0 and at most 2, the lowest below the highest."
             )})
+        if not (0 < self.simulation_base_accuracy < 1 and 0 < self.simulation_difference < 1 - self.simulation_base_accuracy):
+            raise ValidationError({"simulation_difference": "The expected accuracy and the difference to detect must "
+                                                            "leave the other condition's accuracy below 1."})
         if self.simulation_trials > 40:
             raise ValidationError({"simulation_trials": "At most 40 trials per test (each asks for two clips)."})
         frozen.study_check(self)

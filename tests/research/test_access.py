@@ -244,7 +244,10 @@ def test_a_reason_with_control_characters_is_logged_without_them(lab):
     # PostgreSQL's JSON refuses a NUL: a hostile or pasted reason must be logged cleanly, not answer 500.
     _a, _b, accounts = lab
     owner = _api(accounts["owner"])
-    answer = owner.get("/api/studies/study-a/export/", {"format": "csv", "reason": "\x00pay\x1b[31m\tbonuses\ud800 "})
+    answer = owner.get("/api/studies/study-a/export/", {"format": "csv", "reason": "\x00pay\x1b[31m\tbonuses\u200b "})
     assert answer.status_code == 200
     assert AuditEntry.objects.get(action="export_identifying").detail["reason"] == "pay[31m bonuses"
+    from research.export_files import _printable
+
+    assert _printable("half\ud800 a pair") == "half a pair"  # an unpaired surrogate (a broken paste) is dropped
     assert owner.get("/api/studies/study-a/export/", {"format": "csv", "reason": "\x00\x07"}).status_code == 400

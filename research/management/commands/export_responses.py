@@ -17,8 +17,8 @@ def _os_user() -> str:
 class Command(BaseCommand):
     help = (
         "Export a study's data: csv (legacy: one row per answer with raw participant and Prolific ids), long (one "
-        "row per answer, pseudonymous), wide (one row per participant), events, codebook, xlsx (all sheets) or "
-        "spss (.sav, wide). A file gets a sidecar FILE.meta.json (XLSX: a meta sheet) with the study "
+        "row per answer, pseudonymous), wide (one row per participant), events, trials (one row per understanding-"
+        "test trial), codebook, xlsx (all sheets), spss (.sav, wide) or spss_trials (.sav, trials). A file gets a sidecar FILE.meta.json (XLSX: a meta sheet) with the study "
         "configuration's hash, the software version, the index versions, when and by whom."
     )
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=slug).first()
         if study is None:
             raise CommandError(f"No study with slug {slug!r}.")
-        if out == "-" and format in ("xlsx", "spss"):
+        if out == "-" and format in ("xlsx", "spss", "spss_trials"):
             raise CommandError(f"--format {format} writes a binary file: name it with --out.")
         try:
             export = study_export(
