@@ -89,6 +89,7 @@ def study_warnings(study: Study) -> list[str]:
             problems.append(f"{missing} "
                             "Until then participants of those conditions would get no recommendations.")
     problems += _costly_explanations(study)
+    problems += _small_pool_for_tests(study)
     have = {t.language for t in study.translations.all()}
     for code, name in settings.LANGUAGES[1:]:
         if code not in have:
@@ -109,6 +110,23 @@ class PrerenderBatch:
     @property
     def explanations(self) -> int:
         return len(self.kinds) * len(self.pairs) * len(self.languages)
+
+
+def _small_pool_for_tests(study: Study) -> list[str]:
+    """The understanding tests show every candidate once per participant, never a liked or recommended track."""
+    from study.services import study_phases, study_pool
+
+    tests = len(study_phases(study))
+    if not tests:
+        return []
+    needed = 2 * study.simulation_trials * tests + study.max_liked + study.n_recommendations
+    pool = study_pool(study).count()
+    if pool >= needed:
+        return []
+    return [f"The understanding tests need {needed} tracks in the pool ({study.simulation_trials} trials x 2 "
+            f"candidates x {tests} test(s), plus up to {study.max_liked} liked and {study.n_recommendations} "
+            f"recommended), and it has {pool}: participants would get fewer trials than set. Lower the trials per "
+            "test, or widen the pool."]
 
 
 def _costly_explanations(study: Study) -> list[str]:

@@ -102,7 +102,7 @@ def test_xlsx_holds_every_table_and_the_reproducibility_header(study, finished, 
     out = tmp_path / "study.xlsx"
     call_command("export_responses", study.slug, "--format", "xlsx", "--out", str(out), stderr=io.StringIO())
     book = load_workbook(out, read_only=True)
-    assert book.sheetnames == ["long", "wide", "events", "codebook", "meta"]
+    assert book.sheetnames == ["long", "wide", "events", "trials", "codebook", "meta"]
     wide = list(book["wide"].values)
     assert len(wide) == 3  # header and two participants
     meta = {row[0]: row[1] for row in book["meta"].values}
@@ -204,7 +204,8 @@ def test_the_data_package_holds_every_pseudonymous_format_each_with_what_made_it
     package = zipfile.ZipFile(io.BytesIO(response.content))
     names = set(package.namelist())
     files = {f"{study.slug}-{name}{suffix}.{ext}" for name, ext in [
-        ("long", "csv"), ("wide", "csv"), ("events", "csv"), ("codebook", "csv"), ("xlsx", "xlsx"), ("spss", "sav")]}
+        ("long", "csv"), ("wide", "csv"), ("events", "csv"), ("trials", "csv"), ("codebook", "csv"), ("xlsx", "xlsx"),
+        ("spss", "sav"), ("spss_trials", "sav")]}
     assert files <= names and f"{study.slug}-csv{suffix}.csv" not in names  # never the raw-id legacy file
     assert names - files == {f"{name}.meta.json" for name in files if not name.endswith(".xlsx")}
     wide = rows(package.read(f"{study.slug}-wide{suffix}.csv"))

@@ -82,6 +82,12 @@ def test_a_running_study_s_design_and_state_are_frozen_and_its_texts_change_only
     with pytest.raises(ValidationError, match="Frozen"):
         running.full_clean()
     running.refresh_from_db()
+    # The understanding tests are part of the journey: no test added, removed or made easier under participants.
+    for field, value in (("simulation_trials", 4), ("simulation_pretest", False), ("simulation_bands", [[0.5, 2.0]])):
+        setattr(running, field, value)
+        with pytest.raises(ValidationError, match="Frozen"):
+            running.full_clean()
+        running.refresh_from_db()
     running.state = "draft"
     with pytest.raises(ValidationError, match="only be open or closed"):
         running.full_clean()

@@ -260,3 +260,12 @@ def test_the_bands_and_the_number_of_trials_are_checked(demo_catalog):
 def test_a_new_study_holds_six_trials_in_each_test_by_default(demo_catalog):
     study = Study(catalog=demo_catalog, slug="defaults", title="t", consent_text="c")
     assert (study.simulation_trials, study.simulation_pretest, len(study.simulation_bands)) == (6, True, 3)
+
+
+def test_the_launch_checklist_warns_when_the_pool_is_too_small_for_the_tests(demo_catalog):
+    from research.services import study_warnings
+
+    small = make_study(demo_catalog, slug="small", simulation_trials=6)  # 12 clips; 6 x 2 x 2 + 3 + 5 needed
+    assert any("understanding tests need 32 tracks in the pool" in w and "it has 12" in w for w in study_warnings(small))
+    fits = make_study(demo_catalog, slug="fits", simulation_trials=1, simulation_pretest=False, n_recommendations=2)
+    assert not any("understanding tests" in w for w in study_warnings(fits))
