@@ -3,9 +3,9 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 # libsndfile reads wav/ogg/flac/mp3; ffmpeg lets audioread decode anything else researchers bring; R with lme4
-# fits the understanding tests' logistic mixed model (research/rscript.py).
+# (lmerTest, ordinal) fit the mixed models reviewers expect (research/rscript.py).
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends libsndfile1 ffmpeg r-base-core r-cran-lme4 \
+    && apt-get install -y --no-install-recommends libsndfile1 ffmpeg r-base-core r-cran-lme4 r-cran-lmertest r-cran-ordinal \
     && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

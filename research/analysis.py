@@ -9,8 +9,9 @@ Statistics come from pingouin, scipy and statsmodels, not hand-written formulas:
   Cohen's d, both with 95 % confidence intervals (pingouin.ttest, compute_esci); three or more:
   Kruskal–Wallis (pingouin.kruskal) and pairwise Mann–Whitney tests, Holm-corrected
   (pingouin.pairwise_tests);
-- per-recommendation ratings: a linear mixed model, rating ~ condition + (1 | participant)
-  (statsmodels MixedLM, REML), because one participant's ratings are not independent.
+- per-recommendation ratings: mixed models in R (research.rating_models: lmerTest with participant and track
+  random intercepts, the same with rank, ordinal::clmm, the omnibus test and Holm-corrected pairs), because one
+  participant's ratings are not independent and the same tracks recur.
 """
 from __future__ import annotations
 
@@ -22,9 +23,12 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
+from research.rating_models import COLUMNS as RATING_COLUMNS
+from research.rating_models import rating_models
+
 #: Columns the answers table must have (one row per answer, as research.export's long format).
 ANSWER_COLUMNS = ["participant", "condition", "section", "construct", "item", "value", "scale_min", "scale_max",
-                  "reverse_coded", "recommendation_rank"]
+                  "reverse_coded", "recommendation_rank", "track"]
 #: Why a participant is left out, in the order the report lists them.
 EXCLUSIONS = ("pilot", "incomplete", "failed attention check", "too fast")
 
@@ -37,7 +41,7 @@ class Analysis:
     descriptives: pd.DataFrame  # scale, condition, n, mean, sd, median, q1, q3, iqr
     reliability: pd.DataFrame  # scale, items, n, alpha, ci_low, ci_high
     comparisons: pd.DataFrame  # scale, test, groups, statistic, df, p, p_holm, effect, effect_value, ci_low, ci_high
-    mixed_models: pd.DataFrame  # rating, term, estimate, se, z, p, ci_low, ci_high, n_participants, n_ratings
+    mixed_models: pd.DataFrame  # research.rating_models.COLUMNS: outcome, term, estimate, std_error, df, ...
     conditions: list[str] = field(default_factory=list)
     scales: list[str] = field(default_factory=list)
 
@@ -206,34 +210,16 @@ def comparisons(scores: pd.DataFrame, scales: list[str], conditions: list[str]) 
     return frame[columns + [c for c in frame.columns if c not in columns]]
 
 
-def mixed_models(answers: pd.DataFrame, conditions: list[str]) -> pd.DataFrame:
-    """rating ~ condition + (1 | participant) for every per-recommendation rating item (REML, statsmodels)."""
-    import statsmodels.formula.api as smf
-
-    ratings = scored(answers)
-    ratings = ratings[ratings["section"] == "rating"]
-    rows = []
-    for item, data in ratings.groupby("item"):
-        data = data[data["condition"].isin(conditions)]
-        if data["condition"].nunique() < 2 or data["participant"].nunique() < 3:
-            continue
-        reference = next(c for c in conditions if c in set(data["condition"]))
-        formula = f"scored ~ C(condition, Treatment(reference={reference!r}))"
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # convergence chatter on tiny pilots; the numbers are reported as found
-            fit = smf.mixedlm(formula, data, groups=data["participant"]).fit(reml=True)
-        intervals = fit.conf_int()
-        for term in fit.fe_params.index:
-            label = term.replace(f"C(condition, Treatment(reference={reference!r}))", "condition").replace("[T.", "[")
-            rows.append({
-                "rating": item, "term": label, "estimate": fit.fe_params[term], "se": fit.bse_fe[term],
-                "z": fit.tvalues[term], "p": fit.pvalues[term], "ci_low": intervals.loc[term, 0],
-                "ci_high": intervals.loc[term, 1], "reference": reference,
-                "participant_variance": float(fit.cov_re.iloc[0, 0]), "residual_variance": float(fit.scale),
-                "n_participants": data["participant"].nunique(), "n_ratings": len(data),
-            })
-    return pd.DataFrame(rows, columns=["rating", "term", "estimate", "se", "z", "p", "ci_low", "ci_high", "reference",
-                                       "participant_variance", "residual_variance", "n_participants", "n_ratings"])
+def ratings(answers: pd.DataFrame) -> pd.DataFrame:
+    """One row per rating of a recommendation: participant, condition, item, rating (reverse-coded items
+    reversed), rank and track (each rating its own track where the answers do not say)."""
+    rated = scored(answers)
+    rated = rated[rated["section"] == "rating"]
+    track = rated["track"] if "track" in rated else pd.Series(range(len(rated)), index=rated.index).astype(str)
+    return pd.DataFrame({
+        "participant": rated["participant"], "condition": rated["condition"], "item": rated["item"],
+        "rating": rated["scored"], "rank": rated["recommendation_rank"], "track": track.fillna("").astype(str),
+    })
 
 
 def analyse(
@@ -250,7 +236,7 @@ def analyse(
         included=included, excluded=excluded, scores=scores, descriptives=descriptives(scores, scales),
         reliability=reliability(answers) if len(answers) else pd.DataFrame(),
         comparisons=comparisons(scores, scales, present) if scales else pd.DataFrame(),
-        mixed_models=mixed_models(answers, present) if len(answers) else pd.DataFrame(),
+        mixed_models=rating_models(ratings(answers), present) if len(answers) else pd.DataFrame(columns=RATING_COLUMNS),
         conditions=present, scales=scales,
     )
 

@@ -59,6 +59,7 @@ def study_analysis_data(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, list[
             "value": response.value, "scale_min": min(item.scale), "scale_max": max(item.scale),
             "reverse_coded": item.reverse_coded and item.kind == item.Kind.LIKERT,
             "recommendation_rank": response.recommendation.rank if response.recommendation else None,
+            "track": str(response.recommendation.track_id) if response.recommendation else "",
         })
     conditions = list(study.conditions.order_by("pk").values_list("slug", flat=True))
     return (

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from research import analysis
+from research import analysis, rating_models
 
 # R's `sleep` data: extra hours of sleep under two drugs (Student 1908), and R's own output for it.
 SLEEP_1 = [0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0]
@@ -116,10 +116,13 @@ def test_the_mixed_model_estimates_the_condition_effect_on_ratings_with_particip
             rows.append(answer(f"p{p}", condition, "understand_why", value, construct="perceived_transparency",
                                section="rating", rank=rank))
     answers = pd.DataFrame(rows)
-    table = analysis.mixed_models(answers, ["control", "features"])
-    effect = table[table["term"] != "Intercept"].iloc[0]
+    table = rating_models.rating_models(analysis.ratings(answers), ["control", "features"])
+    linear = table[table["method"].str.startswith(("lmerTest", "statsmodels")) & ~table["method"].str.contains("rank")]
+    effect = linear[linear["term"] == "condition[features]"].iloc[0]
     means = answers.groupby("condition")["value"].mean()
     assert effect["estimate"] == pytest.approx(means["features"] - means["control"], abs=1e-6)
-    assert effect["n_participants"] == 30 and effect["n_ratings"] == 150
+    assert effect["n_participants"] == 30 and effect["n_ratings"] == 150 and effect["reference"] == "control"
     assert effect["ci_low"] < effect["estimate"] < effect["ci_high"]
-    assert effect["participant_variance"] > 0.2  # the participants' own levels are modelled, not ignored
+    # The participants' own levels are modelled: the error is that of 30 people, not of 150 independent ratings.
+    naive = np.sqrt(answers.groupby("condition")["value"].var().sum() / 75)
+    assert effect["std_error"] > 1.5 * naive

@@ -4,6 +4,7 @@ import csv
 import io
 import json
 
+import pandas as pd
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -115,3 +116,10 @@ def test_the_demo_study_is_piloted_by_bots_and_analysed(demo_catalog, tmp_path):
     call_command("analyse_study", "demo", "--include-pilot", "--out", str(tmp_path), stdout=out)
     assert "Analysed 4 participants of 'demo' in 2 conditions" in out.getvalue()
     assert (tmp_path / "index.html").exists() and (tmp_path / "mixed_models.csv").exists()
+    models = pd.read_csv(tmp_path / "mixed_models.csv")
+    assert {"outcome", "term", "estimate", "std_error", "df", "statistic", "p_value", "ci_low", "ci_high", "method",
+            "reference"} <= set(models.columns)
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert len(scores) == 4 and "participant" in scores
+    # The demo study holds the understanding tests: the bots took them, and the report has their table.
+    assert (tmp_path / "simulation.csv").exists()
