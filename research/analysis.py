@@ -1,14 +1,16 @@
 """The by-condition analysis of a study: answers in (pandas), tables and figures out. No Django here.
 
-Statistics come from pingouin, scipy and statsmodels, not hand-written formulas:
+Statistics come from scipy and statsmodels (and R, for the mixed models), unrounded; one sign convention
+everywhere: a difference is condition − reference, the reference being the study's first condition.
 - every questionnaire scale scored per participant (reverse-coded items reversed: min + max − value,
   then the mean of the scale's items), and each per-recommendation rating averaged per participant;
-- per condition: n, mean, SD, median and IQR; Cronbach's alpha with its 95 % confidence interval per
-  scale of two or more items (pingouin.cronbach_alpha);
-- two conditions: Mann–Whitney U with the rank-biserial correlation (pingouin.mwu) and Welch's t with
-  Cohen's d, both with 95 % confidence intervals (pingouin.ttest, compute_esci); three or more:
-  Kruskal–Wallis (pingouin.kruskal) and pairwise Mann–Whitney tests, Holm-corrected
-  (pingouin.pairwise_tests);
+- per condition: n, mean, SD, median and IQR; Cronbach's alpha with its 95 % Feldt interval per scale of
+  two or more items;
+- two conditions: Mann–Whitney U with the rank-biserial correlation (BCa bootstrap interval, 10,000
+  resamples from a recorded seed), Welch's t with the mean difference's interval and Hedges' g (exact
+  noncentral-t interval), and a TOST equivalence test at ± the study's smallest effect of interest; three or
+  more: Kruskal–Wallis with epsilon squared and pairwise Mann–Whitney tests, Holm-corrected, each r with its
+  interval;
 - per-recommendation ratings: mixed models in R (research.rating_models: lmerTest with participant and track
   random intercepts, the same with rank, ordinal::clmm, the omnibus test and Holm-corrected pairs), because one
   participant's ratings are not independent and the same tracks recur.
@@ -116,8 +118,6 @@ def descriptives(scores: pd.DataFrame, scales: list[str]) -> pd.DataFrame:
 def reliability(answers: pd.DataFrame) -> pd.DataFrame:
     """Cronbach's alpha (95 % CI) of each questionnaire scale with two or more items, over participants who
     answered every item."""
-    import pingouin
-
     items = _likert_scales(scored(answers))
     items = items[items["section"] == "questionnaire"]
     rows = []
@@ -125,58 +125,138 @@ def reliability(answers: pd.DataFrame) -> pd.DataFrame:
         table = group.pivot_table(index="participant", columns="item", values="scored").dropna()
         if table.shape[1] < 2 or table.shape[0] < 3:
             continue
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # alpha is undefined for constant answers: NaN
-            alpha, (low, high) = pingouin.cronbach_alpha(data=table)
+        alpha, low, high = cronbach_alpha(table.to_numpy(float))
         rows.append({"scale": construct, "items": table.shape[1], "n": table.shape[0], "alpha": alpha,
                      "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows, columns=["scale", "items", "n", "alpha", "ci_low", "ci_high"])
 
 
-def _rank_biserial_ci(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """95 % BCa bootstrap interval of the rank-biserial correlation (2 U / (n_x n_y) − 1, pingouin's RBC)."""
+def cronbach_alpha(scores: np.ndarray) -> tuple[float, float, float]:
+    """Cronbach's alpha of a participants x items matrix and its 95 % interval (Feldt 1965: F with n − 1 and
+    (n − 1)(k − 1) degrees of freedom); NaN when the total has no variance."""
     from scipy import stats
 
-    def rbc(a, b, axis=-1):
-        u = stats.mannwhitneyu(a, b, axis=axis, alternative="two-sided").statistic
-        return 2 * u / (a.shape[axis] * b.shape[axis]) - 1
+    n, k = scores.shape
+    total = scores.sum(axis=1).var(ddof=1)
+    if total == 0:
+        return np.nan, np.nan, np.nan
+    alpha = k / (k - 1) * (1 - scores.var(axis=0, ddof=1).sum() / total)
+    df1, df2 = n - 1, (n - 1) * (k - 1)
+    return (float(alpha), float(1 - (1 - alpha) * stats.f.ppf(0.975, df1, df2)),
+            float(1 - (1 - alpha) * stats.f.ppf(0.025, df1, df2)))
+
+
+#: Resamples of the rank-biserial bootstrap interval, and the seed that makes it repeatable (reported with it).
+BOOTSTRAP_RESAMPLES = 10_000
+BOOTSTRAP_SEED = 20_240_601
+
+
+def mann_whitney(x: np.ndarray, y: np.ndarray):
+    """Mann–Whitney U of ``x`` against ``y`` as R's wilcox.test computes it: the exact distribution when both
+    groups are under 50 and nothing is tied, otherwise the normal approximation with continuity correction."""
+    from scipy import stats
+
+    tied = len(np.unique(np.concatenate([x, y]))) < len(x) + len(y)
+    exact = len(x) < 50 and len(y) < 50 and not tied
+    return stats.mannwhitneyu(x, y, alternative="two-sided", method="exact" if exact else "asymptotic")
+
+
+def _rank_biserial(x: np.ndarray, y: np.ndarray, axis=-1):
+    """2 U_x / (n_x n_y) − 1: positive when ``x`` (the condition) tends to be higher than ``y`` (the reference)."""
+    from scipy import stats
+
+    u = stats.mannwhitneyu(x, y, axis=axis, alternative="two-sided").statistic
+    return 2 * u / (x.shape[axis] * y.shape[axis]) - 1
+
+
+def _rank_biserial_ci(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """95 % BCa bootstrap interval of the rank-biserial correlation: BOOTSTRAP_RESAMPLES resamples from the
+    recorded BOOTSTRAP_SEED, so the report is the same every time it is made."""
+    from scipy import stats
 
     if len(np.unique(np.concatenate([x, y]))) < 2:
         return np.nan, np.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a degenerate resample (all ties) makes BCa warn; the interval stands
-        result = stats.bootstrap((x, y), rbc, n_resamples=2000, method="BCa", random_state=0)
+        result = stats.bootstrap((x, y), _rank_biserial, n_resamples=BOOTSTRAP_RESAMPLES, method="BCa",
+                                 random_state=np.random.default_rng(BOOTSTRAP_SEED))
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-def _two_groups(scale: str, a: str, b: str, x: np.ndarray, y: np.ndarray) -> list[dict]:
-    import pingouin
+def hedges_g(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """Hedges' g of ``x`` − ``y`` (pooled SD, exact small-sample correction J) and its 95 % interval: the exact
+    bounds of the noncentral t's noncentrality for the observed t (Steiger & Fouladi), scaled to d and by J."""
+    from scipy import optimize, special, stats
 
-    mwu = pingouin.mwu(x, y, alternative="two-sided")
-    rbc = float(mwu["RBC"].iloc[0])
-    rbc_ci = _rank_biserial_ci(x, y)
-    welch = pingouin.ttest(x, y, correction=True)
-    d = float(welch["cohen_d"].iloc[0])
-    # Cohen's d is pingouin's absolute value; give it the sign of the mean difference (a − b).
-    d = d if np.mean(x) >= np.mean(y) else -d
-    d_ci = pingouin.compute_esci(stat=d, nx=len(x), ny=len(y), eftype="cohen")
-    groups = f"{a} vs {b}"
-    diff_ci = welch["CI95"].iloc[0]
+    n1, n2 = len(x), len(y)
+    df = n1 + n2 - 2
+    pooled = np.sqrt(((n1 - 1) * np.var(x, ddof=1) + (n2 - 1) * np.var(y, ddof=1)) / df)
+    d = (np.mean(x) - np.mean(y)) / pooled
+    j = float(np.exp(special.gammaln(df / 2) - np.log(np.sqrt(df / 2)) - special.gammaln((df - 1) / 2)))
+    scale = np.sqrt(1 / n1 + 1 / n2)
+    t = d / scale
+
+    def bound(q):
+        f = lambda ncp: stats.nct.cdf(t, df, ncp) - q  # noqa: E731
+        span = 10 + abs(t)
+        return optimize.brentq(f, t - span, t + span, xtol=1e-12)
+
+    return float(j * d), float(j * bound(0.975) * scale), float(j * bound(0.025) * scale)
+
+
+def _welch(x: np.ndarray, y: np.ndarray):
+    from scipy import stats
+
+    result = stats.ttest_ind(x, y, equal_var=False)
+    interval = result.confidence_interval(0.95)
+    return result, float(interval.low), float(interval.high)
+
+
+def _tost(x: np.ndarray, y: np.ndarray, bound: float) -> tuple[float, float]:
+    """Two one-sided Welch t tests of |mean(x) − mean(y)| < ``bound``: (the larger t in absolute terms, p)."""
+    from scipy import stats
+
+    vx, vy = np.var(x, ddof=1) / len(x), np.var(y, ddof=1) / len(y)
+    se = np.sqrt(vx + vy)
+    df = (vx + vy) ** 2 / (vx**2 / (len(x) - 1) + vy**2 / (len(y) - 1))
+    diff = np.mean(x) - np.mean(y)
+    lower, upper = (diff + bound) / se, (diff - bound) / se
+    p = max(stats.t.sf(lower, df), stats.t.cdf(upper, df))
+    return float(min(lower, -upper)), float(p)
+
+
+def _two_groups(scale: str, reference: str, other: str, x: np.ndarray, y: np.ndarray, equivalence_d: float) -> list[dict]:
+    """``x``: the condition's scores, ``y``: the reference's; every difference and effect is x − y."""
+
+    groups = f"{other} − {reference}"
+    mwu = mann_whitney(x, y)
+    low, high = _rank_biserial_ci(x, y)
+    welch, diff_low, diff_high = _welch(x, y)
+    g, g_low, g_high = hedges_g(x, y)
+    pooled = np.sqrt(((len(x) - 1) * np.var(x, ddof=1) + (len(y) - 1) * np.var(y, ddof=1)) / (len(x) + len(y) - 2))
+    bound = equivalence_d * pooled
+    tost_t, tost_p = _tost(x, y, bound)
+    mean_difference = float(np.mean(x) - np.mean(y))
     return [
-        {"scale": scale, "test": "Mann–Whitney U", "groups": groups, "statistic": float(mwu["U_val"].iloc[0]),
-         "df": np.nan, "p": float(mwu["p_val"].iloc[0]), "effect": "rank-biserial r", "effect_value": rbc,
-         "ci_low": rbc_ci[0], "ci_high": rbc_ci[1]},
-        {"scale": scale, "test": "Welch's t", "groups": groups, "statistic": float(welch["T"].iloc[0]),
-         "df": float(welch["dof"].iloc[0]), "p": float(welch["p_val"].iloc[0]), "effect": "Cohen's d",
-         "effect_value": d, "ci_low": d_ci[0], "ci_high": d_ci[1],
-         "mean_difference_ci_low": float(diff_ci[0]), "mean_difference_ci_high": float(diff_ci[1])},
+        {"scale": scale, "test": "Mann–Whitney U", "groups": groups, "statistic": float(mwu.statistic), "df": np.nan,
+         "p": float(mwu.pvalue), "effect": "rank-biserial r", "effect_value": float(_rank_biserial(x, y)),
+         "ci_low": low, "ci_high": high, "bootstrap_resamples": BOOTSTRAP_RESAMPLES, "bootstrap_seed": BOOTSTRAP_SEED},
+        {"scale": scale, "test": "Welch's t", "groups": groups, "statistic": float(welch.statistic),
+         "df": float(welch.df), "p": float(welch.pvalue), "effect": "Hedges' g", "effect_value": g,
+         "ci_low": g_low, "ci_high": g_high, "mean_difference": mean_difference,
+         "mean_difference_ci_low": diff_low, "mean_difference_ci_high": diff_high},
+        {"scale": scale, "test": f"TOST equivalence (±{equivalence_d:g} pooled SD)", "groups": groups,
+         "statistic": tost_t, "df": np.nan, "p": tost_p, "effect": "equivalence bound", "effect_value": bound,
+         "ci_low": np.nan, "ci_high": np.nan, "mean_difference": mean_difference},
     ]
 
 
-def comparisons(scores: pd.DataFrame, scales: list[str], conditions: list[str]) -> pd.DataFrame:
-    """Between conditions, per scale: two conditions, Mann–Whitney U and Welch's t; three or more,
-    Kruskal–Wallis and pairwise Mann–Whitney U with Holm's correction."""
-    import pingouin
+def comparisons(scores: pd.DataFrame, scales: list[str], conditions: list[str], *, equivalence_d: float = 0.5) -> pd.DataFrame:
+    """Between conditions, per scale, each difference condition − reference (the first condition, in the study's
+    order): two conditions, Mann–Whitney U (rank-biserial r, bootstrap CI), Welch's t (Hedges' g, exact CI) and a
+    TOST equivalence test at ±``equivalence_d`` pooled SD; three or more, Kruskal–Wallis (epsilon squared) and
+    pairwise Mann–Whitney U with Holm's correction, each r with its interval."""
+    from scipy import stats
 
     rows = []
     for scale in scales:
@@ -186,28 +266,35 @@ def comparisons(scores: pd.DataFrame, scales: list[str], conditions: list[str]) 
         if len(groups) < 2:
             continue
         if len(groups) == 2:
-            (a, x), (b, y) = groups.items()
-            rows += _two_groups(scale, a, b, x, y)
+            (a, y), (b, x) = groups.items()
+            rows += _two_groups(scale, a, b, x, y, equivalence_d)
             continue
-        kept = data[data["condition"].isin(groups)]
-        kruskal = pingouin.kruskal(data=kept, dv=scale, between="condition")
-        rows.append({"scale": scale, "test": "Kruskal–Wallis H", "groups": " vs ".join(groups),
-                     "statistic": float(kruskal["H"].iloc[0]), "df": float(kruskal["ddof1"].iloc[0]),
-                     "p": float(kruskal["p_unc"].iloc[0]), "effect": "", "effect_value": np.nan,
-                     "ci_low": np.nan, "ci_high": np.nan})
-        tests = [(a, b, pingouin.mwu(groups[a], groups[b], alternative="two-sided")) for a, b in pairs(list(groups))]
-        _reject, holm = pingouin.multicomp([float(t["p_val"].iloc[0]) for _a, _b, t in tests], method="holm")
-        for (a, b, test), p_holm in zip(tests, holm):
-            rows.append({"scale": scale, "test": "Mann–Whitney U (pairwise)", "groups": f"{a} vs {b}",
-                         "statistic": float(test["U_val"].iloc[0]), "df": np.nan, "p": float(test["p_val"].iloc[0]),
-                         "p_holm": float(p_holm), "effect": "rank-biserial r", "effect_value": float(test["RBC"].iloc[0]),
-                         "ci_low": np.nan, "ci_high": np.nan})
+        h, p = stats.kruskal(*groups.values())
+        n = sum(len(v) for v in groups.values())
+        rows.append({"scale": scale, "test": "Kruskal–Wallis H", "groups": " vs ".join(groups), "statistic": float(h),
+                     "df": float(len(groups) - 1), "p": float(p), "effect": "epsilon squared",
+                     "effect_value": float(h / (n - 1)), "ci_low": np.nan, "ci_high": np.nan})
+        tests = [(a, b, mann_whitney(groups[b], groups[a])) for a, b in pairs(list(groups))]
+        holm = _holm([float(t.pvalue) for _a, _b, t in tests])
+        for (a, b, test), p_holm in zip(tests, holm, strict=True):
+            low, high = _rank_biserial_ci(groups[b], groups[a])
+            rows.append({"scale": scale, "test": "Mann–Whitney U (pairwise)", "groups": f"{b} − {a}",
+                         "statistic": float(test.statistic), "df": np.nan, "p": float(test.pvalue), "p_holm": p_holm,
+                         "effect": "rank-biserial r", "effect_value": float(_rank_biserial(groups[b], groups[a])),
+                         "ci_low": low, "ci_high": high, "bootstrap_resamples": BOOTSTRAP_RESAMPLES,
+                         "bootstrap_seed": BOOTSTRAP_SEED})
     columns = ["scale", "test", "groups", "statistic", "df", "p", "p_holm", "effect", "effect_value", "ci_low", "ci_high"]
     frame = pd.DataFrame(rows)
     for column in columns:
         if column not in frame:
             frame[column] = np.nan
     return frame[columns + [c for c in frame.columns if c not in columns]]
+
+
+def _holm(p_values: list[float]) -> list[float]:
+    from statsmodels.stats.multitest import multipletests
+
+    return [float(p) for p in multipletests(p_values, method="holm")[1]] if p_values else []
 
 
 def ratings(answers: pd.DataFrame) -> pd.DataFrame:
@@ -223,7 +310,8 @@ def ratings(answers: pd.DataFrame) -> pd.DataFrame:
 
 
 def analyse(
-    participants: pd.DataFrame, answers: pd.DataFrame, *, conditions: list[str], include_pilot: bool = False
+    participants: pd.DataFrame, answers: pd.DataFrame, *, conditions: list[str], include_pilot: bool = False,
+    equivalence_d: float = 0.5,
 ) -> Analysis:
     """The whole analysis: exclusions, scale scores, descriptives, reliability, comparisons, mixed models."""
     excluded = exclusions(participants, include_pilot=include_pilot)
@@ -235,7 +323,7 @@ def analyse(
     return Analysis(
         included=included, excluded=excluded, scores=scores, descriptives=descriptives(scores, scales),
         reliability=reliability(answers) if len(answers) else pd.DataFrame(),
-        comparisons=comparisons(scores, scales, present) if scales else pd.DataFrame(),
+        comparisons=comparisons(scores, scales, present, equivalence_d=equivalence_d) if scales else pd.DataFrame(),
         mixed_models=rating_models(ratings(answers), present) if len(answers) else pd.DataFrame(columns=RATING_COLUMNS),
         conditions=present, scales=scales,
     )

@@ -85,7 +85,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: bool = False) -> Report:
     """Run the analysis and render its report; ``inline_figures`` embeds the PNGs (for the staff page)."""
     participants, answers, conditions = study_analysis_data(study)
-    result = analysis.analyse(participants, answers, conditions=conditions, include_pilot=include_pilot)
+    result = analysis.analyse(participants, answers, conditions=conditions, include_pilot=include_pilot,
+                              equivalence_d=study.effect_size_d)
     figures = {
         scale: analysis.scale_plot(result.scores, scale, result.conditions, title=scale.replace("_", " "))
         for scale in result.scales

@@ -22,26 +22,31 @@ def scores_of(groups: dict[str, list[float]], scale="trust") -> pd.DataFrame:
 
 
 def test_welch_s_t_matches_r_on_the_sleep_data():
-    """R: t.test(extra ~ group, data = sleep): t = -1.8608, df = 17.776, p-value = 0.07939, 95 % CI -3.3654832 0.2054832."""
+    """R: t.test(sleep$extra[11:20], sleep$extra[1:10]) (drug2 − drug1, the condition minus the reference):
+    t = 1.8608, df = 17.776, p-value = 0.07939, 95 % CI -0.2054832 3.3654832."""
     table = analysis.comparisons(scores_of({"drug1": SLEEP_1, "drug2": SLEEP_2}), ["trust"], ["drug1", "drug2"])
     welch = table[table["test"] == "Welch's t"].iloc[0]
-    assert welch["statistic"] == pytest.approx(-1.8608, abs=1e-4)
-    assert welch["df"] == pytest.approx(17.776, abs=1e-3)
-    assert welch["p"] == pytest.approx(0.07939, abs=1e-5)
-    assert (welch["mean_difference_ci_low"], welch["mean_difference_ci_high"]) == pytest.approx((-3.365, 0.205), abs=6e-3)
-    # Cohen's d with the pooled SD, signed as drug1 − drug2: (0.75 − 2.33) / 1.8987 = −0.832.
-    assert welch["effect_value"] == pytest.approx(-0.8322, abs=1e-3)
-    assert welch["ci_low"] < welch["effect_value"] < welch["ci_high"] and welch["ci_high"] > 0
+    assert welch["groups"] == "drug2 − drug1"
+    assert welch["statistic"] == pytest.approx(1.860813, abs=1e-6)
+    assert welch["df"] == pytest.approx(17.77647, abs=1e-5)
+    assert welch["p"] == pytest.approx(0.07939414, abs=1e-8)
+    assert (welch["mean_difference_ci_low"], welch["mean_difference_ci_high"]) == pytest.approx((-0.2054832, 3.3654832))
+    # Hedges' g: d with the pooled SD, (2.33 − 0.75) / 1.8987 = 0.832, times J = 0.9577 (df 18).
+    assert welch["effect"] == "Hedges' g" and welch["effect_value"] == pytest.approx(0.8322 * 0.95768, abs=1e-3)
+    assert welch["ci_low"] < 0 < welch["effect_value"] < welch["ci_high"]
 
 
 def test_mann_whitney_u_matches_r_s_example():
-    """R: wilcox.test(x, y): W = 35, p-value = 0.2544 (two-sided; ?wilcox.test prints the one-sided 0.1272)."""
+    """R: wilcox.test(y, x) (the condition y minus the reference x): W = 15, p-value = 0.2544."""
     table = analysis.comparisons(scores_of({"x": WILCOX_X, "y": WILCOX_Y}), ["trust"], ["x", "y"])
     mwu = table[table["test"] == "Mann–Whitney U"].iloc[0]
-    assert mwu["statistic"] == 35 and mwu["p"] == pytest.approx(0.2544, abs=1e-4)
-    # Rank-biserial r = 2U / (n_x n_y) − 1 = 70 / 50 − 1.
-    assert mwu["effect_value"] == pytest.approx(0.4)
-    assert mwu["ci_low"] < 0.4 < mwu["ci_high"]
+    assert mwu["statistic"] == 15 and mwu["p"] == pytest.approx(0.2544, abs=1e-4)
+    # Rank-biserial r = 2U / (n_x n_y) − 1 = 30 / 50 − 1: y tends lower than x.
+    assert mwu["effect_value"] == pytest.approx(-0.4)
+    assert mwu["ci_low"] < -0.4 < mwu["ci_high"]
+    assert (mwu["bootstrap_resamples"], mwu["bootstrap_seed"]) == (10_000, analysis.BOOTSTRAP_SEED)
+    again = analysis.comparisons(scores_of({"x": WILCOX_X, "y": WILCOX_Y}), ["trust"], ["x", "y"])
+    assert again.iloc[0]["ci_low"] == mwu["ci_low"]  # the recorded seed: the same interval every time
 
 
 def test_kruskal_wallis_matches_r_and_pairs_are_holm_corrected():
@@ -50,11 +55,13 @@ def test_kruskal_wallis_matches_r_and_pairs_are_holm_corrected():
     kruskal = table[table["test"] == "Kruskal–Wallis H"].iloc[0]
     assert kruskal["statistic"] == pytest.approx(0.77143, abs=1e-5) and kruskal["df"] == 2
     assert kruskal["p"] == pytest.approx(0.68, abs=5e-3)
+    assert kruskal["effect"] == "epsilon squared" and kruskal["effect_value"] == pytest.approx(0.77143 / 13, abs=1e-6)
     pairs = table[table["test"] == "Mann–Whitney U (pairwise)"]
     assert len(pairs) == 3
     raw = sorted(pairs["p"])
     holm = [min(1.0, max(3 * raw[0], 2 * raw[1] if i >= 1 else 0, raw[2] if i >= 2 else 0)) for i in range(3)]
     assert sorted(pairs["p_holm"]) == pytest.approx(sorted(holm))
+    assert (pairs["ci_low"] < pairs["effect_value"]).all() and (pairs["effect_value"] < pairs["ci_high"]).all()
 
 
 def test_cronbach_s_alpha_is_the_textbook_value():
