@@ -90,6 +90,7 @@ def study_warnings(study: Study) -> list[str]:
                             "Until then participants of those conditions would get no recommendations.")
     problems += _costly_explanations(study)
     problems += _small_pool_for_tests(study)
+    problems += _underpowered(study)
     have = {t.language for t in study.translations.all()}
     for code, name in settings.LANGUAGES[1:]:
         if code not in have:
@@ -110,6 +111,30 @@ class PrerenderBatch:
     @property
     def explanations(self) -> int:
         return len(self.kinds) * len(self.pairs) * len(self.languages)
+
+
+def _underpowered(study: Study) -> list[str]:
+    """A target per condition below what the study's own power analyses ask for."""
+    target = study.target_per_condition
+    if not target or not study.conditions.filter(is_active=True).exists():
+        return []
+    problems = []
+    scales = study_sample_size(study=study)
+    if target < scales["per_condition"]:
+        problems.append(
+            f"The target of {target} participants per condition is below the {scales['per_condition']} the power "
+            f"analysis asks for (d = {study.effect_size_d}, power {study.power}, alpha {scales['alpha_per_comparison']:.4g} "
+            "per comparison): raise the target, or state a larger smallest effect of interest."
+        )
+    if study.simulation_trials:
+        tests = study_simulation_sample_size(study=study)
+        if target < tests["per_condition"]:
+            problems.append(
+                f"The target of {target} participants per condition is below the {tests['per_condition']} the "
+                f"understanding tests need to detect post-test accuracy {tests['base']:.0%} vs "
+                f"{tests['base'] + tests['difference']:.0%}."
+            )
+    return problems
 
 
 def _small_pool_for_tests(study: Study) -> list[str]:

@@ -181,3 +181,16 @@ def test_the_study_page_explains_the_tests_and_shows_their_power(demo_catalog, a
     assert f"<strong>{size['per_condition']}</strong> participants per condition to detect post-test " \
            f"accuracy 60% vs 75%" in page
     assert size["trials"] == 6 and size["alpha"] == 0.05  # two conditions: one comparison
+
+
+def test_the_study_page_warns_of_a_target_below_either_power_analysis(demo_catalog):
+    from research.services import study_sample_size, study_warnings
+
+    study = make_study(demo_catalog, slug="target", simulation_trials=2, n_recommendations=2, target_per_condition=30)
+    needed = study_sample_size(study=study)["per_condition"]  # d = 0.5: 64 per condition
+    warnings = study_warnings(study)
+    assert any(f"target of 30 participants per condition is below the {needed}" in w for w in warnings)
+    tests = study_simulation_sample_size(study=study)["per_condition"]
+    assert any(f"below the {tests} the understanding tests need" in w for w in warnings)
+    study.target_per_condition = max(needed, tests)
+    assert not any("target of" in w for w in study_warnings(study))
