@@ -256,7 +256,7 @@ class StudyAdmin(admin.ModelAdmin):
         ("Participants' texts", {"fields": ["consent_text", "consent_version", "instructions_text", "debrief_text"]}),
         ("Design", {"fields": [
             "randomisation", "balance_on", "block_repeats", "target_per_condition", "effect_size_d", "alpha", "power",
-            "sample_size",
+            "sample_size", "exclusion_rules",
         ]}),
         ("Tracks and questions", {"fields": [
             "pool_styles", "pool_track_ids", "min_liked", "max_liked", "n_recommendations", "tag_vocabulary", "item_order",

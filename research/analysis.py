@@ -32,7 +32,33 @@ from research.rating_models import rating_models
 ANSWER_COLUMNS = ["participant", "condition", "section", "construct", "item", "value", "scale_min", "scale_max",
                   "reverse_coded", "recommendation_rank", "track"]
 #: Why a participant is left out, in the order the report lists them.
-EXCLUSIONS = ("pilot", "incomplete", "failed attention check", "too fast")
+EXCLUSIONS = ("pilot", "incomplete", "failed attention check", "failed manipulation check", "straight-lined",
+              "too fast")
+#: The exclusion rules a study may choose (Study.exclusion_rules), and the reason each gives.
+RULES = {"attention": "failed attention check", "manipulation": "failed manipulation check",
+         "straightlining": "straight-lined", "too_fast": "too fast"}
+DEFAULT_RULES = ("attention", "too_fast")
+
+
+def exclusion_reasons(*, is_pilot: bool, completed: bool, checks: dict, include_pilot: bool = False,
+                      rules=DEFAULT_RULES) -> list[str]:
+    """Why one participant is left out of the analysis (empty: analysed). ``checks`` holds attention_passed and
+    manipulation_passed (True, False, or ""/None when not asked), straightlined and too_fast. A pilot analysed on
+    request is not held to the minimum duration: bots take seconds, and a pilot's timing says nothing."""
+    reasons = []
+    if is_pilot and not include_pilot:
+        reasons.append("pilot")
+    if not completed:
+        reasons.append("incomplete")
+    if "attention" in rules and checks.get("attention_passed") is False:
+        reasons.append(RULES["attention"])
+    if "manipulation" in rules and checks.get("manipulation_passed") is False:
+        reasons.append(RULES["manipulation"])
+    if "straightlining" in rules and checks.get("straightlined") is True:
+        reasons.append(RULES["straightlining"])
+    if "too_fast" in rules and bool(checks.get("too_fast")) and not is_pilot:
+        reasons.append(RULES["too_fast"])
+    return reasons
 
 
 @dataclass
@@ -43,32 +69,49 @@ class Analysis:
     descriptives: pd.DataFrame  # scale, condition, n, mean, sd, median, q1, q3, iqr
     reliability: pd.DataFrame  # scale, items, n, alpha, ci_low, ci_high
     comparisons: pd.DataFrame  # scale, test, groups, statistic, df, p, p_holm, effect, effect_value, ci_low, ci_high
+    checks: pd.DataFrame  # condition, finished, failed attention / manipulation checks, straight-lined, too fast
     mixed_models: pd.DataFrame  # research.rating_models.COLUMNS: outcome, term, estimate, std_error, df, ...
     conditions: list[str] = field(default_factory=list)
     scales: list[str] = field(default_factory=list)
 
 
-def exclusions(participants: pd.DataFrame, *, include_pilot: bool = False) -> pd.DataFrame:
+def exclusions(participants: pd.DataFrame, *, include_pilot: bool = False, rules=DEFAULT_RULES) -> pd.DataFrame:
     """participant, condition, reasons (a "; "-joined list) for everyone left out of the analysis.
 
     ``participants`` has participant, condition, is_pilot, completed, attention_passed (True, False
-    or None when not asked) and too_fast. A pilot participant analysed on request is not held to the
-    minimum duration: bots take seconds, and a pilot's timing says nothing about attention.
+    or None when not asked), too_fast, and where known manipulation_passed and straightlined; ``rules`` are
+    the study's exclusion rules (RULES).
     """
     rows = []
-    for row in participants.itertuples(index=False):
-        reasons = []
-        if row.is_pilot and not include_pilot:
-            reasons.append("pilot")
-        if not row.completed:
-            reasons.append("incomplete")
-        if row.attention_passed is False:
-            reasons.append("failed attention check")
-        if bool(row.too_fast) and not row.is_pilot:
-            reasons.append("too fast")
+    for row in participants.to_dict("records"):
+        reasons = exclusion_reasons(is_pilot=bool(row["is_pilot"]), completed=bool(row["completed"]), checks=row,
+                                    include_pilot=include_pilot, rules=rules)
         if reasons:
-            rows.append({"participant": row.participant, "condition": row.condition, "reasons": "; ".join(reasons)})
+            rows.append({"participant": row["participant"], "condition": row["condition"], "reasons": "; ".join(reasons)})
     return pd.DataFrame(rows, columns=["participant", "condition", "reasons"])
+
+
+def checks(participants: pd.DataFrame, conditions: list[str], *, include_pilot: bool = False) -> pd.DataFrame:
+    """Per condition, of those who finished: how many failed the attention and the manipulation check,
+    straight-lined, or were too fast, whether or not the study excludes them for it (the manipulation check's
+    failures by condition say whether the manipulation was noticed)."""
+    columns = ["condition", "finished", "attention_failed", "manipulation_failed", "manipulation_failed_share",
+               "straightlined", "too_fast"]
+    done = participants[participants["completed"].astype(bool)]
+    if not include_pilot:
+        done = done[~done["is_pilot"].astype(bool)]
+    rows = []
+    for condition in conditions:
+        mine = done[done["condition"] == condition]
+        failed = int((mine.get("manipulation_passed", pd.Series(dtype=object)) == False).sum())  # noqa: E712
+        rows.append({
+            "condition": condition, "finished": len(mine),
+            "attention_failed": int((mine["attention_passed"] == False).sum()),  # noqa: E712
+            "manipulation_failed": failed, "manipulation_failed_share": failed / len(mine) if len(mine) else np.nan,
+            "straightlined": int((mine.get("straightlined", pd.Series(dtype=object)) == True).sum()),  # noqa: E712
+            "too_fast": int(mine["too_fast"].astype(bool).sum()),
+        })
+    return pd.DataFrame(rows, columns=columns)
 
 
 def scored(answers: pd.DataFrame) -> pd.DataFrame:
@@ -311,10 +354,10 @@ def ratings(answers: pd.DataFrame) -> pd.DataFrame:
 
 def analyse(
     participants: pd.DataFrame, answers: pd.DataFrame, *, conditions: list[str], include_pilot: bool = False,
-    equivalence_d: float = 0.5,
+    equivalence_d: float = 0.5, rules=DEFAULT_RULES,
 ) -> Analysis:
     """The whole analysis: exclusions, scale scores, descriptives, reliability, comparisons, mixed models."""
-    excluded = exclusions(participants, include_pilot=include_pilot)
+    excluded = exclusions(participants, include_pilot=include_pilot, rules=rules)
     included = [p for p in participants["participant"] if p not in set(excluded["participant"])]
     answers = answers[answers["participant"].isin(included)]
     scores = scale_scores(answers) if len(answers) else pd.DataFrame(columns=["participant", "condition"])
@@ -322,6 +365,7 @@ def analyse(
     present = [c for c in conditions if c in set(scores["condition"])]
     return Analysis(
         included=included, excluded=excluded, scores=scores, descriptives=descriptives(scores, scales),
+        checks=checks(participants, conditions, include_pilot=include_pilot),
         reliability=reliability(answers) if len(answers) else pd.DataFrame(),
         comparisons=comparisons(scores, scales, present, equivalence_d=equivalence_d) if scales else pd.DataFrame(),
         mixed_models=rating_models(ratings(answers), present) if len(answers) else pd.DataFrame(columns=RATING_COLUMNS),

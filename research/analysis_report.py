@@ -16,7 +16,7 @@ from research.export import participant_summaries, pseudonym
 from research.export_files import configuration_sha256, software_version
 from study.models import Response, SimulationTrial, Study
 
-TABLES = ("descriptives", "reliability", "comparisons", "mixed_models", "excluded", "scores")
+TABLES = ("descriptives", "reliability", "comparisons", "mixed_models", "checks", "excluded", "scores")
 #: The understanding tests' tables (research.simulation_analysis), written as simulation*.csv.
 SIMULATION_TABLES = {"simulation": "accuracy", "simulation_model": "model", "simulation_relation": "relation"}
 
@@ -47,6 +47,8 @@ def study_analysis_data(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, list[
             "is_pilot": participant.is_pilot, "completed": participant.completed_at is not None,
             "attention_passed": summary["attention_passed"] if summary["attention_passed"] != "" else None,
             "too_fast": bool(summary["too_fast"]),
+            "manipulation_passed": summary["manipulation_passed"] if summary["manipulation_passed"] != "" else None,
+            "straightlined": summary["straightlined"] if summary["straightlined"] != "" else None,
         })
     answers = []
     for response in Response.objects.filter(participant__study=study, participant__assignment__isnull=False).select_related(
@@ -63,7 +65,8 @@ def study_analysis_data(study: Study) -> tuple[pd.DataFrame, pd.DataFrame, list[
         })
     conditions = list(study.conditions.order_by("pk").values_list("slug", flat=True))
     return (
-        pd.DataFrame(people, columns=["participant", "condition", "is_pilot", "completed", "attention_passed", "too_fast"]),
+        pd.DataFrame(people, columns=["participant", "condition", "is_pilot", "completed", "attention_passed", "too_fast",
+                                      "manipulation_passed", "straightlined"]),
         pd.DataFrame(answers, columns=analysis.ANSWER_COLUMNS),
         conditions,
     )
@@ -86,7 +89,7 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
     """Run the analysis and render its report; ``inline_figures`` embeds the PNGs (for the staff page)."""
     participants, answers, conditions = study_analysis_data(study)
     result = analysis.analyse(participants, answers, conditions=conditions, include_pilot=include_pilot,
-                              equivalence_d=study.effect_size_d)
+                              equivalence_d=study.effect_size_d, rules=study.exclusion_rules)
     figures = {
         scale: analysis.scale_plot(result.scores, scale, result.conditions, title=scale.replace("_", " "))
         for scale in result.scales

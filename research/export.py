@@ -8,6 +8,7 @@ writes the tables as files.
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -53,9 +54,12 @@ LONG_COLUMNS = [
     "model_sha256",
     "tags_explanation",
     "item_position",
+    "straightlined",
 ]
 
 STRING, INTEGER, NUMBER, BOOLEAN, DATETIME = "string", "integer", "number", "boolean", "datetime"
+#: Straight-lining is flagged only over at least this many post-questionnaire rating-scale answers.
+STRAIGHTLINE_MIN_ITEMS = 5
 
 
 @dataclass(frozen=True)
@@ -104,6 +108,8 @@ COMMON = {
     "too_fast": (BOOLEAN, "Completed faster than the study's min_duration_s"),
     "attention_passed": (BOOLEAN, "Gave the instructed answer to the attention check; empty if not answered"),
     "manipulation_passed": (BOOLEAN, "Named the explanation their condition showed; empty if not answered"),
+    "straightlined": (BOOLEAN, "Gave one and the same answer to every rating-scale item of the post-questionnaire "
+                               "(at least 5 items, reverse-coded ones among them); empty before then"),
     "is_pilot": (BOOLEAN, "A pilot participant: entered while the study was in its pilot state, or a simulated one "
                           "(run_bots; their STUDY_ID is 'pilot-bots')"),
 }
@@ -180,6 +186,17 @@ def participant_summaries(study: Study) -> dict[int, dict]:
         expected = correct if check == Item.Check.ATTENTION else MANIPULATION_ANSWER.get(explanation)
         return value == expected
 
+    questionnaire = defaultdict(list)
+    for participant_id, value in Response.objects.filter(
+        participant__study=study, item__section=Item.Section.QUESTIONNAIRE, item__kind=Item.Kind.LIKERT,
+        item__check_kind=Item.Check.NONE,
+    ).values_list("participant_id", "value"):
+        questionnaire[participant_id].append(value)
+
+    def straightlined(participant_id):
+        values = questionnaire.get(participant_id, [])
+        return "" if len(values) < STRAIGHTLINE_MIN_ITEMS else len(set(values)) == 1
+
     summaries = {}
     for participant_id, consented_at, completed_at in study.participants.values_list("pk", "consented_at", "completed_at"):
         duration = (completed_at - consented_at).total_seconds() if completed_at and consented_at else None
@@ -188,6 +205,7 @@ def participant_summaries(study: Study) -> dict[int, dict]:
             "too_fast": duration is not None and duration < study.min_duration_s,
             "attention_passed": passed(participant_id, Item.Check.ATTENTION),
             "manipulation_passed": passed(participant_id, Item.Check.MANIPULATION),
+            "straightlined": straightlined(participant_id),
         }
     return summaries
 

@@ -12,6 +12,7 @@ from django.utils import timezone
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from research.analysis import exclusion_reasons
 from research.export import participant_summaries
 from study import flow
 from study.models import Participant, SimulationTrial, Study
@@ -29,9 +30,11 @@ class ConditionFlow:
     finished: int = 0
     in_progress: int = 0
     dropped: int = 0  # no activity for DROPPED_AFTER and not finished
-    excluded: int = 0  # finished, but failed the attention check or too fast
+    excluded: int = 0  # finished, but left out by one of the study's exclusion rules
     analysed: int = 0
     attention_failed: int = 0
+    manipulation_failed: int = 0  # named another explanation than their condition showed
+    straightlined: int = 0
     listened_median_s: float | None = None
 
 
@@ -90,12 +93,14 @@ def study_monitor(*, study: Study, include_pilot: bool = False, now=None) -> Mon
         row = flows.setdefault(condition.slug, ConditionFlow(condition.slug))
         row.assigned += 1
         summary = summaries[person.pk]
-        if summary["attention_passed"] is False:
-            row.attention_failed += 1
+        row.attention_failed += summary["attention_passed"] is False
+        row.manipulation_failed += summary["manipulation_passed"] is False
+        row.straightlined += summary["straightlined"] is True
         if person.page == Page.DONE:
             row.finished += 1
-            # As in the analysis: a pilot's (a bot's) speed says nothing about attention.
-            if summary["attention_passed"] is False or (summary["too_fast"] and not person.is_pilot):
+            # The analysis's own rule, with the study's exclusion rules (pilots shown here are not excluded as such).
+            if exclusion_reasons(is_pilot=person.is_pilot, completed=True, checks=summary, include_pilot=True,
+                                 rules=study.exclusion_rules):
                 row.excluded += 1
             else:
                 row.analysed += 1

@@ -17,6 +17,14 @@ def new_seed() -> int:
     return secrets.randbits(62)
 
 
+#: The exclusion rules a study may choose (research.analysis.RULES).
+EXCLUSION_RULES = ("attention", "manipulation", "straightlining", "too_fast")
+
+
+def default_exclusion_rules() -> list[str]:
+    return ["attention", "too_fast"]
+
+
 def default_simulation_bands() -> list[list[float]]:
     """Easy, medium and hard understanding-test trials: the two candidates' scores differ by this much."""
     return [[0.3, 2.0], [0.15, 0.3], [0.05, 0.15]]
@@ -146,6 +154,13 @@ class Study(models.Model):
         "difference to detect", default=0.15, help_text="Power analysis of the understanding tests: the smallest difference in post-test "
         "accuracy between two conditions worth detecting (0.15: e.g. 60 % vs 75 %).",
     )
+    exclusion_rules = models.JSONField(
+        default=default_exclusion_rules, blank=True,
+        help_text='Who the analysis leaves out, besides pilots and those who did not finish: any of "attention" '
+        '(failed the attention check), "manipulation" (named another explanation than their condition showed), '
+        '"straightlining" (one answer to every post-questionnaire rating item) and "too_fast" (faster than the '
+        'minimum duration). Decide before launch; every change is in the audit log with its date.',
+    )
     min_duration_s = models.PositiveIntegerField(
         default=180, help_text="Completions faster than this are flagged as too fast in the export."
     )
@@ -172,6 +187,10 @@ class Study(models.Model):
         if not (0 < self.simulation_base_accuracy < 1 and 0 < self.simulation_difference < 1 - self.simulation_base_accuracy):
             raise ValidationError({"simulation_difference": "The expected accuracy and the difference to detect must "
                                                             "leave the other condition's accuracy below 1."})
+        rules = self.exclusion_rules
+        if not (isinstance(rules, list) and all(isinstance(r, str) for r in rules) and set(rules) <= set(EXCLUSION_RULES)
+                and len(set(rules)) == len(rules)):
+            raise ValidationError({"exclusion_rules": f"A list of exclusion rules, each one of: {', '.join(EXCLUSION_RULES)}."})
         if self.simulation_trials > 40:
             raise ValidationError({"simulation_trials": "At most 40 trials per test (each asks for two clips)."})
         frozen.study_check(self)

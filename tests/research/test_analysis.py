@@ -133,3 +133,25 @@ def test_the_mixed_model_estimates_the_condition_effect_on_ratings_with_particip
     # The participants' own levels are modelled: the error is that of 30 people, not of 150 independent ratings.
     naive = np.sqrt(answers.groupby("condition")["value"].var().sum() / 75)
     assert effect["std_error"] > 1.5 * naive
+
+
+def test_the_study_s_exclusion_rules_decide_who_is_left_out_and_the_checks_are_reported_either_way():
+    from study.models.configuration import EXCLUSION_RULES
+
+    assert set(analysis.RULES) == set(EXCLUSION_RULES)  # the model's choices are the analysis's rules
+    participants = pd.DataFrame([
+        {"participant": "ok", "condition": "a", "is_pilot": False, "completed": True, "attention_passed": True,
+         "too_fast": False, "manipulation_passed": True, "straightlined": False},
+        {"participant": "wrong", "condition": "a", "is_pilot": False, "completed": True, "attention_passed": True,
+         "too_fast": False, "manipulation_passed": False, "straightlined": False},
+        {"participant": "flat", "condition": "b", "is_pilot": False, "completed": True, "attention_passed": True,
+         "too_fast": False, "manipulation_passed": None, "straightlined": True},
+    ])
+    default = analysis.exclusions(participants)
+    assert default.empty  # attention and too fast only, by default
+    strict = analysis.exclusions(participants, rules=["manipulation", "straightlining"])
+    assert dict(strict[["participant", "reasons"]].itertuples(index=False)) == {
+        "wrong": "failed manipulation check", "flat": "straight-lined"}
+    table = analysis.checks(participants, ["a", "b"]).set_index("condition")
+    assert table.loc["a", "manipulation_failed"] == 1 and table.loc["a", "manipulation_failed_share"] == 0.5
+    assert table.loc["b", "straightlined"] == 1 and table.loc["b", "finished"] == 1

@@ -194,3 +194,31 @@ def test_the_study_page_warns_of_a_target_below_either_power_analysis(demo_catal
     assert any(f"below the {tests} the understanding tests need" in w for w in warnings)
     study.target_per_condition = max(needed, tests)
     assert not any("target of" in w for w in study_warnings(study))
+
+
+def test_straight_lining_is_flagged_and_the_rules_are_checked(study, liked):
+    from django.core.exceptions import ValidationError
+
+    from research.export import participant_summaries
+    from tests.participants import ParticipantBrowser
+
+    flat, varied = ParticipantBrowser(study), ParticipantBrowser(study)
+    for browser, value in ((flat, 4), (varied, None)):
+        browser.get()
+        browser.consent()
+        browser.get_recommendations(*liked)
+        browser.post("rate", browser.rating_answers())
+        answers = browser.questionnaire_answers(value or 4)
+        if value is None:  # a participant who reads: answers that differ
+            answers = {code: (v if i % 2 else max(1, v - 2)) if isinstance(v, int) and i % 3 else v
+                       for i, (code, v) in enumerate(answers.items())}
+        browser.post("questionnaire", answers)
+    summaries = participant_summaries(study)
+    assert summaries[flat.participant.pk]["straightlined"] is True
+    assert summaries[varied.participant.pk]["straightlined"] is False
+    monitor = study_monitor(study=study)
+    assert sum(row.straightlined for row in monitor.conditions) == 1
+    for rules in (["attention", "nonsense"], "attention", ["too_fast", "too_fast"]):
+        study.exclusion_rules = rules
+        with pytest.raises(ValidationError, match="exclusion rules"):
+            study.full_clean()
