@@ -389,7 +389,7 @@ class StudyAdmin(admin.ModelAdmin):
             study=study, format=format, exported_by=f"admin:{request.user.get_username()}",
             options=Options(include_pilot=request.GET.get("pilot") == "1"),
         )
-        return export.download()
+        return export.download_with_meta()  # a browser keeps no header: the file and what made it, together
 
     def delete_participant_view(self, request, pk):
         """Delete one participant's data on request, by Prolific id (the audited path; nothing else deletes)."""

@@ -79,6 +79,20 @@ class ExportFile:
         response["X-Export-Meta"] = json.dumps(self.meta, separators=(",", ":"))
         return response
 
+    def download_with_meta(self) -> HttpResponse:
+        """For a browser, which keeps no header: the file and ``FILE.meta.json`` in one zip, named after the file
+        (an XLSX carries its metadata in its own meta sheet and is sent as it is)."""
+        if self.filename.endswith(".xlsx"):
+            return self.download()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
+            bundle.writestr(self.filename, self.content)
+            bundle.writestr(f"{self.filename}.meta.json", meta_json(self.meta))
+        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="{self.filename}.zip"'
+        response["X-Export-Meta"] = json.dumps(self.meta, separators=(",", ":"))
+        return response
+
 
 # Reproducibility -----------------------------------------------------------------------------
 

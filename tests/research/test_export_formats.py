@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import re
+import zipfile
 
 import pytest
 from django.core.management import call_command
@@ -185,19 +186,23 @@ def test_wide_columns_are_valid_names_in_r_and_spss(study, finished):
 def test_the_study_page_s_export_buttons_name_pilot_files_apart_and_say_what_made_them(study, finished, admin_client):
     real = admin_client.get(f"/admin/study/study/{study.pk}/export/wide/")
     with_pilot = admin_client.get(f"/admin/study/study/{study.pk}/export/spss/?pilot=1")
-    assert real["Content-Disposition"] == f'attachment; filename="{study.slug}-wide.csv"'
-    assert with_pilot["Content-Disposition"] == f'attachment; filename="{study.slug}-spss-with-pilot.sav"'
-    for response in (real, with_pilot):
-        meta = json.loads(response["X-Export-Meta"])
+    # A browser keeps the file, not the response's headers: each download is the file with its FILE.meta.json.
+    assert real["Content-Disposition"] == f'attachment; filename="{study.slug}-wide.csv.zip"'
+    assert with_pilot["Content-Disposition"] == f'attachment; filename="{study.slug}-spss-with-pilot.sav.zip"'
+    for response, name in ((real, f"{study.slug}-wide.csv"), (with_pilot, f"{study.slug}-spss-with-pilot.sav")):
+        bundle = zipfile.ZipFile(io.BytesIO(response.content))
+        assert sorted(bundle.namelist()) == [name, f"{name}.meta.json"]
+        meta = json.loads(bundle.read(f"{name}.meta.json"))
+        assert meta == json.loads(response["X-Export-Meta"])
         assert meta["exported_by"].startswith("admin:") and len(meta["configuration_sha256"]) == 64
     assert json.loads(with_pilot["X-Export-Meta"])["include_pilot"] is True
+    xlsx = admin_client.get(f"/admin/study/study/{study.pk}/export/xlsx/")
+    assert xlsx["Content-Disposition"].endswith('.xlsx"')  # its meta sheet travels inside it
 
 
 @pytest.mark.parametrize(("action", "pilot"), [("export_data_package", False), ("export_data_package_with_pilot", True)])
 def test_the_data_package_holds_every_pseudonymous_format_each_with_what_made_it(study, finished, admin_client,
                                                                                  action, pilot):
-    import zipfile
-
     response = admin_client.post("/admin/study/study/", {"action": action, "_selected_action": [study.pk]})
     suffix = "-with-pilot" if pilot else ""
     assert response["Content-Disposition"] == f'attachment; filename="{study.slug}-data{suffix}.zip"'

@@ -1,6 +1,7 @@
 """What a researcher does from the study's admin page: watch it live, read the analysis, download every format,
 and delete one participant's data on request; each export and deletion is in the audit log."""
 import io
+import zipfile
 from datetime import timedelta
 
 import pytest
@@ -55,8 +56,9 @@ def test_the_study_page_links_every_researcher_page_and_each_works(piloted, admi
     assert "Analysis: Pilot study" in analysis and "data:image/png;base64," in analysis
     assert "they are not held to the minimum duration" in analysis  # why finished bots count as analysed
     wide = admin_client.get(f"/admin/study/study/{piloted.pk}/export/wide/?pilot=1")
-    assert wide.status_code == 200 and wide["Content-Disposition"].endswith('-wide-with-pilot.csv"')
-    assert len(wide.content.decode().strip().splitlines()) == 5
+    assert wide.status_code == 200 and wide["Content-Disposition"].endswith('-wide-with-pilot.csv.zip"')
+    table = zipfile.ZipFile(io.BytesIO(wide.content)).read(f"{piloted.slug}-wide-with-pilot.csv").decode()
+    assert len(table.strip().splitlines()) == 5
     assert admin_client.get(f"/admin/study/study/{piloted.pk}/export/pdf/").status_code == 404
     assert AuditEntry.objects.filter(actor="admin:admin", action="export").count() == 1
 
