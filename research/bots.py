@@ -16,7 +16,6 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 
 from django.conf import settings
 from django.test import Client
@@ -24,6 +23,7 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from recommender.models import Track
+from research.bot_pages import PageReader
 from research.bot_tests import TakesTests
 from study import flow
 from study.models import Item, Participant, Study
@@ -87,45 +87,6 @@ class BotRun:
             f"{len(self.results)} bots: {self.count('completed')} completed, {self.count('left')} left midway, "
             f"{self.count('failed')} failed; by condition {balance}"
         )
-
-
-class PageReader(HTMLParser):
-    """What a participant sees on a page, as far as a bot needs it."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.csrf = ""
-        self.questions: dict[str, list[int]] = {}  # radio group name -> its values, in page order
-        self.seqs: dict[str, int] = {}  # question -> the save number the page holds
-        self.tracks: list[int] = []  # tracks listed on the choose page
-        self.recommended: list[int] = []  # recommended clips on the rate page
-        self.explanations: set[str] = set()  # kinds of explanation figures shown
-        self.trial: int | None = None  # the understanding-test trial on the page
-        self.trial_total = 0
-        self.candidates: list[int] = []  # its two candidates' clips
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        classes = (a.get("class") or "").split()
-        if tag == "input" and a.get("name") == "csrfmiddlewaretoken":
-            self.csrf = a.get("value") or self.csrf
-        elif tag == "form" and a.get("data-trial"):
-            self.trial, self.trial_total = int(a["data-trial"]), int(a.get("data-total") or 0)
-        elif tag == "audio" and a.get("data-role") == "candidate":
-            self.candidates.append(int(a["data-track"]))
-        elif tag == "input" and a.get("name") in ("choice", "confidence"):
-            pass  # a trial's answer: research.bot_tests
-        elif tag == "input" and a.get("type") == "radio" and a.get("name"):
-            self.questions.setdefault(a["name"], []).append(int(a["value"]))
-        elif tag == "fieldset" and a.get("data-field"):
-            self.seqs[a["data-field"]] = int(a.get("data-seq") or 0)
-        elif tag == "li" and "track" in classes and "chosen" not in classes and a.get("data-track"):
-            self.tracks.append(int(a["data-track"]))
-        elif tag == "audio" and a.get("data-role") == "recommended":
-            self.recommended.append(int(a["data-track"]))
-        elif tag == "figure" and "explanation" in classes:
-            self.explanations |= {c.removeprefix("explanation-") for c in classes if c.startswith("explanation-")}
 
 
 def _host() -> str:
@@ -211,6 +172,11 @@ class Bot(TakesTests):
 
     # Answers --------------------------------------------------------------------------------
 
+    def instructed(self) -> dict:
+        """What the attention checks asked this bot for (a careful bot reads it on the page; this one asks)."""
+        return Participant.objects.filter(study=self.study, prolific_pid=self.result.prolific_pid).values_list(
+            "instructed", flat=True).first() or {}
+
     def value(self, field_name: str, values: list[int]) -> int:
         code, _sep, _recommendation = field_name.partition("__")
         item = self.items.get(code)
@@ -219,8 +185,10 @@ class Bot(TakesTests):
             return min(values, key=lambda v: (abs(v - self.constant), v))
         if pattern == "random" or item is None:
             return self.rng.choice(values)
-        if item.check_kind == Item.Check.ATTENTION and item.correct_value in values:
-            return item.correct_value
+        if item.check_kind == Item.Check.ATTENTION:
+            instructed = item.correct_value if item.correct_value is not None else self.instructed().get(code)
+            if instructed in values:
+                return instructed
         if item.check_kind == Item.Check.MANIPULATION:
             return MANIPULATION_ANSWER[self.seen]
         if item.kind == Item.Kind.CHOICE:

@@ -114,6 +114,8 @@ def _row(column: Column, formats: list[str], values: dict[str, str], study_codes
         section=item.section, construct=item.construct, item=item.code, scale_min=min(item.scale),
         scale_max=max(item.scale), reverse_coded=item.reverse_coded, check=item.check_kind,
         correct_value=values["manipulation_key"] if item.check_kind == Item.Check.MANIPULATION
+        else "drawn per participant from the scale's inner points: attention_instructed"
+        if item.check_kind == Item.Check.ATTENTION and item.correct_value is None
         else "" if item.correct_value is None else item.correct_value, source=item.source,
         published_text=item.published_text, adapted=item.adapted, **_bank_notes(item, study_codes),
         translations="; ".join(

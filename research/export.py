@@ -108,6 +108,8 @@ COMMON = {
     "too_fast": (BOOLEAN, "Completed faster than the study's min_duration_s"),
     "attention_passed": (BOOLEAN, "Gave the instructed answer to the attention check; empty if not answered"),
     "manipulation_passed": (BOOLEAN, "Named the explanation their condition showed; empty if not answered"),
+    "attention_instructed": (STRING, "The answer the attention check asked this participant for, where the study "
+                                     "draws it per participant (never a scale's end); empty where it is fixed"),
     "straightlined": (BOOLEAN, "Gave one and the same answer to every rating-scale item of the post-questionnaire "
                                "(at least 5 items, reverse-coded ones among them); empty before then"),
     "is_pilot": (BOOLEAN, "A pilot participant: entered while the study was in its pilot state, or a simulated one "
@@ -169,22 +171,25 @@ def participant_summaries(study: Study) -> dict[int, dict]:
 
     Checks are True or False once answered, "" before; duration is from consent to completion.
     """
+    instructed = dict(study.participants.values_list("pk", "instructed"))
     checks = {
-        (participant_id, check): (value, correct, explanation)
-        for participant_id, check, value, correct, explanation in Response.objects.filter(
+        (participant_id, check): (value, correct, explanation, code)
+        for participant_id, check, value, correct, explanation, code in Response.objects.filter(
             participant__study=study, item__check_kind__in=[Item.Check.ATTENTION, Item.Check.MANIPULATION]
         ).values_list(
             "participant_id", "item__check_kind", "value", "item__correct_value",
-            "participant__assignment__condition__explanation",
+            "participant__assignment__condition__explanation", "item__code",
         )
     }
 
     def passed(participant_id, check):
         if (participant_id, check) not in checks:
             return ""
-        value, correct, explanation = checks[participant_id, check]
-        expected = correct if check == Item.Check.ATTENTION else MANIPULATION_ANSWER.get(explanation)
-        return value == expected
+        value, correct, explanation, code = checks[participant_id, check]
+        if check == Item.Check.MANIPULATION:
+            return value == MANIPULATION_ANSWER.get(explanation)
+        # An attention check without a fixed answer asked each participant for the value drawn for them.
+        return value == (correct if correct is not None else (instructed.get(participant_id) or {}).get(code))
 
     questionnaire = defaultdict(list)
     for participant_id, value in Response.objects.filter(
@@ -206,6 +211,7 @@ def participant_summaries(study: Study) -> dict[int, dict]:
             "attention_passed": passed(participant_id, Item.Check.ATTENTION),
             "manipulation_passed": passed(participant_id, Item.Check.MANIPULATION),
             "straightlined": straightlined(participant_id),
+            "attention_instructed": " ".join(str(v) for v in (instructed.get(participant_id) or {}).values()),
         }
     return summaries
 

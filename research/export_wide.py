@@ -58,6 +58,7 @@ WIDE_PARTICIPANT_COLUMNS = [
     ("attention_passed", None),
     ("manipulation_passed", None),
     ("straightlined", None),
+    ("attention_instructed", None),
     ("liked_track_ids", (STRING, "Catalog ids of the tracks the participant chose as liked, separated by spaces")),
     ("consent_version", (STRING, "The version of the study's texts the participant consented under (study/frozen.py: "
                                  "texts change only as a new version)")),

@@ -197,9 +197,12 @@ PRE_ITEMS = [
 ATTENTION_CHECK = {
     "code": "attention_check", "construct": "check", "check_kind": "attention", "scale_min": 1, "scale_max": 5,
     "label_min": AGREE_5[0], "label_max": AGREE_5[1],
-    "text": _("To show that you are reading carefully, please choose “Strongly disagree” for this statement."),
-    "correct_value": 1, "source": "Resonance: instructed-response attention check",
+    "text": _("To show that you are reading carefully, please choose {value} for this statement."),
+    "correct_value": None, "source": "Resonance: instructed-response attention check (the instructed value is "
+    "drawn per participant from the scale's inner points)",
 }
+#: Wordings earlier studies stored, still translated for the participants of those studies.
+EARLIER_TEXTS = [_("To show that you are reading carefully, please choose “Strongly disagree” for this statement.")]
 #: Option values of the manipulation check, by the condition's explanation.
 MANIPULATION_ANSWER = {"features": 1, "spectrogram": 2, "both": 3, "none": 4, "tags": 5}
 MANIPULATION_CHECK = {

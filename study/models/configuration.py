@@ -330,6 +330,8 @@ class Condition(models.Model):
 
 
 MAX_SCALE_POINTS = 101
+#: Where an attention check's text names the answer drawn for each participant (Item.correct_value empty).
+INSTRUCTED = "{value}"
 
 
 class Item(models.Model):
@@ -367,7 +369,9 @@ class Item(models.Model):
     reverse_coded = models.BooleanField(default=False, help_text="Higher answers mean less of the construct.")
     check_kind = models.CharField(max_length=20, choices=Check.choices, default=Check.NONE, blank=True)
     correct_value = models.SmallIntegerField(
-        null=True, blank=True, help_text="Attention check: the instructed answer."
+        null=True, blank=True, help_text="Attention check: the instructed answer. Empty: each participant is "
+        "instructed to give a value drawn for them from the scale's inner points (the text says {value} where it "
+        "goes), recorded and exported, so that answering one end of every scale never passes.",
     )
     scale_min = models.SmallIntegerField(default=1)
     scale_max = models.SmallIntegerField(default=7)
@@ -394,7 +398,13 @@ class Item(models.Model):
                     or any(not isinstance(o[1], str) or not o[1].strip() for o in self.options)):
                 raise ValidationError({"options": "A choice item needs at least two options [[value, label], ...], "
                                                   "each value a distinct whole number and each label a text."})
-        if self.check_kind == self.Check.ATTENTION and self.correct_value not in self.scale:
+        if self.check_kind == self.Check.ATTENTION and self.correct_value is None:
+            if INSTRUCTED not in self.text or len(self.scale) < 3:
+                raise ValidationError({"correct_value": (
+                    f"Give the instructed answer, or leave it empty and write {INSTRUCTED} in the text (on a scale of "
+                    "three or more points): each participant is then asked for a value of their own, never an end."
+                )})
+        elif self.check_kind == self.Check.ATTENTION and self.correct_value not in self.scale:
             raise ValidationError({"correct_value": "An attention check's instructed answer must be one of its scale's values."})
         frozen.row_check(self)
 

@@ -62,6 +62,11 @@ class Participant(models.Model):
         default=dict, blank=True,
         help_text="Randomised item order: section -> the item codes in the order this participant saw them.",
     )
+    instructed = models.JSONField(
+        default=dict, blank=True,
+        help_text="The answer each attention check instructed this participant to give, where the study draws it "
+        "per participant (item code -> value), so that answering one end of every scale never passes.",
+    )
     is_pilot = models.BooleanField(
         default=False, help_text="A simulated participant (python manage.py run_bots): left out of exports and "
         "analysis unless asked for.",

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from config.numbers import ascii_int
 from study import flow
 from study.models import Item, Participant, Recommendation, Response
+from study.models.configuration import INSTRUCTED
 from study.questionnaires import MANIPULATION_ANSWER
 from study.services.journey import FlowError, advance, require_page
 from study.services.listening import listened_seconds
@@ -197,10 +199,33 @@ def response_save(
     return _store(participant, item, recommendation, checked, seq)
 
 
+def _instructed(participant: Participant, items: list[Item]) -> list[Item]:
+    """Attention checks that instruct each participant to give a value of their own (Item.correct_value empty):
+    drawn from the scale's inner points the first time and stored, and written into the item's text in the
+    participant's language. Never an end of the scale, so answering one end of every scale fails it."""
+    drawn = [item for item in items if item.check_kind == Item.Check.ATTENTION and item.correct_value is None]
+    if not drawn:
+        return items
+    stored = participant.instructed or {}
+    if any(item.code not in stored for item in drawn):
+        with transaction.atomic():
+            # Re-read under a lock: two tabs opening the page at once must instruct the same value.
+            locked = Participant.objects.select_for_update().only("instructed").get(pk=participant.pk)
+            stored = dict(locked.instructed or {})
+            for item in drawn:
+                stored.setdefault(item.code, random.SystemRandom().choice(list(item.scale)[1:-1]))
+            Participant.objects.filter(pk=participant.pk).update(instructed=stored)
+        participant.instructed = stored
+    for item in drawn:
+        item.text = gettext(item.text).replace(INSTRUCTED, str(stored[item.code]))
+    return items
+
+
 def participant_items(*, participant: Participant, section: str) -> list[Item]:
     """The section's items in the order this participant sees them: the study's, or, when the study
     randomises item order, one drawn the first time and stored, so reloads and the export show the same."""
     items = _as_offered(list(Item.objects.filter(study=participant.study_id, section=section)), participant.study)
+    items = _instructed(participant, items)
     if participant.study.item_order != participant.study.ItemOrder.RANDOMISED:
         return items
     order = (participant.item_order or {}).get(section)

@@ -25,7 +25,8 @@ def test_bots_finish_in_every_condition_as_pilots_and_answer_by_their_pattern(st
     # Careful bots pass the attention check and name what their condition showed.
     for participant in bots.select_related("assignment__condition"):
         attention = participant.responses.get(item__check_kind="attention")
-        assert attention.value == attention.item.correct_value
+        assert attention.item.correct_value is None  # drawn per participant, never a scale's end
+        assert attention.value == participant.instructed["attention_check"]
         manipulation = participant.responses.get(item__check_kind="manipulation")
         assert manipulation.value == {"features": 1, "spectrogram": 2, "both": 3, "none": 4}[participant.condition.explanation]
 

@@ -79,7 +79,9 @@ def test_the_export_flags_too_fast_completions_and_failed_checks(study, liked, t
         browser.post("rate", browser.rating_answers())
     explanation_answer = {"features": 1, "spectrogram": 2, "both": 3, "none": 4}
     answers = careful.questionnaire_answers(value=5)
-    answers.update(attention_check=1, manipulation_check=explanation_answer[careful.participant.condition.explanation])
+    careful.get("questionnaire")  # the page draws what the attention check asks this participant for
+    answers.update(attention_check=careful.participant.instructed["attention_check"],
+                   manipulation_check=explanation_answer[careful.participant.condition.explanation])
     careful.post("questionnaire", answers)
     hasty.post("questionnaire", {**hasty.questionnaire_answers(value=7), "manipulation_check": 4 if hasty.participant.condition.explanation != "none" else 1})
     Participant.objects.filter(pk=careful.participant.pk).update(consented_at=timezone.now() - timedelta(minutes=12))

@@ -68,3 +68,43 @@ def test_the_codebook_records_dropped_items_and_every_change_from_the_bank(demo_
     assert "Resonance's own translation" in trust["translations"]
     with pytest.raises(ValueError, match="has no item"):
         questionnaires.default_items({"jian_trust": ["made_up"]})
+
+
+@pytest.mark.django_db(transaction=True)  # the recommendation job is sent when the request commits
+def test_the_attention_check_asks_each_participant_for_an_inner_value_of_their_own(study, liked):
+    from research.export import participant_summaries
+    from tests.participants import ParticipantBrowser
+
+    check = study.items.get(check_kind="attention")
+    assert check.correct_value is None and "{value}" in check.text
+    asked = set()
+    for n in range(6):
+        browser = ParticipantBrowser(study)
+        browser.get(lang="de" if n % 2 else "en")
+        browser.consent()
+        browser.get_recommendations(*liked)
+        browser.post("rate", browser.rating_answers())
+        page = browser.get("questionnaire").content.decode()
+        value = browser.participant.instructed["attention_check"]
+        assert check.scale_min < value < check.scale_max  # never an end: answering 1 (or 5) throughout fails
+        sentence = (f"wählen Sie bei dieser Aussage bitte {value}." if n % 2
+                    else f"please choose {value} for this statement.")
+        assert sentence in page
+        assert browser.get("questionnaire").content.decode().count(sentence) == 1  # a reload asks the same
+        asked.add(value)
+        answers = browser.questionnaire_answers(value=1)
+        if n < 3:
+            answers["attention_check"] = value
+        browser.post("questionnaire", answers)
+        passed = participant_summaries(study)[browser.participant.pk]["attention_passed"]
+        assert passed is (n < 3)
+    assert len(asked) >= 2  # drawn, not fixed
+
+
+def test_an_attention_check_without_a_fixed_answer_must_say_where_the_value_goes(study):
+    from django.core.exceptions import ValidationError
+
+    check = study.items.get(check_kind="attention")
+    check.text = "Please choose the middle."
+    with pytest.raises(ValidationError, match="leave it empty and write"):
+        check.full_clean()
