@@ -18,9 +18,10 @@ from research.export import Options
 from research.export_files import FORMATS, ReasonRequired, study_data_package, study_export
 from research.gallery import study_gallery, study_tag_vocabularies
 from research.monitor import study_monitor
+from research.preregistration import preregistration_freeze
 from study import frozen
 from study.access import Can, study_add_owner, study_allows, study_require, user_studies, user_study
-from study.models import Condition, Item, Study, StudyMember, StudyTranslation
+from study.models import Condition, Item, Preregistration, Study, StudyMember, StudyTranslation
 from study.questionnaires import DEFAULT_SCALES, SCALES
 from study.services import FlowError
 
@@ -236,6 +237,28 @@ class StudyMemberInline(admin.TabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
+class PreregistrationInline(admin.StackedInline):
+    """The plan, decided before launch: opening the study freezes it; a later change is a logged amendment."""
+
+    model = Preregistration
+    extra = 0
+    max_num = 1
+    can_delete = False
+    fields = ["hypothesis", "primary_outcomes", "direction", "test", "stopping_rule", "other", "frozen_at",
+              "frozen_configuration_sha256"]
+    readonly_fields = ["frozen_at", "frozen_configuration_sha256"]
+    verbose_name_plural = ("preregistration (AsPredicted's nine questions, answered from this plan and the study's "
+                           "configuration; frozen when the study opens)")
+
+    def has_view_permission(self, request, obj=None):
+        return obj is None or study_allows(user=request.user, study=obj, can=Can.VIEW)
+
+    def has_add_permission(self, request, obj=None):
+        return obj is not None and study_allows(user=request.user, study=obj, can=Can.CONFIGURE)
+
+    has_change_permission = has_add_permission
+
+
 @admin.register(Study)
 class StudyAdmin(admin.ModelAdmin):
     form = StudyForm
@@ -244,7 +267,7 @@ class StudyAdmin(admin.ModelAdmin):
     ]
     list_filter = ["state"]
     search_fields = ["title", "slug"]
-    inlines = [StudyMemberInline, StudyTranslationInline, ConditionInline, ItemInline]
+    inlines = [StudyMemberInline, StudyTranslationInline, ConditionInline, ItemInline, PreregistrationInline]
     actions = [
         export_responses_csv, export_data_package, export_data_package_with_pilot, prerender_explanations,
         duplicate_studies, download_configuration,
@@ -339,6 +362,8 @@ class StudyAdmin(admin.ModelAdmin):
         study = form.instance
         if not change:  # a new study gets the questionnaire chosen on its form
             services.study_add_questionnaire(study=study, scales=form.cleaned_data.get("scales") or [])
+        if study.state == Study.State.OPEN:  # opening freezes the plan (after the inline saved it)
+            preregistration_freeze(study=study, actor=f"admin:{request.user.get_username()}")
         for warning in services.study_warnings(study):
             messages.warning(request, warning)
 

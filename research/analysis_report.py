@@ -11,10 +11,11 @@ import pandas as pd
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from research import analysis, simulation_analysis
+from research import analysis, rating_models, simulation_analysis
 from research.export import participant_summaries, pseudonym
 from research.export_files import configuration_sha256, software_version
-from study.models import Response, SimulationTrial, Study
+from research.preregistration import preregistration_markdown
+from study.models import Preregistration, Response, SimulationTrial, Study
 
 TABLES = ("descriptives", "reliability", "comparisons", "mixed_models", "checks", "excluded", "scores")
 #: The understanding tests' tables (research.simulation_analysis), written as simulation*.csv.
@@ -79,6 +80,8 @@ class Report:
     figures: dict[str, bytes]  # scale -> PNG
     html: str
     made_by: dict  # what made it: study, time, pilots or not, configuration hash, software version
+    confirmatory: pd.DataFrame | None = None  # the preregistered tests (None: the study has no plan)
+    preregistration: str = ""  # the plan's document (Markdown)
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -97,6 +100,15 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
     trials = study_trials_data(study)
     trials = trials[trials["participant"].isin(result.included)]
     simulation = (simulation_analysis.analyse_simulation(trials, result.scores, conditions) if len(trials) else None)
+    plan = Preregistration.objects.filter(study=study).first()
+    confirmatory = None
+    if plan is not None:
+        # The preregistered tests; "understanding" is each participant's post-test accuracy.
+        post = trials[trials["phase"] == "post"].assign(correct=lambda t: t["correct"].astype(float))
+        scores = result.scores.join(post.groupby("participant")["correct"].mean().rename("understanding"),
+                                    on="participant")
+        confirmatory = analysis.confirmatory(scores, plan.primary_outcomes, result.conditions, test=plan.test,
+                                             direction=plan.direction, alpha=study.alpha)
     now = timezone.now()
     made_by = {
         "study": study.slug, "generated_at": now.isoformat(), "include_pilot": include_pilot,
@@ -107,7 +119,8 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
         "study": study, "generated_at": now, "include_pilot": include_pilot, "analysis": result,
         "n_participants": len(participants), "n_included": len(result.included),
         "tables": {name: _records(getattr(result, name)) for name in TABLES},
-        "simulation": simulation,
+        "simulation": simulation, "plan": plan,
+        "confirmatory": _records(confirmatory) if confirmatory is not None else None,
         "simulation_tables": {name: _records(getattr(simulation, part)) for name, part in SIMULATION_TABLES.items()}
         if simulation else {},
         "figures": {
@@ -115,7 +128,8 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
             for scale, png in figures.items()
         },
     }
-    return Report(result, simulation, figures, render_to_string("research/analysis_report.html", context), made_by)
+    return Report(result, simulation, figures, render_to_string("research/analysis_report.html", context), made_by,
+                  confirmatory, preregistration_markdown(study) if plan is not None else "")
 
 
 def write_report(report: Report, out: Path) -> list[Path]:
@@ -130,6 +144,10 @@ def write_report(report: Report, out: Path) -> list[Path]:
         path = out / f"{name}.csv"
         (frame if frame is not None else pd.DataFrame()).to_csv(path, index=False)
         written.append(path)
+    if report.confirmatory is not None:
+        (out / "preregistration.md").write_text(report.preregistration, encoding="utf-8")
+        report.confirmatory.to_csv(out / "confirmatory.csv", index=False)
+        written += [out / "preregistration.md", out / "confirmatory.csv"]
     if report.simulation is not None:
         for name, part in SIMULATION_TABLES.items():
             path = out / f"{name}.csv"
@@ -140,3 +158,32 @@ def write_report(report: Report, out: Path) -> list[Path]:
         path.write_bytes(png)
         written.append(path)
     return written
+
+
+RERUN = """The analysis's R models, with the very data they were fitted on, to rerun in R and get the same numbers:
+
+    Rscript ratings/script.R ratings          # writes ratings/models.csv: mixed_models.csv of the report
+    Rscript understanding/script.R understanding  # writes understanding/fixed.csv: simulation_model.csv
+
+Needs R with lme4, lmerTest and ordinal (Debian: r-base-core r-cran-lme4 r-cran-lmertest r-cran-ordinal).
+Participants are named by the exports' pseudonyms; those the study's exclusion rules leave out are not here.
+"""
+
+
+def study_analysis_files(study: Study, *, include_pilot: bool = False) -> dict[str, bytes]:
+    """The R scripts of the analysis and their inputs, as the report fits them (for the data package)."""
+    participants, answers, conditions = study_analysis_data(study)
+    excluded = analysis.exclusions(participants, include_pilot=include_pilot, rules=study.exclusion_rules)
+    included = set(participants["participant"]) - set(excluded["participant"])
+    ratings = analysis.ratings(answers[answers["participant"].isin(included)])
+    trials = study_trials_data(study)
+    trials = trials[trials["participant"].isin(included)].assign(correct=lambda t: t["correct"].astype(int))
+    order = "\n".join(conditions) + "\n"
+    return {
+        "README.txt": RERUN.encode(),
+        "ratings/script.R": rating_models.SCRIPT.encode(), "ratings/conditions.txt": order.encode(),
+        "ratings/ratings.csv": ratings.to_csv(index=False).encode(),
+        "understanding/script.R": simulation_analysis.GLMER_SCRIPT.encode(),
+        "understanding/conditions.txt": order.encode(),
+        "understanding/trials.csv": trials[simulation_analysis.TRIAL_COLUMNS].to_csv(index=False).encode(),
+    }

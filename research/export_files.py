@@ -380,4 +380,21 @@ def study_data_package(*, study: Study, options: Options | None = None, exported
             package.writestr(export.filename, export.content)
             if format != "xlsx":
                 package.writestr(f"{export.filename}.meta.json", meta_json(export.meta))
+        _analysis_files(package, study, options or Options())
     return buffer.getvalue()
+
+
+def _analysis_files(package: zipfile.ZipFile, study: Study, options: Options) -> None:
+    """The preregistration (as frozen, and as it stands) and the analysis's R scripts with their inputs."""
+    from research.analysis_report import study_analysis_files
+    from research.preregistration import preregistration_html, preregistration_markdown
+    from study.models import Preregistration
+
+    plan = Preregistration.objects.filter(study=study).first()
+    if plan is not None:
+        package.writestr("preregistration.md", preregistration_markdown(study))
+        package.writestr("preregistration.html", preregistration_html(study))
+        if plan.frozen_document:
+            package.writestr("preregistration-as-frozen.md", plan.frozen_document)
+    for name, content in study_analysis_files(study, include_pilot=options.include_pilot).items():
+        package.writestr(f"analysis/{name}", content)

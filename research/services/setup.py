@@ -91,6 +91,11 @@ def study_warnings(study: Study) -> list[str]:
     problems += _costly_explanations(study)
     problems += _small_pool_for_tests(study)
     problems += _underpowered(study)
+    from study.models import Preregistration
+
+    if study.state in (Study.State.DRAFT, Study.State.PILOT) and not Preregistration.objects.filter(study=study).exists():
+        problems.append("No preregistration: name the primary outcome(s), the hypothesis and its direction under "
+                        "'preregistration' before opening; opening the study freezes the plan.")
     have = {t.language for t in study.translations.all()}
     for code, name in settings.LANGUAGES[1:]:
         if code not in have:

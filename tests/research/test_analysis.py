@@ -155,3 +155,9 @@ def test_the_study_s_exclusion_rules_decide_who_is_left_out_and_the_checks_are_r
     table = analysis.checks(participants, ["a", "b"]).set_index("condition")
     assert table.loc["a", "manipulation_failed"] == 1 and table.loc["a", "manipulation_failed_share"] == 0.5
     assert table.loc["b", "straightlined"] == 1 and table.loc["b", "finished"] == 1
+
+
+def test_groups_without_any_spread_give_no_standardised_effect_rather_than_an_error():
+    table = analysis.comparisons(scores_of({"a": [3.0, 3.0, 3.0], "b": [3.0, 3.0, 3.0]}), ["trust"], ["a", "b"])
+    welch = table[table["test"] == "Welch's t"].iloc[0]
+    assert np.isnan(welch["effect_value"]) and np.isnan(welch["ci_low"])

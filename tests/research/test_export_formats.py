@@ -212,7 +212,9 @@ def test_the_data_package_holds_every_pseudonymous_format_each_with_what_made_it
         ("long", "csv"), ("wide", "csv"), ("events", "csv"), ("trials", "csv"), ("codebook", "csv"), ("xlsx", "xlsx"),
         ("spss", "sav"), ("spss_trials", "sav")]}
     assert files <= names and f"{study.slug}-csv{suffix}.csv" not in names  # never the raw-id legacy file
-    assert names - files == {f"{name}.meta.json" for name in files if not name.endswith(".xlsx")}
+    extra = {name for name in names - files if not name.startswith("analysis/")}
+    assert extra == {f"{name}.meta.json" for name in files if not name.endswith(".xlsx")}
+    assert {"analysis/README.txt", "analysis/ratings/script.R", "analysis/ratings/ratings.csv"} <= names
     wide = rows(package.read(f"{study.slug}-wide{suffix}.csv"))
     assert len(wide) == (3 if pilot else 2)
     assert "5f3a9c0d1b2e4f6a7c8d9e01" not in package.read(f"{study.slug}-long{suffix}.csv").decode()
