@@ -456,8 +456,8 @@ class StudyAdmin(admin.ModelAdmin):
         size = services.study_sample_size(study=study)
         return format_html(
             "<strong>{}</strong> participants per condition ({} in all) to detect d = {} with power {} "
-            "(two-sided Welch/Student t; alpha {} per comparison over {} pairwise comparison{}; statsmodels).",
-            size["per_condition"], size["total"], size["effect_size_d"], size["power"],
+            "({}; alpha {} per comparison over {} comparison{}; statsmodels).",
+            size["per_condition"], size["total"], size["effect_size_d"], size["power"], size["planned"],
             f"{size['alpha_per_comparison']:.4g}", size["comparisons"], "s" if size["comparisons"] != 1 else "",
         )
 

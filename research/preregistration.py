@@ -67,8 +67,8 @@ def preregistration_sections(study: Study) -> list[tuple[str, str]]:
     sample = (f"{study.target_per_condition} analysed participants per condition ({study.target_per_condition * len(conditions)} "
               "in all)" if study.target_per_condition else "No target is set yet.")
     sample += (f" The power analysis asks for {power['per_condition']} per condition to detect d = {study.effect_size_d} "
-               f"with power {study.power} at alpha {power['alpha_per_comparison']:.4g} per comparison (two-sided "
-               "t test, statsmodels).")
+               f"with power {study.power} at alpha {power['alpha_per_comparison']:.4g} per comparison "
+               f"({power['planned']}; statsmodels).")
     if study.simulation_trials:
         tests = study_simulation_sample_size(study=study)
         sample += (f" For the understanding tests' post-test accuracy ({tests['base']:.0%} vs "

@@ -220,19 +220,36 @@ def study_prerender_done(*, batches: list[PrerenderBatch]) -> int:
 
 
 def study_sample_size(*, study: Study) -> dict:
-    """Participants per condition for the study's power analysis (statsmodels): a two-sided independent
-    t-test for the smallest effect of interest (Cohen's d), at its alpha and power. With more than two
-    active conditions alpha is split over the pairwise comparisons (Bonferroni), so each pair keeps it."""
+    """Participants per condition for the study's power analysis (statsmodels): an independent t-test for the
+    smallest effect of interest (Cohen's d), at its alpha and power.
+
+    Without a preregistration: two-sided, alpha split over every pairwise comparison (Bonferroni). With one, as
+    planned: the primary family (each primary outcome, each condition against the reference) shares alpha
+    (Bonferroni, which Holm never falls below), one-sided where the plan has a direction, and a planned
+    Mann–Whitney test needs n / 0.955 (its efficiency relative to t under normality)."""
     import math
 
     from statsmodels.stats.power import TTestIndPower
 
+    from study.models import Preregistration
+
     k = max(2, study.conditions.filter(is_active=True).count())
-    comparisons = k * (k - 1) // 2
+    plan = Preregistration.objects.filter(study=study).first()
+    scales = [o for o in (plan.primary_outcomes if plan else []) if o != "understanding"]
+    if plan and scales:
+        comparisons = len(plan.primary_outcomes) * (k - 1)
+        alternative = {"greater": "larger", "less": "larger", "two-sided": "two-sided"}[plan.direction]
+        planned = f"as preregistered: {plan.get_test_display()}, {plan.direction}, {comparisons} primary test(s)"
+    else:
+        comparisons, alternative, planned = k * (k - 1) // 2, "two-sided", "two-sided t test, every pair of conditions"
     alpha = study.alpha / comparisons
-    n = TTestIndPower().solve_power(effect_size=study.effect_size_d, alpha=alpha, power=study.power, ratio=1.0)
+    n = TTestIndPower().solve_power(effect_size=study.effect_size_d, alpha=alpha, power=study.power, ratio=1.0,
+                                    alternative=alternative)
+    if plan and plan.test == plan.Test.MANN_WHITNEY and scales:
+        n /= 0.955
     return {"per_condition": math.ceil(n), "conditions": k, "total": k * math.ceil(n), "comparisons": comparisons,
-            "alpha_per_comparison": alpha, "effect_size_d": study.effect_size_d, "power": study.power}
+            "alpha_per_comparison": alpha, "effect_size_d": study.effect_size_d, "power": study.power,
+            "planned": planned}
 
 
 def study_simulation_sample_size(*, study: Study, icc: float = 0.1) -> dict:

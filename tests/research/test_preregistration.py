@@ -44,6 +44,7 @@ def test_the_document_answers_the_nine_questions_from_the_study_itself(planned):
     assert "do not give the answer the attention check asked them for" in text and "one and the same answer" in text
     assert "faster than" not in text  # too_fast is not among this study's rules
     assert "70 analysed participants per condition (140 in all)" in text and "The power analysis asks for 64" in text
+    assert "as preregistered: Welch" in text
 
 
 def test_opening_the_study_freezes_the_plan_and_a_later_change_is_a_dated_amendment(planned, admin_client):
@@ -106,3 +107,21 @@ def test_the_report_separates_the_preregistered_tests_and_the_package_reruns_in_
     reported = pd.read_csv(tmp_path / "mixed_models.csv")
     assert list(rerun["estimate"].round(9)) == list(reported["estimate"].round(9))
     assert list(rerun["p_value"].round(9)) == list(reported["p_value"].round(9))
+
+
+def test_the_power_analysis_follows_the_plan(planned):
+    import math
+
+    from statsmodels.stats.power import TTestIndPower
+
+    from research.services import study_sample_size
+
+    # Two primary outcomes, one condition against the reference, one-sided: alpha / 2 each, one-sided t.
+    size = study_sample_size(study=planned)
+    n = TTestIndPower().solve_power(effect_size=0.5, alpha=0.025, power=0.8, alternative="larger")
+    assert (size["per_condition"], size["comparisons"]) == (math.ceil(n), 2) and "as preregistered" in size["planned"]
+    Preregistration.objects.filter(study=planned).update(test="mann_whitney", direction="two-sided")
+    two_sided = TTestIndPower().solve_power(effect_size=0.5, alpha=0.025, power=0.8)
+    assert study_sample_size(study=planned)["per_condition"] == math.ceil(two_sided / 0.955)
+    Preregistration.objects.filter(study=planned).delete()
+    assert study_sample_size(study=planned)["planned"] == "two-sided t test, every pair of conditions"
