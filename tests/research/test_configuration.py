@@ -140,7 +140,7 @@ def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chos
         "n_recommendations": 5, "tag_vocabulary": "msd", "pid_pattern": "[0-9a-f]{24}", "item_order": "fixed", "required_listening_s": 0,
         "min_duration_s": 180, "scales": ["jian_trust"], "simulation_trials": 6, "simulation_pretest": "on",
         "simulation_bands": "[[0.3, 2.0], [0.15, 0.3], [0.05, 0.15]]", "simulation_base_accuracy": 0.6,
-        "simulation_difference": 0.15,
+        "simulation_difference": 0.15, "exclusion_rules": "[\"attention\", \"too_fast\"]",
         "translations-TOTAL_FORMS": 0, "translations-INITIAL_FORMS": 0,
         "members-TOTAL_FORMS": 0, "members-INITIAL_FORMS": 0,
         "conditions-TOTAL_FORMS": 2, "conditions-INITIAL_FORMS": 0,
@@ -148,7 +148,7 @@ def test_a_study_added_in_the_admin_starts_as_a_draft_with_the_questions_it_chos
         "conditions-0-recommender": "cnn", "conditions-0-weight": 1, "conditions-0-is_active": "on",
         "conditions-1-slug": "features", "conditions-1-name": "Features", "conditions-1-explanation": "features",
         "conditions-1-recommender": "features", "conditions-1-weight": 1, "conditions-1-is_active": "on",
-        "items-TOTAL_FORMS": 0, "items-INITIAL_FORMS": 0,
+        "items-TOTAL_FORMS": 0, "items-INITIAL_FORMS": 0, "preregistration-TOTAL_FORMS": 0, "preregistration-INITIAL_FORMS": 0,
     }
     page = admin_client.post("/admin/study/study/add/", data, follow=True)
     study = Study.objects.get(slug="admin-study")
