@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from research import analysis, rating_models, simulation_analysis
 from research.export import participant_summaries, pseudonym
@@ -128,7 +129,9 @@ def study_analyse(*, study: Study, include_pilot: bool = False, inline_figures: 
             for scale, png in figures.items()
         },
     }
-    return Report(result, simulation, figures, render_to_string("research/analysis_report.html", context), made_by,
+    with translation.override(settings.LANGUAGE_CODE):  # a researcher's report, whatever page language is active
+        html = render_to_string("research/analysis_report.html", context)
+    return Report(result, simulation, figures, html, made_by,
                   confirmatory, preregistration_markdown(study) if plan is not None else "")
 
 

@@ -65,7 +65,7 @@ def preregistration_sections(study: Study) -> list[tuple[str, str]]:
                  "two-sided": f"two-sided, each condition against {reference}"}[plan.direction]
     rules = [RULE_TEXT[r].format(min_duration_s=study.min_duration_s) for r in study.exclusion_rules]
     sample = (f"{study.target_per_condition} analysed participants per condition ({study.target_per_condition * len(conditions)} "
-              "in all)" if study.target_per_condition else "No target is set yet.")
+              "in all)." if study.target_per_condition else "No target is set yet.")
     sample += (f" The power analysis asks for {power['per_condition']} per condition to detect d = {study.effect_size_d} "
                f"with power {study.power} at alpha {power['alpha_per_comparison']:.4g} per comparison "
                f"({power['planned']}; statsmodels).")

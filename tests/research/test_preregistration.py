@@ -80,7 +80,11 @@ def test_the_report_separates_the_preregistered_tests_and_the_package_reruns_in_
     planned.refresh_from_db()
     run = bots_run(study=planned, n=8, seed=1, test_accuracy={"features": (0.5, 1.0), "control": (0.5, 0.3)})
     assert not [r.error for r in run.results if r.error]
+    from django.utils import translation
+
+    translation.activate("de")  # as a bot's German pages leave it: the researcher's report stays in English
     call_command("analyse_study", planned.slug, "--include-pilot", "--out", str(tmp_path))
+    translation.deactivate()
     confirmatory = pd.read_csv(tmp_path / "confirmatory.csv")
     assert list(confirmatory["outcome"]) == ["understanding", "perceived_transparency"]
     assert set(confirmatory["contrast"]) == {"features − control"} and set(confirmatory["alternative"]) == {"greater"}
@@ -89,6 +93,7 @@ def test_the_report_separates_the_preregistered_tests_and_the_package_reruns_in_
     assert confirmatory["p_holm"].min() == pytest.approx(min(1.0, 2 * confirmatory["p"].min()))  # Holm over two
     assert (confirmatory["supported"] == (confirmatory["p_holm"] < 0.05)).all()
     html = (tmp_path / "index.html").read_text()
+    assert f"{understanding['estimate']:.3f} (mean difference)" in html  # 0.750, never 0,750
     assert html.index("Confirmatory analysis (preregistered)") < html.index("Exploratory analyses") < html.index("By condition")
     assert (tmp_path / "preregistration.md").read_text().startswith("# Preregistration: Pilot study")
 
