@@ -133,9 +133,9 @@ def prerender(env: dict, slug: str) -> float:
 def start_services(env: dict, port: int, web_workers: int, threads: int, log_dir: Path) -> list[subprocess.Popen]:
     python = sys.executable
     celery = [python, "-m", "celery", "-A", "config"]
-    subprocess.run([*celery, "purge", "-f"], env=env, cwd=ROOT, capture_output=True, timeout=60)
+    subprocess.run([*celery, "purge", "-f", "-Q", "interactive,batch"], env=env, cwd=ROOT, capture_output=True, timeout=60)
     worker = subprocess.Popen(
-        [*celery, "worker", "--concurrency", "2", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
+        [*celery, "worker", "-Q", "interactive,batch", "--concurrency", "2", "--loglevel", "WARNING", "--without-mingle", "--without-gossip"],
         env=env, cwd=ROOT, stdout=(log_dir / "worker.log").open("wb"), stderr=subprocess.STDOUT,
     )
     web = subprocess.Popen(

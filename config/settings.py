@@ -242,6 +242,12 @@ CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
     "retry_policy": {"max_retries": 3, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 }
 CELERY_TASK_SERIALIZER = "json"
+# Two queues, so that participants never wait behind batch work: their recommendation jobs go to "interactive",
+# everything else (a catalog's analysis, embedding, CNN training, figure prerendering, the daily purge) to
+# "batch". Every worker names the queues it takes (-Q interactive,batch for one worker doing both; in
+# docker-compose.yml one worker per queue), so a CNN training or 3,000 figures never hold a participant's job.
+CELERY_TASK_DEFAULT_QUEUE = "batch"
+CELERY_TASK_ROUTES = {"study.tasks.recommend_for_participant": {"queue": "interactive"}}
 # Data protection: Prolific ids (participant, study, session) are blanked this many days after a participant
 # started (0: kept). The worker's beat runs the purge daily; `python manage.py purge_identifiers` runs it now.
 RETENTION_DAYS = env_int("RETENTION_DAYS", 0)

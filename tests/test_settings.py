@@ -96,7 +96,7 @@ def test_docker_compose_file_is_valid_with_the_example_environment():
         [compose, "--env-file", ".env.example", "config", "--services"], cwd=ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert set(result.stdout.split()) == {"web", "worker", "postgres", "redis"}
+    assert set(result.stdout.split()) == {"web", "worker", "batch-worker", "postgres", "redis"}
 
 
 def test_bandit_finds_nothing_of_medium_or_high_severity():
@@ -136,3 +136,15 @@ def test_the_access_log_never_holds_a_prolific_id_from_a_study_link_or_its_refer
     assert '"GET /s/pilot/ HTTP/1.1" 302' in line and pid not in line and "STUDY_ID" not in line
     for where in ("Dockerfile", "docker-compose.yml"):
         assert "-c config/gunicorn.py" in (ROOT / where).read_text().replace('", "', " "), where
+
+
+def test_participants_jobs_have_their_own_queue_and_every_other_job_is_batch_work():
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    tasks = [name for name in app.tasks if not name.startswith("celery.")]
+    assert {"study.tasks.recommend_for_participant", "recommender.tasks.train_cnn",
+            "explanations.tasks.render_explanations", "recommender.tasks.analyse_tracks"} <= set(tasks)
+    queues = {name: app.amqp.router.route({}, name)["queue"].name for name in tasks}
+    assert queues.pop("study.tasks.recommend_for_participant") == "interactive"
+    assert set(queues.values()) == {"batch"}

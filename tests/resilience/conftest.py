@@ -131,11 +131,11 @@ class DrillWorker:
             "MEDIA_ROOT": str(media_root),
             "PYTHONUNBUFFERED": "1",
         }
-        subprocess.run([sys.executable, "-m", "celery", "-A", "config", "purge", "-f"], env=env, cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "celery", "-A", "config", "purge", "-f", "-Q", "interactive,batch"], env=env, cwd=ROOT,
                        capture_output=True, timeout=60)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--concurrency", "1", "--pool", "prefork",
-             "--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat",
+            [sys.executable, "-m", "celery", "-A", "config", "worker", "-Q", "interactive,batch", "--concurrency", "1",
+             "--pool", "prefork", "--loglevel", "INFO", "--without-mingle", "--without-gossip", "--without-heartbeat",
              "--hostname", f"drill-{os.getpid()}@%h"],
             env=env, cwd=ROOT, stdout=log.open("wb"), stderr=subprocess.STDOUT,
         )
