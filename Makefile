@@ -51,7 +51,7 @@ test: install-dev
 
 ## A Celery worker for a deployment with CELERY_BROKER_URL set.
 worker: install
-	$(VENV)/bin/celery -A config worker --loglevel INFO
+	$(VENV)/bin/celery -A config worker -Q interactive,batch --loglevel INFO
 
 ## Known vulnerabilities in everything installed in .venv (pip-audit, kept in a venv of its own so it adds
 ## nothing to the project's). It reads pypi.org's per-release JSON: it needs that site, not only a package index.
