@@ -53,7 +53,8 @@ class CatalogAdmin(admin.ModelAdmin):
                     result = catalog_import_file(
                         csv_path=csv_path, format=data["format"], catalog=data["catalog"],
                         slug=slugify(data["new_catalog_name"])[:50], name=data["new_catalog_name"],
-                        clips_zip=data["clips"] or None,
+                        clips_zip=data["clips"] or None, columns=data["columns"],
+                        ignore_columns=data["ignore_columns"],
                     )
             except (ImportRefused, OSError) as error:
                 form.add_error(None, f"Cannot import this upload: {error}")

@@ -48,24 +48,40 @@ def catalog_discard(*, catalog: Catalog) -> None:
     catalog.delete()
 
 
+def catalog_parse_file(*, csv_path: Path, format: str, columns: dict[str, str] | None = None,
+                       ignore_columns: bool = False, progress: Callable[[], None] | None = None):
+    """Read a catalog file as an import would (nothing written): its records, problems and columns."""
+    if format not in READERS:
+        raise ImportRefused(f"unknown format {format!r}; one of {', '.join(sorted(READERS))}")
+    try:
+        return READERS[format](csv_path, progress=progress, columns=columns, ignore_columns=ignore_columns)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise ImportRefused(str(error)) from None
+
+
 def catalog_import_file(
     *, csv_path: Path, format: str, catalog: Catalog | None = None, slug: str = "", name: str = "",
     audio_dir: Path | None = None, clips_zip: Path | IO[bytes] | None = None, analyse: bool = True,
     read_progress: Callable[[], None] | None = None, write_progress: Callable[[int], None] | None = None,
+    columns: dict[str, str] | None = None, ignore_columns: bool = False,
 ) -> CatalogImport:
     """Import ``csv_path`` (``format``: spotify or generic) into ``catalog``, or into the catalog ``slug``
     (made with ``name`` if there is none), with clips from ``audio_dir`` or from the zip ``clips_zip``;
     then send the clips for analysis and, for Spotify's features, build the catalog's index.
 
-    Raises ImportRefused when nothing could be imported (unreadable file, missing columns, a refused zip, a
-    catalog a running study uses: study/frozen.py).
+    ``columns`` maps the file's column names to the format's; a column the format does not read is refused
+    unless ``ignore_columns`` (then listed in the summary).
+
+    Raises ImportRefused when nothing could be imported (unreadable file, missing or unknown columns, clips
+    given for a file that names none, a refused zip, a catalog a running study uses: study/frozen.py).
     """
-    if format not in READERS:
-        raise ImportRefused(f"unknown format {format!r}; one of {', '.join(sorted(READERS))}")
-    try:
-        parsed = READERS[format](csv_path, progress=read_progress)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise ImportRefused(str(error)) from None
+    parsed = catalog_parse_file(csv_path=csv_path, format=format, columns=columns, ignore_columns=ignore_columns,
+                                progress=read_progress)
+    if (audio_dir is not None or clips_zip is not None) and "audio" not in parsed.columns:
+        raise ImportRefused(
+            "clips were given, but the file has no audio column naming each track's file: map yours to it "
+            "(--columns path=audio, or the column mapping of the upload form)"
+        )
     created = False
     if catalog is None:  # made only once the file reads
         catalog, created = Catalog.objects.get_or_create(slug=slug, defaults={"name": name or slug})

@@ -61,6 +61,8 @@ class TrackRecord:
     features: dict[str, float] = field(default_factory=dict)
     audio: str = ""  # a file name (generic format) or ""
     preview_url: str = ""
+    license: str = ""  # e.g. CC BY 4.0: shown where participants hear the clip, and exported
+    attribution: str = ""  # how the clip's author asks to be credited
 
     @property
     def artist(self) -> str:
@@ -82,6 +84,32 @@ class ParseResult:
     problems: list[Problem]
     rows: int  # data rows read, good and bad
     fields: tuple[str, ...]  # the Track fields this format provides; an import leaves the others alone
+    columns: list[str] = field(default_factory=list)  # the file's columns as read (after --columns), in order
+    ignored: list[str] = field(default_factory=list)  # columns read but not used (--ignore-columns)
+
+
+def parse_columns(text: str) -> dict[str, str]:
+    """``style=genre,path=audio`` -> {"style": "genre", "path": "audio"}: the file's name = the format's name."""
+    mapping = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        theirs, sep, ours = (x.strip() for x in part.partition("="))
+        if not sep or not theirs or not ours:
+            raise ValueError(f"{part!r}: write THEIRS=OURS, e.g. style=genre")
+        mapping[theirs] = ours
+    return mapping
+
+
+def _columns(path: Path, known: set[str], columns: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The file's header with ``columns`` applied: (the file's name -> the format's name, the columns the
+    format does not read)."""
+    header = _header(path)
+    absent = [theirs for theirs in columns if theirs not in header]
+    if absent:
+        raise ValueError(f"the column mapping names {', '.join(absent)}, which {path.name} does not have "
+                         f"(its columns: {', '.join(header)})")
+    renamed = {name: columns.get(name, name) for name in header}
+    unknown = [theirs for theirs, ours in renamed.items() if ours not in known and ours not in ("", "Unnamed: 0")]
+    return renamed, unknown
 
 
 class RowError(ValueError):
@@ -181,7 +209,7 @@ def _merge(first: TrackRecord, again: TrackRecord) -> None:
 SPOTIFY_FIELDS = (
     "title", "artist", "artists", "album", "style", "genres", "popularity", "explicit", "duration_s", "features",
 )
-GENERIC_FIELDS = ("title", "artist", "artists", "style", "genres", "preview_url")
+GENERIC_FIELDS = ("title", "artist", "artists", "style", "genres", "preview_url", "license", "attribution")
 
 
 def _read(
@@ -190,10 +218,21 @@ def _read(
     make: Callable[[dict], TrackRecord],
     fields: tuple[str, ...],
     progress: Callable[[], None] | None,
+    known: set[str],
+    columns: dict[str, str] | None = None,
+    ignore_columns: bool = False,
 ) -> ParseResult:
-    missing = [name for name in required if name not in _header(path)]
-    if missing:
-        raise ValueError(f"{path.name} lacks the column(s) {', '.join(missing)}")
+    readable = known | set(required)
+    renamed, ignored = _columns(path, readable, columns or {})
+    missing = [name for name in required if name not in renamed.values()]
+    refused = ignored if not ignore_columns else []
+    if missing or refused:
+        raise ValueError(" ".join(filter(None, [
+            f"{path.name} lacks the column(s) {', '.join(missing)}." if missing else "",
+            f"It has column(s) this format does not read: {', '.join(refused)}." if refused else "",
+            f"Map yours to the format's (--columns THEIRS=OURS, e.g. style=genre; it reads {', '.join(sorted(readable))})"
+            + (", or pass --ignore-columns to leave the others out." if refused else "."),
+        ])))
     by_id: dict[str, TrackRecord] = {}
     problems: list[Problem] = []
     n = 0
@@ -205,7 +244,7 @@ def _read(
             problems.append(Problem(line, row["__error__"]))
             continue
         try:
-            record = make(row)
+            record = make({renamed.get(name, name): value for name, value in row.items()})
         except RowError as error:
             problems.append(Problem(line, str(error)))
             continue
@@ -213,12 +252,15 @@ def _read(
             _merge(by_id[record.external_id], record)
         else:
             by_id[record.external_id] = record
-    return ParseResult(records=list(by_id.values()), problems=problems, rows=n, fields=fields)
+    return ParseResult(records=list(by_id.values()), problems=problems, rows=n, fields=fields,
+                       columns=list(renamed.values()), ignored=ignored)
 
 
-def read_spotify(path: str | Path, progress: Callable[[], None] | None = None) -> ParseResult:
+def read_spotify(path: str | Path, progress: Callable[[], None] | None = None, columns: dict[str, str] | None = None,
+                 ignore_columns: bool = False) -> ParseResult:
     """Read the Spotify tracks dataset's CSV (with or without its leading unnamed index column)."""
-    return _read(Path(path), SPOTIFY_REQUIRED, _spotify_record, SPOTIFY_FIELDS, progress)
+    return _read(Path(path), SPOTIFY_REQUIRED, _spotify_record, SPOTIFY_FIELDS, progress, {"album_name"},
+                 columns, ignore_columns)
 
 
 def _generic_record(row: dict) -> TrackRecord:
@@ -236,12 +278,21 @@ def _generic_record(row: dict) -> TrackRecord:
         genres=[genre] if genre else [],
         audio=(row.get("audio") or "").strip(),
         preview_url=(row.get("preview_url") or "").strip(),
+        license=(row.get("license") or "").strip()[:100],
+        attribution=(row.get("attribution") or "").strip()[:300],
     )
 
 
-def read_generic(path: str | Path, progress: Callable[[], None] | None = None) -> ParseResult:
-    """Read a plain catalog: ``id,title,artist[,genre][,audio][,preview_url]``."""
-    return _read(Path(path), ["id", "title", "artist"], _generic_record, GENERIC_FIELDS, progress)
+#: The columns the generic format reads: id, title and artist required, the rest optional.
+GENERIC_COLUMNS = {"id", "title", "artist", "genre", "audio", "preview_url", "license", "attribution"}
+
+
+def read_generic(path: str | Path, progress: Callable[[], None] | None = None, columns: dict[str, str] | None = None,
+                 ignore_columns: bool = False) -> ParseResult:
+    """Read a plain catalog: ``id,title,artist[,genre][,audio][,preview_url][,license][,attribution]``; a file
+    with other names maps them (``columns``: the file's name -> one of GENERIC_COLUMNS)."""
+    return _read(Path(path), ["id", "title", "artist"], _generic_record, GENERIC_FIELDS, progress, GENERIC_COLUMNS,
+                 columns, ignore_columns)
 
 
 def count_data_lines(path: str | Path) -> int:

@@ -28,6 +28,22 @@ class CatalogImportForm(forms.Form):
         label="Clips (zip)", required=False, validators=[FileExtensionValidator(["zip"])],
         help_text="Audio files named in the CSV's audio column (wav, ogg, flac, mp3).",
     )
+    columns = forms.CharField(
+        required=False, max_length=1000, label="Column mapping",
+        help_text="Your file's column names for the format's, e.g. track_id=id,artist_or_source=artist,style=genre,"
+                  "path=audio (generic reads id, title, artist, genre, audio, preview_url, license, attribution).",
+    )
+    ignore_columns = forms.BooleanField(
+        required=False, help_text="Leave out columns the format does not read instead of refusing the file.",
+    )
+
+    def clean_columns(self):
+        from recommender.csv_formats import parse_columns
+
+        try:
+            return parse_columns(self.cleaned_data["columns"])
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
 
     def clean_csv_file(self):
         return _within_cap(self.cleaned_data["csv_file"])

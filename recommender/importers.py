@@ -35,12 +35,14 @@ class ImportSummary:
     unchanged: int = 0
     audio_attached: int = 0
     problems: list[Problem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # the file's columns left out (--ignore-columns)
 
     def __str__(self):
         return (
             f"{self.rows} rows read: {self.created} tracks created, {self.updated} updated, "
             f"{self.unchanged} unchanged, {len(self.problems)} rows skipped"
             + (f"; {self.audio_attached} audio files attached" if self.audio_attached else "")
+            + (f"; columns left out: {', '.join(self.ignored)}" if self.ignored else "")
         )
 
 
@@ -58,6 +60,8 @@ def _values(record: TrackRecord, fields: tuple[str, ...]) -> dict:
         "duration_s": record.duration_s,
         "features": record.features,
         "preview_url": record.preview_url[:500],
+        "license": record.license[:100],
+        "attribution": record.attribution[:300],
     }
     return {name: values[name] for name in fields}
 
@@ -66,7 +70,7 @@ def catalog_import_records(
     *, catalog: Catalog, parsed: ParseResult, audio_dir: Path | None = None, progress: Callable[[int], None] | None = None
 ) -> ImportSummary:
     """Create or update the catalog's tracks from parsed records; attach audio files found in ``audio_dir``."""
-    summary = ImportSummary(rows=parsed.rows, problems=list(parsed.problems))
+    summary = ImportSummary(rows=parsed.rows, problems=list(parsed.problems), ignored=list(parsed.ignored))
     fields = list(parsed.fields)
     existing = {
         row[0]: (row[1], dict(zip(fields, row[2:])))

@@ -42,6 +42,11 @@ class Track(models.Model):
         default=dict, blank=True, help_text="Features the catalog itself provides (e.g. Spotify's energy, tempo)."
     )
     preview_url = models.URLField(max_length=500, blank=True, help_text="Where a 30-second clip can be fetched.")
+    license = models.CharField(
+        max_length=100, blank=True, help_text="The clip's licence (e.g. CC BY 4.0): participants see it beside the "
+        "player, with the attribution, and the export carries it.",
+    )
+    attribution = models.CharField(max_length=300, blank=True, help_text="How the clip's author asks to be credited.")
     audio = models.FileField(upload_to=audio_upload_path, max_length=300, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
     error = models.TextField(blank=True, help_text="Why analysis failed, for a person.")

@@ -55,6 +55,8 @@ LONG_COLUMNS = [
     "tags_explanation",
     "item_position",
     "straightlined",
+    "track_license",
+    "track_attribution",
 ]
 
 STRING, INTEGER, NUMBER, BOOLEAN, DATETIME = "string", "integer", "number", "boolean", "datetime"
@@ -143,6 +145,8 @@ LONG_TYPES = {
     "answered_at": (DATETIME, "When the answer was last changed (UTC)"),
     "first_answered_at": (DATETIME, "When the question was first answered (UTC)"),
     "participant_completed": (BOOLEAN, "The participant finished the study"),
+    "track_license": (STRING, "The recommended (or chosen) track's licence, as the catalog gives it"),
+    "track_attribution": (STRING, "How the recommended (or chosen) track's author asks to be credited"),
 }
 
 
@@ -282,6 +286,8 @@ def long_rows(study: Study, options: Options = LEGACY) -> Iterator[dict]:
             "model_sha256": rec.index.model.sha256 if rec and rec.index.model else "",
             "tags_explanation": rec.tags_explanation.content_hash if rec and rec.tags_explanation else "",
             "item_position": _position(participant, item, positions),
+            "track_license": rec.track.license if rec else "",
+            "track_attribution": rec.track.attribution if rec else "",
             "is_pilot": participant.is_pilot,
         }
     for rows in trial_rows.values():  # participants with trials and no answer (they left during a test)

@@ -131,6 +131,7 @@ def long_trial_rows(study: Study, options: Options, base: dict[int, dict]) -> It
             "track_id": chosen.external_id, "track_title": chosen.title,
             "similarity": round(trial.left_score if trial.choice == "left" else trial.right_score, 6),
             "index_version": trial.index.version, "index_kind": trial.index.feature_set,
+            "track_license": chosen.license, "track_attribution": chosen.attribution,
             "listened_s": heard.get((trial.pk, chosen.pk), 0.0), "answered_at": trial.answered_at.isoformat(),
             "first_answered_at": trial.answered_at.isoformat(), "item_position": trial.position,
         }
