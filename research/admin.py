@@ -6,6 +6,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -63,25 +64,53 @@ class FrozenInlineMixin:
         return readonly
 
 
-class ConditionInline(FrozenInlineMixin, admin.TabularInline):
+# The study page and the gallery must fit a laptop's 1280 px: the app list lives on the admin's home page and in
+# the breadcrumbs, not in a 340 px sidebar beside every page.
+admin.site.enable_nav_sidebar = False
+
+
+class CompactInlineMixin:
+    """A tabular inline that fits a laptop's 1280 px: short inputs (``widths``, in characters), two-line texts."""
+
+    widths: dict[str, int] = {}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is None:
+            return field
+        width = self.widths.get(db_field.name)
+        if isinstance(db_field, models.TextField):
+            # Inline style: the admin's own .vLargeTextField width would win over cols.
+            field.widget.attrs.update(rows=2, cols=width or 28, style=f"width: {width or 28}ch; min-width: 0")
+        elif width:
+            field.widget.attrs["style"] = f"width: {width}ch; min-width: 0"
+        return field
+
+
+class ConditionInline(CompactInlineMixin, FrozenInlineMixin, admin.TabularInline):
     model = Condition
     extra = 0
     fields = ["slug", "name", "explanation", "recommender", "weight", "is_active", "n_assigned"]
     readonly_fields = ["n_assigned"]
     open_fields = ("is_active",)
+    widths = {"slug": 12, "name": 16, "weight": 4, "explanation": 22, "recommender": 24}
 
     @admin.display(description="Assigned")
     def n_assigned(self, condition):
         return condition.assignments.count() if condition.pk else 0
 
 
-class ItemInline(FrozenInlineMixin, admin.TabularInline):
+class ItemInline(CompactInlineMixin, FrozenInlineMixin, admin.TabularInline):
     model = Item
     extra = 0
+    # A choice item's kind and options come from the questionnaire bank or an imported configuration; here, what
+    # a researcher adjusts, in columns that fit 1280 px.
     fields = [
-        "order", "section", "kind", "code", "construct", "text", "reverse_coded", "check_kind", "correct_value",
+        "order", "section", "code", "construct", "text", "reverse_coded", "check_kind", "correct_value",
         "scale_min", "scale_max", "label_min", "label_max",
     ]
+    widths = {"order": 4, "section": 9, "code": 10, "construct": 10, "text": 24, "check_kind": 9,
+              "correct_value": 4, "scale_min": 4, "scale_max": 4, "label_min": 8, "label_max": 8}
 
 
 class ReasonForm(forms.Form):

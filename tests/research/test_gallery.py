@@ -54,12 +54,12 @@ def test_the_gallery_page_shows_conditions_by_languages(study, admin_client, set
     page = admin_client.get(f"/admin/study/study/{study.pk}/gallery/?n=3")
     assert page.status_code == 200
     html = page.content.decode()
-    assert html.count("<th>Liked: ") == 3
+    assert html.count("<h3>Liked: ") == 3
     # features + both show a chart, spectrogram + both a spectrogram, control nothing: each in two languages
     assert html.count('class="explanation explanation-features"') == 3 * 2 * 2
     assert html.count('class="explanation explanation-spectrogram"') == 3 * 2 * 2
     assert html.count('class="none"') == 3 * 2
-    assert html.count("<th>English</th>") == html.count("<th>Deutsch</th>") == 4
+    assert html.count(" · English <small>") == html.count(" · Deutsch <small>") == 3 * 4  # a card per condition
     assert html.count('<table class="numbers"') == 3 * 4 * 2
     assert "share of 1 − score" in html and "Threshold" in html
     styles = {row.split("(")[1].split(")")[0] for row in html.split("Liked: ")[1:]}
