@@ -403,7 +403,16 @@ class StudyAdmin(admin.ModelAdmin):
         problems = services.study_warnings(study)
         if not problems:
             return "Nothing missing."
-        return format_html_join("", "<p class=\"errornote\">{}</p>", ((p,) for p in problems))
+        return format_html_join("", "<p class=\"errornote\">{}{}</p>", (
+            (problem, format_html(" <a href=\"{}\">Go to {}</a>", self._fix_url(study, problem.fix), problem.fix[1])
+             if getattr(problem, "fix", None) else "")
+            for problem in problems
+        ))
+
+    @staticmethod
+    def _fix_url(study, fix) -> str:
+        name, _label = fix
+        return reverse(name, args=[study.pk]) if name != "admin:study_study_changelist" else reverse(name)
 
     def get_urls(self):
         view = self.admin_site.admin_view

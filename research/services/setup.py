@@ -77,6 +77,101 @@ def recommender_index_exists(catalog: Catalog, recommender: str, *, vocabulary: 
     return recommender_services.recommender_index(catalog, recommender, vocabulary=vocabulary) is not None
 
 
+class LaunchWarning(str):
+    """One item of the launch checklist: what would hurt the study, and where it is fixed (an admin page's name
+    and its label; the text itself names the command where a command fixes it)."""
+
+    fix: tuple[str, str] | None = None
+
+    def __new__(cls, text: str, fix: tuple[str, str] | None = None):
+        warning = super().__new__(cls, text)
+        warning.fix = fix
+        return warning
+
+
+#: Pools up to this size have their prerendered explanations counted on the study page.
+PRERENDER_COUNTED_UP_TO = 5000
+#: Similarities whose inter-quartile range over the catalog's pairs is below this tell pairs too little apart.
+BUNCHED_IQR = 0.1
+#: A tag among the three strongest of at least this share of the tracks says little about any one of them.
+UNINFORMATIVE_TAG_SHARE = 0.8
+
+
+def _not_prerendered(study: Study) -> list[str]:
+    """Explanations participants' jobs would have to draw while they wait."""
+    from study.services import study_pool
+
+    if study_pool(study).count() > PRERENDER_COUNTED_UP_TO:
+        return [LaunchWarning(
+            f"This pool is too large to count its prerendered explanations on every page: run python manage.py "
+            f"prerender_explanations {study.slug} before opening (it skips what is done, and says how much that was).",
+            ("admin:study_study_changelist", "the study list"),
+        )]
+    try:
+        batches = study_prerender_plan(study=study)
+    except FlowError:  # an index missing: warned of on its own
+        return []
+    total = sum(batch.explanations for batch in batches)
+    done = study_prerender_done(batches=batches) if total else 0
+    if done >= total:
+        return []
+    return [LaunchWarning(
+        f"{total - done} of {total} explanations are not prerendered: each participant's job would draw them while "
+        f"they wait. Run python manage.py prerender_explanations {study.slug}, or the study list's action "
+        "“Pre-render every explanation the study can show”.", ("admin:study_study_changelist", "the study list"),
+    )]
+
+
+def _bunched_scores(study: Study) -> list[str]:
+    """A recommender whose similarities hardly differ between pairs: its numbers and explanations teach little."""
+    import numpy as np
+
+    problems = []
+    recommenders = sorted(set(study.conditions.filter(is_active=True).values_list("recommender", flat=True)))
+    for recommender in recommenders:
+        index = recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+        if index is None:
+            continue
+        vectors = recommender_services.load_index(index.pk).vectors
+        if len(vectors) < 4:
+            continue
+        rng = np.random.default_rng(0)
+        a, b = rng.integers(len(vectors), size=(2, min(4000, len(vectors) ** 2)))
+        keep = a != b
+        scores = np.einsum("ij,ij->i", vectors[a[keep]], vectors[b[keep]])
+        low, high = np.percentile(scores, [25, 75])
+        if high - low < BUNCHED_IQR:
+            fix = (f"train it longer (python manage.py train_cnn {study.catalog.slug} --steps 400, then embed_catalog)"
+                   if recommender == Condition.Recommender.CNN else "check the catalog's analysis")
+            problems.append(LaunchWarning(
+                f"The {recommender} recommender's similarities bunch: half of this catalog's pairs score between "
+                f"{low:.2f} and {high:.2f} (inter-quartile range {high - low:.2f}), so its scores, and the explanations "
+                f"of them, tell pairs little apart. {fix[0].upper()}{fix[1:]}, and look at the gallery.",
+                ("admin:study_study_gallery", "the gallery"),
+            ))
+    return problems
+
+
+def _tag_vocabulary_fit(study: Study) -> list[str]:
+    """The tagger's words on this catalog: one tag near the top for almost every track describes none of them."""
+    from research.gallery import study_tag_vocabularies
+
+    if not study.conditions.filter(is_active=True, recommender=Condition.Recommender.TAGGER).exists():
+        return []
+    chosen = next((v for v in study_tag_vocabularies(study=study, count=3) if v.chosen and v.usage), None)
+    if chosen is None:
+        return []
+    top = chosen.usage[0]
+    if top.top_share < UNINFORMATIVE_TAG_SHARE:
+        return []
+    return [LaunchWarning(
+        f"The {chosen.name.split(':')[0]} tagger puts “{top.tag}” among the three strongest tags of {top.top_share:.0%} "
+        "of this catalog's tracks: its tags say little about any one track here. Compare the vocabularies in the "
+        "gallery and choose the one that describes this music (the study's tag vocabulary).",
+        ("admin:study_study_gallery", "the gallery"),
+    )]
+
+
 def study_warnings(study: Study) -> list[str]:
     """The launch checklist: what would hurt a study if it went live now (missing questions, indexes or
     translations)."""
@@ -89,6 +184,9 @@ def study_warnings(study: Study) -> list[str]:
             problems.append(f"{missing} "
                             "Until then participants of those conditions would get no recommendations.")
     problems += _costly_explanations(study)
+    problems += _not_prerendered(study)
+    problems += _bunched_scores(study)
+    problems += _tag_vocabulary_fit(study)
     problems += _small_pool_for_tests(study)
     problems += _underpowered(study)
     from study.models import Preregistration

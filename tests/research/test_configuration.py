@@ -12,6 +12,7 @@ from research import services as research_services
 from research.export_files import configuration_sha256, study_export
 from study import services
 from study.models import Participant, Study
+from tests.factories import make_study
 from tests.participants import ParticipantBrowser
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -242,3 +243,24 @@ def test_import_study_names_the_line_of_every_problem_in_the_file(study, tmp_pat
     assert f"line {item}: items[1] ('has spaces!').code:" in report
     assert not Study.objects.filter(slug="imported").exists()
     assert research_services.config_lines("[not an object") == {}
+
+
+def test_the_launch_checklist_warns_of_unrendered_explanations_and_bunched_scores_each_with_its_fix(
+        networked_catalog, admin_client, monkeypatch):
+    from research.services import setup, study_prerender_explanations, study_warnings
+
+    study = make_study(networked_catalog, slug="launch", n_recommendations=1, max_liked=1, conditions=[
+        ("features", "features"), ("cnn", "spectrogram", 1, "cnn"), ("tags", "tags", 1, "tagger")])
+    warnings = study_warnings(study)
+    (unrendered,) = [w for w in warnings if "not prerendered" in w]
+    assert f"prerender_explanations {study.slug}" in unrendered and unrendered.fix[0] == "admin:study_study_changelist"
+    assert not any("similarities bunch" in w for w in warnings)  # centred, even the tests' CNN spreads its scores
+    monkeypatch.setattr(setup, "BUNCHED_IQR", 2.0)  # every recommender now counts as bunched
+    bunched = next(w for w in study_warnings(study) if "similarities bunch" in w and "cnn" in w)
+    assert bunched.startswith("The cnn recommender") and "train_cnn" in bunched and bunched.fix[0] == "admin:study_study_gallery"
+    page = admin_client.get(f"/admin/study/study/{study.pk}/change/").content.decode()
+    assert f'<a href="/admin/study/study/{study.pk}/gallery/">Go to the gallery</a>' in page
+    monkeypatch.setattr(setup, "BUNCHED_IQR", 0.1)
+    assert '<a href="/admin/study/study/">Go to the study list</a>' in page
+    study_prerender_explanations(study=study)
+    assert not any("not prerendered" in w for w in study_warnings(study))

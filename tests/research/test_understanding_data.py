@@ -222,3 +222,4 @@ def test_straight_lining_is_flagged_and_the_rules_are_checked(study, liked):
         study.exclusion_rules = rules
         with pytest.raises(ValidationError, match="exclusion rules"):
             study.full_clean()
+
