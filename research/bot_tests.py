@@ -51,7 +51,7 @@ class TakesTests:
             self._listen(reader, track, "play", 0.0)
             if self.listen_s:
                 time.sleep(self.listen_s)
-            self._listen(reader, track, "progress", heard)
+                self._listen(reader, track, "progress", heard)
             self._listen(reader, track, "pause", heard)
 
     def take_test(self, reader, *, fraction: float = 1.0):

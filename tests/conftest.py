@@ -99,6 +99,15 @@ _TRAINED: dict = {}
 
 
 @pytest.fixture
+def unpaced_bots(monkeypatch):
+    """Pilot bots that need not keep below the player-event flood limit (RATE_LIMIT events per 10 s), which a bot
+    taking two understanding tests reaches in seconds and then waits out; the limit itself is tested on its own
+    (tests/study/test_participant_pages.py)."""
+    monkeypatch.setattr("research.bots.RATE_LIMIT", 1000)
+    monkeypatch.setattr("study.services.listening.RATE_LIMIT", 1000)
+
+
+@pytest.fixture
 def memoised_training(monkeypatch):
     """The same CNN training (same clips, settings and teacher) runs once per test run, not once per test: the
     networks' fixtures train the demo catalog's CNN identically every time. Tests of training itself call

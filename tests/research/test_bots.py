@@ -15,6 +15,11 @@ from study.models import Participant, Response
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def _unpaced(unpaced_bots):
+    """Bots here need not pace their player events (research.bots keeps below the flood limit for real runs)."""
+
+
 def test_bots_finish_in_every_condition_as_pilots_and_answer_by_their_pattern(study):
     run = bots_run(study=study, n=4, pattern="careful", seed=1)
     assert [r.error for r in run.results] == [""] * 4

@@ -73,9 +73,7 @@ def test_opening_the_study_freezes_the_plan_and_a_later_change_is_a_dated_amendm
     assert f"- {plan.frozen_at:%Y-%m-%d}" in text  # each amendment with its date
 
 
-def test_the_report_separates_the_preregistered_tests_and_the_package_reruns_in_r(planned, tmp_path, monkeypatch):
-    monkeypatch.setattr("research.bots.RATE_LIMIT", 1000)
-    monkeypatch.setattr("study.services.listening.RATE_LIMIT", 1000)
+def test_the_report_separates_the_preregistered_tests_and_the_package_reruns_in_r(planned, tmp_path, unpaced_bots):
     Study.objects.filter(pk=planned.pk).update(state="pilot")
     planned.refresh_from_db()
     run = bots_run(study=planned, n=8, seed=1, test_accuracy={"features": (0.5, 1.0), "control": (0.5, 0.3)})

@@ -24,12 +24,9 @@ CONTRACT = ["participant", "condition", "phase", "trial", "choice", "model_choic
 
 
 @pytest.fixture
-def planted(demo_catalog, monkeypatch):
+def planted(demo_catalog, unpaced_bots):
     """Eight bots: the features condition answers every pre-test trial against the model and every post-test
     trial with it; the control condition the other way round."""
-    # The player-event flood limit is not what these tests are about: bots need not pace themselves below it.
-    monkeypatch.setattr("research.bots.RATE_LIMIT", 1000)
-    monkeypatch.setattr("study.services.listening.RATE_LIMIT", 1000)
     study = make_study(
         demo_catalog, conditions=[("features", "features"), ("control", "none")], slug="understood",
         simulation_trials=2, n_recommendations=2, max_liked=1, simulation_bands=[[0.01, 2.0]], state="pilot",
