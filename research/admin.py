@@ -25,6 +25,7 @@ from study.access import Can, study_add_owner, study_allows, study_require, user
 from study.models import Condition, Item, Preregistration, Study, StudyMember, StudyTranslation
 from study.questionnaires import DEFAULT_SCALES, SCALES
 from study.services import FlowError
+from study.views import participant_session_key
 
 
 class TranslationFormSet(forms.BaseInlineFormSet):
@@ -422,6 +423,7 @@ class StudyAdmin(admin.ModelAdmin):
             path("<int:pk>/analysis/", view(self.analysis_view), name="study_study_analysis"),
             path("<int:pk>/export/<str:format>/", view(self.export_view), name="study_study_export"),
             path("<int:pk>/delete-participant/", view(self.delete_participant_view), name="study_study_delete_participant"),
+            path("<int:pk>/try/", view(self.try_view), name="study_study_try"),
             *super().get_urls(),
         ]
 
@@ -471,6 +473,32 @@ class StudyAdmin(admin.ModelAdmin):
                 return redirect("admin:study_study_change", study.pk)
         return self._page(request, study, "research/delete_participant.html",
                           title=f"Delete a participant's data: {study}", form=form)
+
+    def try_view(self, request, pk):
+        """Preview any condition as a (pilot) participant in this browser; discard test data before opening."""
+        study = user_study(request.user, Can.CONFIGURE, pk=pk)
+        actor = f"admin:{request.user.get_username()}"
+        if request.method == "POST":
+            try:
+                if request.POST.get("action") == "discard":
+                    counts = services.study_discard_test_data(study=study, actor=actor)
+                    messages.success(request, f"Discarded {counts['participants']} pilot participants and their "
+                                              f"{counts['answers']} answers. Logged.")
+                    return redirect("admin:study_study_try", study.pk)
+                condition = study.conditions.filter(slug=request.POST.get("condition", "")).first()
+                if condition is None:
+                    raise FlowError("Choose one of this study's conditions.")
+                participant = services.participant_preview(study=study, condition=condition, actor=actor)
+            except FlowError as error:
+                messages.error(request, str(error))
+                return redirect("admin:study_study_try", study.pk)
+            request.session[participant_session_key(study)] = participant.token
+            return redirect("study:consent", slug=study.slug)
+        return self._page(
+            request, study, "research/try.html", title=f"Try the study: {study}",
+            conditions=list(study.conditions.order_by("pk")), pilots=study.participants.filter(is_pilot=True).count(),
+            can_discard=study.state in (Study.State.DRAFT, Study.State.PILOT),
+        )
 
     def gallery_view(self, request, pk):
         """Every condition's explanation of the same sample pairs, side by side, to check before launch."""
@@ -533,6 +561,7 @@ class StudyAdmin(admin.ModelAdmin):
             # Pilot data is left out of the downloads above; during a pilot it is all there is.
             *[("study_study_export", f"{fmt}/?pilot=1", f"Download {fmt} with pilot participants")
               for fmt in ("long", "wide", "events", "trials", "xlsx", "spss")],
+            ("study_study_try", "", "Try the study: preview any condition as a participant; discard test data before opening"),
             ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id, pseudonym or P-number)"),
         ]
         return format_html_join(

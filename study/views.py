@@ -31,7 +31,8 @@ Page = Participant.Page
 HIGHLIGHT_MISSING = "highlight-missing"
 
 
-def _session_key(study: Study) -> str:
+def participant_session_key(study: Study) -> str:
+    """Where a browser's session keeps its participant of ``study`` (a researcher's preview sets it too)."""
     return f"participant:{study.pk}"
 
 
@@ -59,7 +60,7 @@ def _current_participant(request, slug: str) -> tuple[Study, Participant | None]
     """The study and this browser's participant in it. The study's texts are read only by pages that show
     them (``study.texts``), so the JSON endpoints a page calls for every answer and player event skip them."""
     study = get_object_or_404(Study, slug=slug)
-    token = request.session.get(_session_key(study))
+    token = request.session.get(participant_session_key(study))
     participant = (
         Participant.objects.filter(study=study, token=token).select_related("assignment__condition").first()
         if token
@@ -111,7 +112,7 @@ def enter(request, slug):
     try:
         participant = services.participant_enter(
             study=study,
-            session_token=request.session.get(_session_key(study)),
+            session_token=request.session.get(participant_session_key(study)),
             prolific_pid=request.GET.get("PROLIFIC_PID", ""),
             prolific_study_id=request.GET.get("STUDY_ID", ""),
             prolific_session_id=request.GET.get("SESSION_ID", ""),
@@ -125,7 +126,7 @@ def enter(request, slug):
     except services.FlowError as error:
         return _render(request, "study/closed.html", study, status=403, message=str(error))
     _speak(request, participant)
-    request.session[_session_key(study)] = participant.token
+    request.session[participant_session_key(study)] = participant.token
     response = redirect(_page_url(participant))
     # ?lang=de in the study link (say, on Prolific) chooses the language; otherwise the browser's.
     language = request.GET.get("lang", "")

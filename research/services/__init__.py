@@ -22,3 +22,4 @@ from research.services.setup import (  # noqa: F401
     study_simulation_sample_size,
     study_warnings,
 )
+from research.services.trying import participant_preview, study_discard_test_data  # noqa: F401

@@ -318,6 +318,8 @@ class AuditEntry(models.Model):
         DELETE_PARTICIPANT = "delete_participant", "Participant's data deleted on request"
         PURGE_IDENTIFIERS = "purge_identifiers", "Identifiers purged after the retention period"
         CHANGE_STUDY = "change_study", "Study configuration changed (old and new values)"
+        PREVIEW = "preview_condition", "A researcher previewed a condition (a pilot participant)"
+        DISCARD_TEST_DATA = "discard_test_data", "Test data (pilot participants) discarded before opening"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.CharField(max_length=200, help_text="Who: admin:<user>, api:<user>, or the OS user of a command.")
