@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: demo test install install-dev migrate demo-data serve worker bench audit clean
+.PHONY: demo test install install-dev migrate demo-data demo-networks serve worker bench audit clean
 
 # The virtual environment is rebuilt only when a requirements file changes.
 $(VENV)/.installed: requirements.txt
@@ -28,6 +28,10 @@ migrate: install
 # briefly) and the demo studies.
 demo-data: migrate
 	$(PY) manage.py make_demo_catalog
+	$(PY) manage.py create_demo_study --host http://$(HOST):$(PORT)
+
+## The networks' demo study (the musicnn tagger and a CNN trained on the demo catalog: minutes of CPU).
+demo-networks: migrate
 	$(PY) manage.py embed_catalog demo
 	$(PY) manage.py train_cnn demo --steps 100
 	$(PY) manage.py create_demo_study --host http://$(HOST):$(PORT)
@@ -36,7 +40,11 @@ serve: install
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 ## Set everything up and run the demo study on the embedded default (SQLite, eager tasks).
-demo: demo-data serve
+demo: demo-data
+	@echo "Serving now. The networks' demo study is prepared in the background (log: demo-networks.log) and joins"
+	@echo "when its CNN is trained, in a few minutes: run make demo-data again to see its link."
+	@nohup $(MAKE) --no-print-directory demo-networks > demo-networks.log 2>&1 &
+	$(MAKE) --no-print-directory serve
 
 ## Lint (ruff, configured in pyproject.toml), then run the whole test suite (integration tests too, when DATABASE_URL and CELERY_BROKER_URL are set),
 ## then the browser journeys in Debian's Chromium (skipped where it is not installed). Two processes
