@@ -7,7 +7,8 @@ from django.db.models import Q
 
 from explanations.models import Explanation
 from recommender.models import SimilarityIndex, Track
-from study.models.configuration import Condition, Item, Study
+from study.models.configuration import Condition, Study
+from study.models.items import Item
 
 
 def new_token() -> str:
@@ -124,7 +125,6 @@ class Assignment(models.Model):
         return f"{self.participant} → {self.condition.slug}"
 
 
-#: The most points a rating scale may have (a 0-100 slider's 101).
 class Recommendation(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="recommendations")
     rank = models.PositiveSmallIntegerField()

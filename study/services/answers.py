@@ -20,8 +20,7 @@ from django.utils.translation import gettext as _
 
 from config.numbers import ascii_int
 from study import flow
-from study.models import Item, Participant, Recommendation, Response
-from study.models.configuration import INSTRUCTED
+from study.models import INSTRUCTED, Item, Participant, Recommendation, Response
 from study.questionnaires import MANIPULATION_ANSWER
 from study.services.journey import FlowError, advance, require_page
 from study.services.listening import listened_seconds
