@@ -1,31 +1,30 @@
-"""The study in the admin: its configuration, the actions on it, and the researcher's pages (gallery,
-monitor, analysis, exports, deletion on request). The participants' record is study.admin's, read-only."""
-import json
+"""The study in the admin: its configuration, its inlines and its checklist; the study list's actions are in
+research.admin_actions, the researcher's pages (gallery, monitor, analysis, exports, trying the study, deletion on
+request) in research.admin_pages. The participants' record is study.admin's, read-only."""
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Count, Q
-from django.http import HttpResponse
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from research import services
-from research.analysis_report import study_analyse
-from research.export import Options
-from research.export_files import FORMATS, ReasonRequired, study_data_package, study_export
-from research.gallery import study_gallery, study_tag_vocabularies
-from research.monitor import study_monitor
+from research.admin_actions import (
+    download_configuration,
+    duplicate_studies,
+    export_data_package,
+    export_data_package_with_pilot,
+    export_responses_csv,
+    prerender_explanations,
+)
+from research.admin_pages import ResearcherPagesMixin
 from research.preregistration import preregistration_freeze
 from study import frozen
-from study.access import Can, study_add_owner, study_allows, study_require, user_studies, user_study
+from study.access import Can, study_add_owner, study_allows, user_studies
 from study.models import Condition, Item, Preregistration, Study, StudyMember, StudyTranslation
 from study.questionnaires import DEFAULT_SCALES, SCALES
-from study.services import FlowError
-from study.views import participant_session_key
 
 
 class TranslationFormSet(forms.BaseInlineFormSet):
@@ -114,116 +113,6 @@ class ItemInline(CompactInlineMixin, FrozenInlineMixin, admin.TabularInline):
               "correct_value": 4, "scale_min": 4, "scale_max": 4, "label_min": 8, "label_max": 8}
 
 
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="Why must raw Prolific ids leave the study?", max_length=500, widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Kept in the audit log with who and when (e.g. 'bonus payments on Prolific for the pilot').",
-    )
-
-
-@admin.action(description="Export answers as CSV (one row per answer, with Prolific ids; asks why; logged)",
-              permissions=["identify"])
-def export_responses_csv(modeladmin, request, queryset):
-    studies = list(queryset.order_by("slug"))
-    if not studies:  # none of those chosen is this user's to see
-        modeladmin.message_user(request, "None of the chosen studies can be exported by you.", messages.ERROR)
-        return None
-    for study in studies:
-        study_require(user=request.user, study=study, can=Can.IDENTIFY)
-    form = ReasonForm(request.POST if "reason" in request.POST else None)
-    if not form.is_valid():  # first ask why, on a page of its own; the answer comes back to this action
-        return render(request, "research/identifying_reason.html", {
-            **modeladmin.admin_site.each_context(request), "opts": modeladmin.model._meta, "form": form,
-            "studies": studies, "action": "export_responses_csv", "selected": helpers.ACTION_CHECKBOX_NAME,
-            "title": "Export with raw Prolific ids",
-        })
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="responses-{"-".join(s.slug for s in studies)}.csv"'
-    for i, study in enumerate(studies):
-        if i:
-            response.write("\n")
-        try:
-            response.write(study_export(
-                study=study, format="csv", exported_by=f"admin:{request.user.get_username()}",
-                reason=form.cleaned_data["reason"],
-            ).content)
-        except ReasonRequired as error:  # a reason of blanks only
-            raise PermissionDenied(str(error)) from error
-    return response
-
-
-def _data_package(request, queryset, *, include_pilot: bool):
-    if queryset.count() != 1:
-        messages.error(request, "Choose one study to download its data package.")
-        return None
-    study = queryset.get()
-    content = study_data_package(
-        study=study, options=Options(include_pilot=include_pilot), exported_by=f"admin:{request.user.get_username()}"
-    )
-    response = HttpResponse(content, content_type="application/zip")
-    suffix = "-with-pilot" if include_pilot else ""
-    response["Content-Disposition"] = f'attachment; filename="{study.slug}-data{suffix}.zip"'
-    return response
-
-
-@admin.action(description="Download the data package (ZIP: long, wide, events, codebook, XLSX, SPSS; pseudonymous)",
-              permissions=["view"])
-def export_data_package(modeladmin, request, queryset):
-    return _data_package(request, queryset, include_pilot=False)
-
-
-@admin.action(description="Download the data package including pilot (bot) participants", permissions=["view"])
-def export_data_package_with_pilot(modeladmin, request, queryset):
-    return _data_package(request, queryset, include_pilot=True)
-
-
-@admin.action(description="Duplicate (a new draft with the same configuration, no participants)", permissions=["add"])
-def duplicate_studies(modeladmin, request, queryset):
-    for study in queryset:
-        n = 1
-        while Study.objects.filter(slug=f"{study.slug}-copy{n if n > 1 else ''}").exists():
-            n += 1
-        try:
-            copy = services.study_duplicate(study=study, slug=f"{study.slug}-copy{n if n > 1 else ''}")
-        except FlowError as error:
-            modeladmin.message_user(request, f"{study}: {error}", messages.ERROR)
-        else:
-            study_add_owner(study=copy, user=request.user)
-            modeladmin.message_user(request, f"{study} duplicated as {copy.slug!r} (a draft).", messages.SUCCESS)
-
-
-@admin.action(description="Download the configuration (JSON; python manage.py import_study recreates it)",
-              permissions=["view"])
-def download_configuration(modeladmin, request, queryset):
-    if queryset.count() != 1:
-        modeladmin.message_user(request, "Choose one study to download its configuration.", messages.ERROR)
-        return None
-    study = queryset.get()
-    response = HttpResponse(
-        json.dumps(services.study_to_config(study), indent=2, ensure_ascii=False, default=str), content_type="application/json"
-    )
-    response["Content-Disposition"] = f'attachment; filename="{study.slug}-study.json"'
-    return response
-
-
-@admin.action(description="Pre-render every explanation the study can show (background jobs)", permissions=["change"])
-def prerender_explanations(modeladmin, request, queryset):
-    for study in queryset:
-        study_require(user=request.user, study=study, can=Can.CONFIGURE)
-        try:
-            batches = services.study_prerender_explanations(study=study)
-        except FlowError as error:
-            modeladmin.message_user(request, f"{study}: {error}", messages.ERROR)
-        else:
-            pairs = sum(len(b.pairs) for b in batches)
-            wanted = sum(b.explanations for b in batches)
-            done = services.study_prerender_done(batches=batches)
-            modeladmin.message_user(
-                request, f"{study}: {pairs} track pairs sent ({wanted} explanations in all); {done} of them are ready "
-                "now. Run this action again to see how far the jobs have come.", messages.INFO,
-            )
-
-
 class StudyForm(forms.ModelForm):
     """A new study chooses its questionnaire from the bank here; its items can then be edited below."""
 
@@ -290,7 +179,7 @@ class PreregistrationInline(admin.StackedInline):
 
 
 @admin.register(Study)
-class StudyAdmin(admin.ModelAdmin):
+class StudyAdmin(ResearcherPagesMixin, admin.ModelAdmin):
     form = StudyForm
     list_display = [
         "title", "slug", "state", "open_to_anyone", "n_participants", "n_completed", "balance", "n_pilots", "created_at",
@@ -415,106 +304,6 @@ class StudyAdmin(admin.ModelAdmin):
         name, _label = fix
         return reverse(name, args=[study.pk]) if name != "admin:study_study_changelist" else reverse(name)
 
-    def get_urls(self):
-        view = self.admin_site.admin_view
-        return [
-            path("<int:pk>/gallery/", view(self.gallery_view), name="study_study_gallery"),
-            path("<int:pk>/monitor/", view(self.monitor_view), name="study_study_monitor"),
-            path("<int:pk>/analysis/", view(self.analysis_view), name="study_study_analysis"),
-            path("<int:pk>/export/<str:format>/", view(self.export_view), name="study_study_export"),
-            path("<int:pk>/delete-participant/", view(self.delete_participant_view), name="study_study_delete_participant"),
-            path("<int:pk>/try/", view(self.try_view), name="study_study_try"),
-            *super().get_urls(),
-        ]
-
-    def _page(self, request, study, template, **context):
-        return render(request, template, {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "study": study, **context,
-        })
-
-    def monitor_view(self, request, pk):
-        """Arrivals, the flow through each condition, drop-out and time per page; refreshes itself."""
-        study = user_study(request.user, pk=pk)
-        include_pilot = request.GET.get("pilot") == "1"
-        return self._page(request, study, "research/monitor.html", title=f"Monitor: {study} ({study.slug})",
-                          monitor=study_monitor(study=study, include_pilot=include_pilot), include_pilot=include_pilot)
-
-    def analysis_view(self, request, pk):
-        """The by-condition analysis report (the same as analyse_study writes), figures inline."""
-        study = user_study(request.user, pk=pk)
-        report = study_analyse(study=study, include_pilot=request.GET.get("pilot") == "1", inline_figures=True)
-        return HttpResponse(report.html)
-
-    def export_view(self, request, pk, format):
-        """One export file (the study page's buttons); every download is written to the audit log."""
-        study = user_study(request.user, pk=pk)
-        if format not in FORMATS or format == "csv":
-            return HttpResponse("Unknown export format.", status=404)
-        export = study_export(
-            study=study, format=format, exported_by=f"admin:{request.user.get_username()}",
-            options=Options(include_pilot=request.GET.get("pilot") == "1"),
-        )
-        return export.download_with_meta()  # a browser keeps no header: the file and what made it, together
-
-    def delete_participant_view(self, request, pk):
-        """Delete one participant's data on request, by Prolific id (the audited path; nothing else deletes)."""
-        study = user_study(request.user, Can.DELETE_DATA, pk=pk)
-        form = DeleteParticipantForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                deleted = services.participant_delete(
-                    study=study, reference=form.cleaned_data["prolific_pid"],
-                    actor=f"admin:{request.user.get_username()}",
-                )
-            except services.NoSuchParticipant as error:
-                form.add_error("prolific_pid", str(error))
-            else:
-                messages.success(request, f"Deleted: {', '.join(f'{n} {k}' for k, n in deleted.items())}. Logged.")
-                return redirect("admin:study_study_change", study.pk)
-        return self._page(request, study, "research/delete_participant.html",
-                          title=f"Delete a participant's data: {study}", form=form)
-
-    def try_view(self, request, pk):
-        """Preview any condition as a (pilot) participant in this browser; discard test data before opening."""
-        study = user_study(request.user, Can.CONFIGURE, pk=pk)
-        actor = f"admin:{request.user.get_username()}"
-        if request.method == "POST":
-            try:
-                if request.POST.get("action") == "discard":
-                    counts = services.study_discard_test_data(study=study, actor=actor)
-                    messages.success(request, f"Discarded {counts['participants']} pilot participants and their "
-                                              f"{counts['answers']} answers. Logged.")
-                    return redirect("admin:study_study_try", study.pk)
-                condition = study.conditions.filter(slug=request.POST.get("condition", "")).first()
-                if condition is None:
-                    raise FlowError("Choose one of this study's conditions.")
-                participant = services.participant_preview(study=study, condition=condition, actor=actor)
-            except FlowError as error:
-                messages.error(request, str(error))
-                return redirect("admin:study_study_try", study.pk)
-            request.session[participant_session_key(study)] = participant.token
-            return redirect("study:consent", slug=study.slug)
-        return self._page(
-            request, study, "research/try.html", title=f"Try the study: {study}",
-            conditions=list(study.conditions.order_by("pk")), pilots=study.participants.filter(is_pilot=True).count(),
-            can_discard=study.state in (Study.State.DRAFT, Study.State.PILOT),
-        )
-
-    def gallery_view(self, request, pk):
-        """Every condition's explanation of the same sample pairs, side by side, to check before launch."""
-        study = user_study(request.user, pk=pk)
-        try:
-            rows = study_gallery(study=study, n_pairs=min(12, max(1, int(request.GET.get("n", 4)))))
-            error = " ".join(w for w in services.study_warnings(study) if "index" in w)
-        except (FlowError, ValueError) as problem:
-            rows, error = [], str(problem)
-        context = {
-            **self.admin_site.each_context(request), "opts": self.model._meta, "study": study, "rows": rows,
-            "conditions": list(study.conditions.all()), "error": error, "title": f"Explanation gallery: {study}",
-            "vocabularies": study_tag_vocabularies(study=study),
-        }
-        return render(request, "research/gallery.html", context)
-
     @admin.display(description="Power analysis")
     def sample_size(self, study):
         if not study.pk:
@@ -601,14 +390,3 @@ class StudyAdmin(admin.ModelAdmin):
             n=Count("assignments", filter=Q(assignments__participant__is_pilot=False))
         ).values_list("slug", "n")
         return ", ".join(f"{slug}: {n}" for slug, n in counts)
-
-
-class DeleteParticipantForm(forms.Form):
-    prolific_pid = forms.CharField(
-        label="Participant", max_length=200,
-        help_text="Their Prolific id (PROLIFIC_PID), the pseudonym the exports give them, or the admin's P<number> "
-        "(participants of a study open to anyone may have no Prolific id).",
-    )
-    confirm = forms.BooleanField(label="I understand that this deletes the participant's data for good.")
-
-

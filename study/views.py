@@ -5,26 +5,24 @@ view goes through ``participant_page``, which sends a request for any other
 page to the one the participant is on, so reloads, back buttons and typed URLs
 need no special cases.
 """
-import json
 from functools import wraps
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, JsonResponse
+from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
 from rest_framework.exceptions import ValidationError
 
 from config.ratelimit import client_ip, over_limits, rate_limit
 from study import flow, services
 from study.models import Participant, Study
-from study.serializers import AnswerSerializer, DigitsIdField, ListenEventSerializer, first_error
+from study.serializers import DigitsIdField
 from study.templatetags.study_tags import answer_field
 
 Page = Participant.Page
@@ -36,7 +34,7 @@ def participant_session_key(study: Study) -> str:
     return f"participant:{study.pk}"
 
 
-def _page_url(participant: Participant) -> str:
+def page_url(participant: Participant) -> str:
     return reverse(f"study:{participant.page}", args=[participant.study.slug])
 
 
@@ -56,7 +54,7 @@ def _speak(request, participant: Participant | None) -> None:
         request.LANGUAGE_CODE = participant.language
 
 
-def _current_participant(request, slug: str) -> tuple[Study, Participant | None]:
+def current_participant(request, slug: str) -> tuple[Study, Participant | None]:
     """The study and this browser's participant in it. The study's texts are read only by pages that show
     them (``study.texts``), so the JSON endpoints a page calls for every answer and player event skip them."""
     study = get_object_or_404(Study, slug=slug)
@@ -86,11 +84,11 @@ def participant_page(page):
         @wraps(view)
         @never_cache
         def wrapper(request, slug):
-            study, participant = _current_participant(request, slug)
+            study, participant = current_participant(request, slug)
             if participant is None:
                 return redirect("study:enter", slug=slug)
             if participant.page != page:
-                return redirect(_page_url(participant))
+                return redirect(page_url(participant))
             if request.method == "GET":
                 services.page_visit_enter(participant=participant)
             return view(request, study, participant)
@@ -120,14 +118,14 @@ def enter(request, slug):
     except services.InvalidLink as error:
         return _render(request, "study/closed.html", study, status=400, message=str(error))
     except services.OtherParticipantHere as error:
-        _study, mine = _current_participant(request, slug)
+        _study, mine = current_participant(request, slug)
         return _render(request, "study/closed.html", study, status=409, message=str(error),
-                       continue_url=_page_url(mine) if mine else "")
+                       continue_url=page_url(mine) if mine else "")
     except services.FlowError as error:
         return _render(request, "study/closed.html", study, status=403, message=str(error))
     _speak(request, participant)
     request.session[participant_session_key(study)] = participant.token
-    response = redirect(_page_url(participant))
+    response = redirect(page_url(participant))
     # ?lang=de in the study link (say, on Prolific) chooses the language; otherwise the browser's.
     language = request.GET.get("lang", "")
     if language in dict(settings.LANGUAGES) and not participant.language:
@@ -137,7 +135,7 @@ def enter(request, slug):
 
 def _flow_error(request, error: services.FlowError, participant: Participant):
     messages.error(request, str(error))
-    return redirect(_page_url(participant))
+    return redirect(page_url(participant))
 
 
 @participant_page(Page.CONSENT)
@@ -146,7 +144,7 @@ def consent(request, study, participant):
         services.participant_consent(
             participant=participant, agree=request.POST.get("consent") == "yes", language=_language()
         )
-        return redirect(_page_url(participant))
+        return redirect(page_url(participant))
     return _render(request, "study/consent.html", study, participant)
 
 
@@ -154,7 +152,7 @@ def consent(request, study, participant):
 def instructions(request, study, participant):
     if request.method == "POST":
         services.participant_read_instructions(participant=participant)
-        return redirect(_page_url(participant))
+        return redirect(page_url(participant))
     return _render(request, "study/instructions.html", study, participant, required_listening_s=study.required_listening_s)
 
 
@@ -211,7 +209,7 @@ def choose(request, study, participant):
             if _wants_json(request):
                 return JsonResponse({"error": str(error), **_choice_state(study, list(participant.liked_tracks.all()))}, status=409)
             return _flow_error(request, error, participant)
-        return redirect(_page_url(participant))
+        return redirect(page_url(participant))
     try:
         page_number = _positive_int(request.GET.get("page", "1"))
     except services.FlowError:
@@ -232,28 +230,17 @@ def wait(request, study, participant):
         per_session, per_ip, window_s = settings.PARTICIPANT_RATE_LIMITS["retry"]
         limits = [(f"s:{request.session.session_key or ''}", per_session), (f"ip:{client_ip(request)}", per_ip)]
         if over_limits("retry", limits, window_s):  # the page says to wait; nothing is sent
-            return redirect(_page_url(participant))
+            return redirect(page_url(participant))
         try:
             services.participant_retry_recommendations(participant=participant)
         except services.FlowError as error:
             return _flow_error(request, error, participant)
-        return redirect(_page_url(participant))
+        return redirect(page_url(participant))
     status = services.participant_poll_recommendations(participant=participant)
     if status["ready"]:
         participant.refresh_from_db(fields=["page"])
-        return redirect(_page_url(participant))
+        return redirect(page_url(participant))
     return _render(request, "study/wait.html", study, participant, status=200, poll=status)
-
-
-@never_cache
-@rate_limit("status")
-def status(request, slug):
-    _study, participant = _current_participant(request, slug)
-    if participant is None:
-        raise Http404("No participant in this browser.")
-    state = services.participant_poll_recommendations(participant=participant)
-    participant.refresh_from_db(fields=["page"])
-    return JsonResponse({**state, "next": _page_url(participant)})
 
 
 def _stored_answers(participant: Participant) -> tuple[dict[str, int], dict[str, int]]:
@@ -289,7 +276,7 @@ def _answer_page(request, study, participant, template, extra, status=200):
             request.session[HIGHLIGHT_MISSING] = True
             return _flow_error(request, error, participant)
         else:
-            return redirect(_page_url(participant))
+            return redirect(page_url(participant))
     elif request.session.pop(HIGHLIGHT_MISSING, False):
         missing = {answer_field(code, rid) for rid, code in services.missing_answers(participant, section)}
     return _render(
@@ -326,10 +313,10 @@ def _test_page(request, study, participant):
             )
         except services.FlowError as error:
             return _flow_error(request, error, participant)
-        return redirect(_page_url(participant))
+        return redirect(page_url(participant))
     trial, total = services.participant_current_trial(participant=participant)
     if trial is None:  # nothing (left) to answer: the service has moved the participant on
-        return redirect(_page_url(participant))
+        return redirect(page_url(participant))
     heard = services.participant_trial_listening(participant=participant) if study.required_listening_s else {}
     options = [
         {"side": side, "letter": letter, "track": track, "heard_s": int(heard.get((trial.pk, track.pk), 0.0))}
@@ -361,72 +348,6 @@ def questionnaire(request, study, participant):
             "button": gettext_noop("Finish"),
         },
     )
-
-
-@require_POST
-@rate_limit("listen")
-def listen(request, slug):
-    """Record one player event (sent with navigator.sendBeacon, so it arrives even as the tab closes)."""
-    _study, participant = _current_participant(request, slug)
-    if participant is None:
-        return JsonResponse({"error": "No participant in this browser."}, status=403)
-    # A beacon sends form data: it cannot set headers, so the CSRF token travels as a field.
-    event = ListenEventSerializer(data=request.POST)
-    if not event.is_valid():
-        field, message = first_error(event)
-        return JsonResponse({"error": "Malformed event.", "field": field, "detail": message}, status=400)
-    try:
-        services.listening_record(
-            participant=participant, track_id=event.validated_data["track"], kind=event.validated_data["event"],
-            position_s=event.validated_data["position"], listened_s=event.validated_data["listened"],
-        )
-    except services.TooManyEvents as error:
-        return JsonResponse({"error": str(error)}, status=429)
-    except services.FlowError as error:
-        return JsonResponse({"error": str(error)}, status=409)
-    return JsonResponse({"saved": True})
-
-
-def _reject_constant(name):
-    raise ValueError(f"{name} is not a number JSON allows")
-
-
-def _json_object(request) -> dict:
-    """The request's JSON object; Infinity, NaN, huge numbers and deep nesting are malformed, not errors."""
-    try:
-        payload = json.loads(request.body, parse_constant=_reject_constant)
-    except (ValueError, RecursionError, UnicodeDecodeError):
-        raise ValueError("malformed JSON") from None
-    if not isinstance(payload, dict):
-        raise ValueError("a JSON object is expected")
-    return payload
-
-
-@require_POST
-@rate_limit("answer")
-def answer(request, slug):
-    """Save one answer as soon as it is given (called by the page's script); the latest choice wins."""
-    _study, participant = _current_participant(request, slug)
-    if participant is None:
-        return JsonResponse({"error": "No participant in this browser."}, status=403)
-    try:
-        answer = AnswerSerializer(data=_json_object(request))
-    except ValueError:
-        return JsonResponse({"error": "Malformed answer."}, status=400)
-    if not answer.is_valid():
-        field, message = first_error(answer)
-        return JsonResponse({"error": "Malformed answer.", "field": field, "detail": message}, status=400)
-    data = answer.validated_data
-    try:
-        saved = services.response_save(
-            participant=participant, item_code=data["item"], value=data["value"],
-            recommendation_id=data["recommendation"], seq=data["seq"],
-        )
-    except services.AnswerError as error:
-        return JsonResponse({"error": str(error), "field": error.field, "retry_after": error.retry_after}, status=422)
-    except services.FlowError as error:
-        return JsonResponse({"error": str(error), "next": _page_url(participant)}, status=409)
-    return JsonResponse({"saved": saved.saved, "value": saved.value, "seq": saved.seq})
 
 
 #: How the debrief names each explanation a group saw, in the participant's language.
