@@ -193,6 +193,16 @@ class TrackMatch:
     score: float
 
 
+def liked_copies(*, catalog_id: int, liked_track_ids) -> set[int]:
+    """The liked tracks and every copy of them in the catalog (another id, same title and artist): the same song
+    listed twice is no discovery, and no understanding-test candidate either."""
+    copies = set(liked_track_ids)
+    for title, artist in Track.objects.filter(pk__in=liked_track_ids).values_list("title", "artist"):
+        copies |= set(Track.objects.filter(catalog=catalog_id, title__iexact=title, artist__iexact=artist)
+                      .values_list("pk", flat=True))
+    return copies
+
+
 def recommend(
     *, index: SimilarityIndex, liked_track_ids: list[int], k: int, allowed_track_ids=None
 ) -> list[TrackMatch]:
@@ -202,15 +212,7 @@ def recommend(
     liked_rows = [int(row) for row in loaded.rows_of(liked_track_ids)]
     if not liked_rows:
         raise ValueError("none of the liked tracks is in the index")
-    # The same song listed twice (another id, same title and artist) is no discovery.
-    duplicate_ids = set()
-    for title, artist in Track.objects.filter(pk__in=liked_track_ids).values_list("title", "artist"):
-        duplicate_ids |= set(
-            Track.objects.filter(catalog=index.catalog_id, title__iexact=title, artist__iexact=artist).values_list(
-                "pk", flat=True
-            )
-        )
-    exclude = {int(row) for row in loaded.rows_of(duplicate_ids)}
+    exclude = {int(row) for row in loaded.rows_of(liked_copies(catalog_id=index.catalog_id, liked_track_ids=liked_track_ids))}
     allowed = None if allowed_track_ids is None else loaded.rows_of(allowed_track_ids)
     matches = similarity.recommend(loaded.vectors, liked_rows, k, exclude_rows=exclude, allowed_rows=allowed)
     return [

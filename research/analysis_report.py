@@ -16,7 +16,7 @@ from research import analysis, rating_models, simulation_analysis
 from research.export import participant_summaries, pseudonym
 from research.export_files import configuration_sha256, software_version
 from research.preregistration import preregistration_markdown
-from study.models import Preregistration, Response, SimulationTrial, Study
+from study.models import Preregistration, Response, SimulationTrial, Study, model_side
 
 TABLES = ("descriptives", "reliability", "comparisons", "mixed_models", "checks", "excluded", "scores")
 #: The understanding tests' tables (research.simulation_analysis), written as simulation*.csv.
@@ -27,7 +27,7 @@ def study_trials_data(study: Study) -> pd.DataFrame:
     """Every answered understanding-test trial of those who consented, by participant pseudonym."""
     rows = [
         {"participant": pseudonym(participant_id), "condition": condition, "phase": phase, "item": item,
-         "correct": choice == ("left" if left > right else "right"), "confidence": confidence}
+         "correct": choice == model_side(left, right), "confidence": confidence}
         for participant_id, condition, phase, item, choice, left, right, confidence in (
             SimulationTrial.objects.filter(participant__study=study, participant__assignment__isnull=False)
             .exclude(choice="").order_by("participant_id", "-phase", "position")

@@ -19,7 +19,7 @@ from research.export import (
     _who,
     participants,
 )
-from study.models import SimulationTrial, Study
+from study.models import SimulationTrial, Study, model_side
 from study.services import CONFIDENCE_POINTS, study_phases, study_trial_listening
 
 #: What participants read in a trial: the codebook gives it in every participant language.
@@ -172,7 +172,7 @@ def wide_trial_values(study: Study, options: Options) -> dict[int, dict]:
         .values_list("participant_id", "phase", "left_score", "right_score", "choice", "confidence")
     ):
         answered, correct, confidences = totals.setdefault(participant_id, {}).setdefault(phase, [0, 0, 0])
-        model = "left" if left > right else "right"
+        model = model_side(left, right)
         totals[participant_id][phase] = [answered + 1, correct + (choice == model), confidences + (confidence or 0)]
     values = {}
     for participant_id, phases in totals.items():

@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 from research.analysis import exclusion_reasons
 from research.export import participant_summaries
 from study import flow
-from study.models import Participant, SimulationTrial, Study
+from study.models import Participant, SimulationTrial, Study, model_side
 from study.services import study_listening
 
 Page = Participant.Page
@@ -142,7 +142,7 @@ def _understanding(people: list[Participant]) -> list[dict]:
         row = counts[condition, phase]
         row[0].add(participant_id)
         row[1] += 1
-        row[2] += choice == ("left" if left > right else "right")
+        row[2] += choice == model_side(left, right)
     order = {"pre": 0, "post": 1}
     return [
         {"condition": condition, "phase": phase, "participants": len(who), "trials": trials,

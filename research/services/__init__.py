@@ -15,6 +15,7 @@ from research.services.setup import (  # noqa: F401
     study_create,
     study_index,
     study_log_change,
+    study_missing_indexes,
     study_prerender_done,
     study_prerender_explanations,
     study_prerender_plan,

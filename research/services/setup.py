@@ -172,17 +172,24 @@ def _tag_vocabulary_fit(study: Study) -> list[str]:
     )]
 
 
+def study_missing_indexes(study: Study) -> list[str]:
+    """The recommenders of the study's active conditions that have no index on its catalog yet, each with how to
+    build it."""
+    return [
+        recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+        + " Until then participants of those conditions would get no recommendations."
+        for recommender in sorted(set(study.conditions.filter(is_active=True).values_list("recommender", flat=True)))
+        if not recommender_index_exists(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+    ]
+
+
 def study_warnings(study: Study) -> list[str]:
     """The launch checklist: what would hurt a study if it went live now (missing questions, indexes or
     translations)."""
     problems = []
     if not study.items.filter(section__in=[Item.Section.RATING, Item.Section.QUESTIONNAIRE]).exists():
         problems.append("The study asks no questions: participants would finish without answering anything.")
-    for recommender in sorted(set(study.conditions.filter(is_active=True).values_list("recommender", flat=True))):
-        if not recommender_index_exists(study.catalog, recommender, vocabulary=study.tag_vocabulary):
-            missing = recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary)
-            problems.append(f"{missing} "
-                            "Until then participants of those conditions would get no recommendations.")
+    problems += study_missing_indexes(study)
     problems += _costly_explanations(study)
     problems += _not_prerendered(study)
     problems += _bunched_scores(study)

@@ -20,5 +20,6 @@ from study.models.record import (  # noqa: F401
     Recommendation,
     Response,
     SimulationTrial,
+    model_side,
     new_token,
 )

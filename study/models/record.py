@@ -190,6 +190,11 @@ class Response(models.Model):
         return f"{self.participant} {self.item.code}={self.value}"
 
 
+def model_side(left_score: float, right_score: float) -> str:
+    """The understanding-test answer the model gives: the candidate it scores higher ("left" or "right")."""
+    return "left" if left_score > right_score else "right"
+
+
 class SimulationTrial(models.Model):
     """One understanding-test trial (forward simulation): a liked track, two candidates from the pool, and which
     of them the participant thinks the system would recommend. The model's answer is the candidate its index
@@ -236,7 +241,7 @@ class SimulationTrial(models.Model):
 
     @property
     def model_choice(self) -> str:
-        return self.Side.LEFT if self.left_score > self.right_score else self.Side.RIGHT
+        return model_side(self.left_score, self.right_score)
 
     @property
     def margin(self) -> float:

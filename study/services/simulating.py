@@ -18,7 +18,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from recommender import services as recommender_services
-from recommender.models import Track
 from study import forward_simulation
 from study.models import Participant, SimulationTrial, Study
 from study.services.choosing import study_pool
@@ -49,10 +48,7 @@ def study_phases(study: Study) -> list[str]:
 def _excluded_tracks(participant: Participant, index, liked_ids: list[int], pool: list[int] | None) -> set[int]:
     """Tracks no trial of this participant may offer: liked ones, copies of them, their recommendations."""
     study = participant.study
-    excluded = set(liked_ids)
-    for title, artist in Track.objects.filter(pk__in=liked_ids).values_list("title", "artist"):
-        excluded |= set(Track.objects.filter(catalog=study.catalog_id, title__iexact=title, artist__iexact=artist)
-                        .values_list("pk", flat=True))
+    excluded = recommender_services.liked_copies(catalog_id=study.catalog_id, liked_track_ids=liked_ids)
     # The recommendations the job computes (or has computed) for them: the same call, so the same tracks.
     matches = recommender_services.recommend(
         index=index, liked_track_ids=liked_ids, k=study.n_recommendations, allowed_track_ids=pool,
