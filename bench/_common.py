@@ -29,6 +29,27 @@ def report(figures: dict) -> None:
     print(json.dumps(figures, sort_keys=False))
 
 
+def write_synthetic_clips(n: int, clips: Path, sheet: Path, seconds: float = 30.0) -> None:
+    """``n`` clips synthesised in the demo's six styles (OGG in ``clips``) and their sheet, with the headers of
+    ../shared/realmusic's (track_id, title, artist_or_source, style, license, path)."""
+    import csv
+
+    import soundfile
+    from tqdm import tqdm
+
+    from recommender import demo
+
+    styles = list(demo.STYLES)
+    with sheet.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["track_id", "title", "artist_or_source", "style", "license", "path"])
+        for index in tqdm(range(n), desc="synthesising", unit="clip", file=sys.stderr):
+            clip = demo.synthesise_clip(index, styles[index % len(styles)], seed=0, seconds=seconds)
+            name = f"synth{index:05d}.ogg"
+            soundfile.write(clips / name, clip.signal, demo.SR, format="OGG")
+            writer.writerow([f"s{index}", clip.title, clip.artist, clip.style, "CC0", name])
+
+
 SCRATCH_DATABASE = "postgres://postgres@127.0.0.1:5432/resonance_bench"
 
 

@@ -97,3 +97,16 @@ def cnn_crop_retrieval(*, catalog: Catalog, limit: int = 2000) -> tuple[float | 
         return None, None
     found = np.argmax(np.array(firsts) @ np.array(seconds).T, axis=1)
     return float(np.mean(found == np.arange(len(firsts)))), 1.0 / len(firsts)
+
+
+def score_spread(vectors: np.ndarray, *, pairs: int = 4000, seed: int = 0) -> tuple[float, float] | None:
+    """The 25th and 75th percentiles of the scores (dot products of an index's rows) of ``pairs`` sampled pairs of
+    distinct tracks; None under four tracks. A narrow range means the recommender tells pairs little apart."""
+    if len(vectors) < 4:
+        return None
+    rng = np.random.default_rng(seed)
+    a, b = rng.integers(len(vectors), size=(2, min(pairs, len(vectors) ** 2)))
+    keep = a != b
+    scores = np.einsum("ij,ij->i", vectors[a[keep]], vectors[b[keep]])
+    low, high = np.percentile(scores, [25, 75])
+    return float(low), float(high)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -14,8 +15,8 @@ from research.export import Options
 from research.export_files import FORMATS, study_export
 from research.gallery import study_gallery, study_tag_vocabularies
 from research.monitor import study_monitor
-from study.access import Can, user_study
-from study.models import Study
+from study.access import Can, study_allows, user_study
+from study.models import Preparation, Study
 from study.services import FlowError
 from study.views import participant_session_key
 
@@ -27,6 +28,14 @@ class DeleteParticipantForm(forms.Form):
         "(participants of a study open to anyone may have no Prolific id).",
     )
     confirm = forms.BooleanField(label="I understand that this deletes the participant's data for good.")
+
+
+class PrepareForm(forms.Form):
+    cnn_minutes = forms.FloatField(
+        label="CNN training budget (minutes)", min_value=0.5, max_value=180, initial=services.DEFAULT_CNN_MINUTES,
+        help_text="Training stops within this; a CNN already trained on exactly these clips is kept.",
+    )
+    cnn = forms.BooleanField(label="Train the CNN", required=False, initial=True)
 
 
 class ResearcherPagesMixin:
@@ -41,6 +50,7 @@ class ResearcherPagesMixin:
             path("<int:pk>/export/<str:format>/", view(self.export_view), name="study_study_export"),
             path("<int:pk>/delete-participant/", view(self.delete_participant_view), name="study_study_delete_participant"),
             path("<int:pk>/try/", view(self.try_view), name="study_study_try"),
+            path("<int:pk>/prepare/", view(self.prepare_view), name="study_study_prepare"),
             *super().get_urls(),
         ]
 
@@ -115,6 +125,34 @@ class ResearcherPagesMixin:
             request, study, "research/try.html", title=f"Try the study: {study}",
             conditions=list(study.conditions.order_by("pk")), pilots=study.participants.filter(is_pilot=True).count(),
             can_discard=study.state in (Study.State.DRAFT, Study.State.PILOT),
+        )
+
+    def prepare_view(self, request, pk):
+        """The catalog's preparation for this study (analysis, taggers, CNN, indexes, evaluation, every
+        explanation) as a job on a batch worker, and its panel: each stage's state, done/total, ETA and errors."""
+        study = user_study(request.user, Can.CONFIGURE if request.method == "POST" else Can.VIEW, pk=pk)
+        form = PrepareForm(request.POST or None)
+        if request.method == "POST":
+            if not request.user.has_perm("recommender.change_catalog"):
+                raise PermissionDenied("Preparing a catalog needs the permission to change catalogs.")
+            if form.is_valid():
+                try:
+                    services.preparation_start(
+                        catalog=study.catalog, study=study, actor=f"admin:{request.user.get_username()}",
+                        user=request.user, options=form.cleaned_data,
+                    )
+                except FlowError as error:
+                    messages.error(request, str(error))
+                else:
+                    messages.success(request, "Preparation sent to a batch worker; this page follows it.")
+                return redirect("admin:study_study_prepare", study.pk)
+        preparation = Preparation.objects.filter(catalog=study.catalog).select_related("study", "requested_by").first()
+        return self._page(
+            request, study, "research/prepare.html", title=f"Prepare the catalog: {study}", form=form,
+            preparation=preparation,
+            plan=services.preparation_plan(catalog=study.catalog, study=study) if not preparation or not preparation.active else None,
+            can_start=request.user.has_perm("recommender.change_catalog")
+            and study_allows(user=request.user, study=study, can=Can.CONFIGURE),
         )
 
     def gallery_view(self, request, pk):

@@ -7,6 +7,15 @@ from research.services.configuration import (  # noqa: F401
     study_from_config,
     study_to_config,
 )
+from research.services.preparing import (  # noqa: F401
+    DEFAULT_CNN_MINUTES,
+    STAGES,
+    PreparationBusy,
+    preparation_create,
+    preparation_plan,
+    preparation_run,
+    preparation_start,
+)
 from research.services.privacy import NoSuchParticipant, identifiers_purge, participant_delete  # noqa: F401
 from research.services.setup import (  # noqa: F401
     PrerenderBatch,

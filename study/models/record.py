@@ -325,6 +325,7 @@ class AuditEntry(models.Model):
         CHANGE_STUDY = "change_study", "Study configuration changed (old and new values)"
         PREVIEW = "preview_condition", "A researcher previewed a condition (a pilot participant)"
         DISCARD_TEST_DATA = "discard_test_data", "Test data (pilot participants) discarded before opening"
+        PREPARE = "prepare_catalog", "The study's catalog prepared (analysis, models, indexes, explanations)"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.CharField(max_length=200, help_text="Who: admin:<user>, api:<user>, or the OS user of a command.")

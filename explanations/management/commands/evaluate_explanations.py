@@ -17,10 +17,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="The catalog's slug (it needs a trained CNN and its index).")
-        parser.add_argument("--pairs", type=int, default=50)
-        parser.add_argument("--trials", type=int, default=50)
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--out", type=Path, default=Path("."), help="Folder for fidelity.json and fidelity.png.")
+        parser.add_argument("--pairs", type=int, default=50, help="Recommendations whose deletion curves are drawn (default: %(default)s).")
+        parser.add_argument("--trials", type=int, default=50, help="Spliced pairs of the pointing game (default: %(default)s).")
+        parser.add_argument("--seed", type=int, default=0, help="Makes the draws repeatable (default: %(default)s).")
+        parser.add_argument("--out", type=Path, default=Path("."), help="Folder for fidelity.json and fidelity.png (default: the current one).")
 
     def handle(self, slug, pairs, trials, seed, out, **options):
         catalog = Catalog.objects.filter(slug=slug).first()

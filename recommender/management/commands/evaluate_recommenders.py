@@ -11,13 +11,13 @@ class Command(BaseCommand):
         "Offline quality of every recommender a catalog has (standardised features, the musicnn tagger, the CNN "
         "trained on it) beside the unscaled-cosine and mean-MFCC baselines and chance: genre (or style) "
         "precision@k, catalog coverage, the mean and spread of similarity scores, and the CNN's same-track crop "
-        "retrieval, as a table and a PNG plot."
+        "retrieval, as a table and a PNG plot. Expected duration: a few seconds for thousands of tracks (80: 1.4 s)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("slug")
-        parser.add_argument("--k", type=int, default=10)
-        parser.add_argument("--queries", type=int, default=2000, help="Tracks sampled as queries.")
+        parser.add_argument("--k", type=int, default=10, help="Nearest tracks per query (default: %(default)s).")
+        parser.add_argument("--queries", type=int, default=2000, help="Tracks sampled as queries (default: %(default)s).")
         parser.add_argument("--plot", type=Path, help="PNG to write (default: evaluation-SLUG.png).")
 
     def handle(self, slug, k, queries, plot, **options):

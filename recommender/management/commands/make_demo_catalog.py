@@ -6,13 +6,14 @@ from recommender.models import Track
 
 
 class Command(BaseCommand):
-    help = "Synthesise the demo catalog (six styles, no download), analyse it and build its index."
+    help = ("Synthesise the demo catalog (six styles, no download), analyse it and build its index. Expected duration: "
+            "about half a minute for the default 48 clips of 30 s.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--slug", default="demo")
-        parser.add_argument("--per-style", type=int, default=8, help="Clips per style (6 styles).")
-        parser.add_argument("--seconds", type=float, default=30.0, help="Length of each clip.")
-        parser.add_argument("--seed", type=int, default=2026)
+        parser.add_argument("--slug", default="demo", help="The catalog's slug (default: %(default)s).")
+        parser.add_argument("--per-style", type=int, default=8, help="Clips per style, 6 styles (default: %(default)s).")
+        parser.add_argument("--seconds", type=float, default=30.0, help="Length of each clip in seconds (default: %(default)s).")
+        parser.add_argument("--seed", type=int, default=2026, help="(default: %(default)s)")
         parser.add_argument("--no-analysis", action="store_true", help="Only write the clips and tracks.")
 
     def handle(self, slug, per_style, seconds, seed, no_analysis, **options):

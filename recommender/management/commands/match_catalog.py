@@ -18,8 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("file", type=Path)
         parser.add_argument("--against", required=True, help="Slug of the catalog to match against.")
         parser.add_argument("--out", type=Path, help="Review CSV to write (default: FILE-review.csv beside FILE).")
-        parser.add_argument("--min-score", type=float, default=90.0, help="Score (0-100) at which a row matches.")
-        parser.add_argument("--review-score", type=float, default=75.0, help="Score from which a row is a near miss.")
+        parser.add_argument("--min-score", type=float, default=90.0, help="Score (0-100) at which a row matches (default: %(default)s).")
+        parser.add_argument("--review-score", type=float, default=75.0, help="Score from which a row is a near miss (default: %(default)s).")
         parser.add_argument("--apply", action="store_true", help="Copy matched rows' preview URLs onto the tracks.")
 
     def handle(self, file, against, out, min_score, review_score, apply, **options):

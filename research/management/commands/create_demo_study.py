@@ -34,9 +34,9 @@ class Command(BaseCommand):
     help = "Create the demo study (slug 'demo') on the demo catalog, and an admin login to watch it."
 
     def add_arguments(self, parser):
-        parser.add_argument("--catalog", default="demo")
-        parser.add_argument("--host", default="http://127.0.0.1:8000")
-        parser.add_argument("--admin-user", default="admin")
+        parser.add_argument("--catalog", default="demo", help="The catalog's slug (default: %(default)s).")
+        parser.add_argument("--host", default="http://127.0.0.1:8000", help="Where the site answers, for the printed links (default: %(default)s).")
+        parser.add_argument("--admin-user", default="admin", help="The admin login to create (default: %(default)s).")
 
     def handle(self, catalog, host, admin_user, **options):
         catalog_row = Catalog.objects.filter(slug=catalog).first()

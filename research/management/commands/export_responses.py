@@ -24,8 +24,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="The study's slug.")
-        parser.add_argument("--format", choices=list(FORMATS), default="csv")
-        parser.add_argument("--out", default="-", help="File to write; '-' for standard output (CSV formats only).")
+        parser.add_argument("--format", choices=list(FORMATS), default="csv", help="(default: %(default)s)")
+        parser.add_argument("--out", default="-", help="File to write; '-' for standard output (CSV formats only; default: %(default)s).")
         parser.add_argument("--include-pilot", action="store_true", help="Include pilot (bot) participants.")
         parser.add_argument(
             "--include-prolific-pid", action="store_true",

@@ -13,7 +13,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, default=settings.RETENTION_DAYS)
+        parser.add_argument("--days", type=int, default=settings.RETENTION_DAYS,
+                            help="Blank the ids of participants who started more than this many days ago "
+                                 "(default: RETENTION_DAYS, now %(default)s).")
 
     def handle(self, days, **options):
         if days < 1:

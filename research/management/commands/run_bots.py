@@ -15,11 +15,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("slug", help="The study's slug (pilot or open).")
-        parser.add_argument("--n", type=int, default=10, help="How many bots.")
-        parser.add_argument("--dropout", type=float, default=0.0, help="Share of bots that leave midway (0 to 1).")
+        parser.add_argument("--n", type=int, default=10, help="How many bots (default: %(default)s).")
+        parser.add_argument("--dropout", type=float, default=0.0, help="Share of bots that leave midway, 0 to 1 (default: %(default)s).")
         parser.add_argument("--pattern", choices=[*PATTERNS, "mixed"], default="careful",
                             help="careful: consistent answers, checks passed; random; straightline: one value "
-                                 "everywhere; mixed: each bot draws one.")
+                                 "everywhere; mixed: each bot draws one (default: %(default)s).")
         parser.add_argument("--seed", type=int, default=None, help="Makes the bots' choices repeatable.")
         parser.add_argument("--listen", type=float, default=None,
                             help="Seconds each bot really listens (default: the study's required listening time).")
