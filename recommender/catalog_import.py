@@ -86,13 +86,10 @@ def catalog_import_file(
     if catalog is None:  # made only once the file reads
         catalog, created = Catalog.objects.get_or_create(slug=slug, defaults={"name": name or slug})
     if not created:
-        running = [study.slug for study in catalog.studies.all() if study.is_frozen]
-        if running:
-            # New or changed tracks would change what that study's participants choose from and are recommended.
-            raise ImportRefused(
-                f"catalog {catalog.slug!r} is the catalog of {', '.join(map(repr, running))}, which participants have "
-                "entered: its tracks cannot change under them. Import into a new catalog (and a duplicate study)."
-            )
+        try:  # new or changed tracks would change what a running study's participants choose from
+            services.catalog_require_unlocked(catalog)
+        except services.CatalogLocked as error:
+            raise ImportRefused(str(error)) from None
     try:
         with transaction.atomic(), tempfile.TemporaryDirectory() as folder:
             if clips_zip is not None:

@@ -23,10 +23,12 @@ from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
 logger = logging.getLogger(__name__)
 
 
-def track_analyse(*, track: Track, force: bool = False) -> Track:
+def track_analyse(*, track: Track, force: bool = False, analysed=None) -> Track:
     """Analyse one track's audio; a bad file marks this track failed and raises nothing.
 
-    Safe to run twice: an analysis of the same audio bytes (same SHA-256) is kept.
+    Safe to run twice: an analysis of the same audio bytes (same SHA-256) is kept. ``analysed``: the result of
+    ``analyse_track_file(track.audio.path)`` computed elsewhere (a process pool), an Analysis or the
+    AudioDecodeError it raised, stored here as if computed here.
     """
     if not track.audio:
         return _track_fail(track, "no audio file attached")
@@ -43,10 +45,9 @@ def track_analyse(*, track: Track, force: bool = False) -> Track:
             track.status, track.error = Track.Status.ANALYSED, ""
         return track
 
-    try:
-        result = audio.analyse_file(track.audio.path)
-    except audio.AudioDecodeError as exc:
-        return _track_fail(track, str(exc))
+    result = analysed if analysed is not None else analyse_track_file(track.audio.path)
+    if isinstance(result, audio.AudioDecodeError):
+        return _track_fail(track, str(result))
 
     with transaction.atomic():
         analysis, _ = AudioAnalysis.objects.select_for_update().get_or_create(
@@ -64,6 +65,15 @@ def track_analyse(*, track: Track, force: bool = False) -> Track:
         track.status, track.error, track.duration_s = Track.Status.ANALYSED, "", round(result.duration_s, 2)
         track.save(update_fields=["status", "error", "duration_s"])
     return track
+
+
+def analyse_track_file(path: str) -> audio.Analysis | audio.AudioDecodeError:
+    """A clip's analysis, or the reason it cannot be decoded (returned, not raised: this runs in pool processes
+    too, whose results the caller stores with track_analyse)."""
+    try:
+        return audio.analyse_file(path)
+    except audio.AudioDecodeError as exc:
+        return exc
 
 
 def _track_fail(track: Track, reason: str) -> Track:
@@ -263,19 +273,37 @@ def missing_index_message(catalog: Catalog, recommender: str, *, vocabulary: str
     return f"Catalog {catalog.slug!r} has no {name} index yet; {how}."
 
 
+class CatalogLocked(ValueError):
+    """The catalog's tracks cannot change: a study that has left draft chooses from them."""
+
+
+def catalog_require_unlocked(catalog: Catalog, what: str = "its tracks") -> None:
+    """Refuse a change to which tracks a catalog holds or has analysed while a study that has left draft uses it
+    (study/frozen.py; a later model or index is harmless: such a study reads the indexes pinned when it left draft)."""
+    running = [study.slug for study in catalog.studies.all() if study.is_frozen]
+    if running:
+        raise CatalogLocked(
+            f"catalog {catalog.slug!r} is the catalog of {', '.join(map(repr, running))}, which has left draft: "
+            f"{what} cannot change under its participants. Import into a new catalog (and a duplicate study)."
+        )
+
+
 ANALYSIS_CHUNK = 8
 
 
 def catalog_analyse(*, catalog: Catalog, only_pending: bool = True) -> int:
     """Analyse a catalog's clips in chunks on the workers, then build its audio index once all are done.
 
-    Tracks without a clip are left alone (a metadata-only catalog is not a failure).
+    Tracks without a clip are left alone (a metadata-only catalog is not a failure). Refused (CatalogLocked) while
+    a study that has left draft uses the catalog and clips are waiting: they would join its pool.
     Returns how many tracks were sent for analysis.
     """
     tracks = catalog.tracks.exclude(audio="").order_by("pk")
     if only_pending:
         tracks = tracks.exclude(status=Track.Status.ANALYSED)
     ids = list(tracks.values_list("pk", flat=True))
+    if ids:
+        catalog_require_unlocked(catalog, "which of its clips are analysed")
     chunks = [ids[i : i + ANALYSIS_CHUNK] for i in range(0, len(ids), ANALYSIS_CHUNK)]
     if chunks:
         enqueue_chord(
@@ -360,6 +388,7 @@ def catalog_fetch_clips(*, catalog: Catalog) -> int:
     """
     ids = list(catalog.tracks.filter(audio="").exclude(preview_url="").order_by("pk").values_list("pk", flat=True))
     if ids:
+        catalog_require_unlocked(catalog, "its clips")
         enqueue_chord(
             [job("recommender.tasks.fetch_clip", track_id) for track_id in ids],
             then=job("recommender.tasks.build_feature_index", catalog.pk),

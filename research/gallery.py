@@ -17,6 +17,7 @@ from recommender import services as recommender_services
 from recommender.models import Track
 from research.services import study_index
 from study.models import Condition, Study
+from study.services import study_recommender_index
 
 
 def explanation_numbers(explanation: Explanation) -> dict:
@@ -103,7 +104,7 @@ def study_gallery(*, study: Study, n_pairs: int, languages: list[str] | None = N
     languages = list(languages or names)
     # A condition whose recommender has no index yet is left out (the study page warns of it); the others show.
     indexes = {
-        recommender: recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+        recommender: study_recommender_index(study, recommender)
         for recommender in set(study.conditions.filter(is_active=True).values_list("recommender", flat=True))
     }
     conditions = [c for c in study.conditions.filter(is_active=True) if indexes.get(c.recommender) is not None]

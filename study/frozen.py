@@ -1,13 +1,15 @@
-"""Nothing changes under a running study: once a study is open (or closed) and someone has entered it, what
-its participants are asked and shown is frozen. The models' clean() ask this module, so the admin, imports
-and every full_clean refuse the same changes with the same words.
+"""Nothing changes under a running study: once a study has left draft (pilot, open or closed), what its
+participants are asked and shown is frozen. The models' clean() ask this module, so the admin, imports and every
+full_clean refuse the same changes with the same words.
 
 Frozen: the questions (every field of every item, and adding or removing one), the conditions (all but
 whether one still takes new participants), the design (catalog, pool, randomisation, liked tracks and
-recommendations, tag vocabulary, item order, listening) and the state (no way back to draft or pilot). The
-texts participants read may change only as a new version: with a new consent version, which every
-participant who consents from then on carries into the export. The repair for a genuine mistake: close the
-study, duplicate it (a draft with everything editable), fix the copy and open it.
+recommendations, tag vocabulary, item order, listening), the recommenders' indexes (pinned when the study leaves
+draft: a model trained or a catalog analysed later does not reach it) and the state (an open or closed study
+never goes back). The texts participants read may change only as a new version: with a new consent version,
+which every participant who consents from then on carries into the export. The repair for a genuine mistake:
+close the study, duplicate it (a draft with everything editable), fix the copy and open it. A pilot nobody is
+left in (its test data discarded) may go back to draft.
 """
 from __future__ import annotations
 
@@ -23,18 +25,28 @@ STUDY_FIELDS = [
 TEXT_FIELDS = ["title", "description", "consent_text", "instructions_text", "debrief_text"]
 #: What may change on a condition of a running study: whether it still takes new participants.
 CONDITION_OPEN_FIELDS = {"is_active"}
-REPAIR = "Close the study, duplicate it (a draft), fix the copy and open that instead."
+REPAIR = ("Close the study, duplicate it (a draft), fix the copy and open that instead (a pilot whose test data is "
+          "discarded may go back to draft).")
+#: The states in which participants may have seen the study.
+LEFT_DRAFT = ("pilot", "open", "closed")
 NEW_VERSION = ("Participants have read this text: change it only with a new consent version (every participant who "
                "consents from now on carries it into the export).")
 
 
 def is_frozen(study) -> bool:
-    """Whether participants' questions and design are frozen: the study, as stored, is open or closed and
-    someone has entered it."""
+    """Whether participants' questions and design are frozen: the study, as stored, has left draft."""
+    return _stored_state(study) in LEFT_DRAFT
+
+
+def _stored_state(study) -> str | None:
     if study is None or not study.pk:
-        return False
-    stored = type(study).objects.filter(pk=study.pk).values_list("state", flat=True).first()
-    return stored in ("open", "closed") and study.participants.exists()
+        return None
+    return type(study).objects.filter(pk=study.pk).values_list("state", flat=True).first()
+
+
+def back_to_draft(study) -> bool:
+    """A pilot nobody is left in going back to draft: allowed, and everything is editable again in that save."""
+    return study.state == "draft" and _stored_state(study) == "pilot" and not study.participants.exists()
 
 
 def _changed(obj, fields) -> list[str]:
@@ -55,11 +67,15 @@ def _value(obj, name):
 def study_check(study) -> None:
     """Study.clean: refuse a change to a frozen study's design, a way back to draft or pilot, and new texts
     without a new consent version."""
-    if not is_frozen(study):
+    if not is_frozen(study) or back_to_draft(study):
         return
-    errors = dict.fromkeys(_changed(study, STUDY_FIELDS), f"Frozen: participants have entered this study. {REPAIR}")
-    if study.state not in ("open", "closed"):
-        errors["state"] = "A study participants have entered can only be open or closed."
+    errors = dict.fromkeys(_changed(study, STUDY_FIELDS), f"Frozen: this study has left draft. {REPAIR}")
+    stored = _stored_state(study)
+    if study.state == "draft":
+        errors["state"] = ("Back to draft only from a pilot nobody is left in: discard its test data first (the "
+                           "study's page “Try the study”).")
+    elif study.state == "pilot" and stored != "pilot":
+        errors["state"] = "An open or closed study cannot go back to pilot."
     if not _changed(study, ["consent_version"]):
         errors.update(dict.fromkeys(_changed(study, TEXT_FIELDS), NEW_VERSION))
     if errors:
@@ -81,8 +97,8 @@ def row_check(obj, *, open_fields: set[str] = frozenset()) -> None:
         return
     what = obj._meta.verbose_name
     if not obj.pk:
-        raise ValidationError(f"Frozen: participants have entered this study; no {what} can be added. {REPAIR}")
+        raise ValidationError(f"Frozen: this study has left draft; no {what} can be added. {REPAIR}")
     fields = [f.name for f in obj._meta.concrete_fields if f.name not in {"id", "study", *open_fields}]
     changed = _changed(obj, fields)
     if changed:
-        raise ValidationError(dict.fromkeys(changed, f"Frozen: participants have answered this {what}. {REPAIR}"))
+        raise ValidationError(dict.fromkeys(changed, f"Frozen: participants may have seen this {what}. {REPAIR}"))

@@ -16,7 +16,7 @@ FORMAT = "resonance-study"
 VERSION = 1
 MAX_PROBLEMS = 30  # listed in one refusal; the rest are counted
 #: Not configuration: identity, bookkeeping, and the state (a copy starts as a draft).
-_STUDY_SKIP = {"id", "catalog", "created_at", "state", "assignments_made"}
+_STUDY_SKIP = {"id", "catalog", "created_at", "state", "assignments_made", "pinned_indexes"}
 
 
 def _fields(obj, skip: set[str]) -> dict:

@@ -8,10 +8,12 @@ from django.conf import settings
 from django.db import transaction
 
 from explanations.services import explanations_done, explanations_send, pool_pairs
+from recommender import quality
 from recommender import services as recommender_services
 from recommender.models import Catalog, SimilarityIndex, Track
 from study.models import AuditEntry, Condition, Item, Study, StudyTranslation
 from study.questionnaires import default_items
+from study.services import study_recommender_index
 from study.services.journey import FlowError
 
 
@@ -24,8 +26,11 @@ def study_create(
 
     A condition whose recommender cannot explain itself the way asked (Condition.TRUTHFUL) is refused.
     """
+    state = options.pop("state", Study.State.OPEN)
     with transaction.atomic():
-        study = Study.objects.create(slug=slug, title=title, catalog=catalog, consent_text=consent_text, **options)
+        # Made as a draft (a study that has left draft takes no new rows: study/frozen.py), then given its state.
+        study = Study.objects.create(slug=slug, title=title, catalog=catalog, consent_text=consent_text,
+                                     state=Study.State.DRAFT, **options)
         for condition_slug, name, explanation, *rest in conditions:
             condition = Condition(
                 study=study, slug=condition_slug, name=name, explanation=explanation,
@@ -36,6 +41,8 @@ def study_create(
         study_add_questionnaire(study=study, scales=scales)
         for language, texts in (translations or {}).items():
             StudyTranslation.objects.create(study=study, language=language, **texts)
+        study.state = state
+        study.save(update_fields=["state"])
     return study
 
 
@@ -67,7 +74,7 @@ def study_add_questionnaire(*, study: Study, scales: list[str] | dict[str, list[
 
 def study_index(study: Study, recommender: str = Condition.Recommender.FEATURES):
     """The index ``recommender`` reads for this study's catalog; a clear error when it has none yet."""
-    index = recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+    index = study_recommender_index(study, recommender)
     if index is None:
         raise FlowError(recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary))
     return index
@@ -117,29 +124,23 @@ def _not_prerendered(study: Study) -> list[str]:
         return []
     return [LaunchWarning(
         f"{total - done} of {total} explanations are not prerendered: each participant's job would draw them while "
-        f"they wait. Run python manage.py prerender_explanations {study.slug}, or the study list's action "
-        "“Pre-render every explanation the study can show”.", ("admin:study_study_changelist", "the study list"),
+        f"they wait. Prepare the catalog (python manage.py prepare_catalog {study.catalog.slug} --study {study.slug}, "
+        "or the study's page “Prepare the catalog”).", ("admin:study_study_prepare", "the catalog's preparation"),
     )]
 
 
 def _bunched_scores(study: Study) -> list[str]:
     """A recommender whose similarities hardly differ between pairs: its numbers and explanations teach little."""
-    import numpy as np
-
     problems = []
     recommenders = sorted(set(study.conditions.filter(is_active=True).values_list("recommender", flat=True)))
     for recommender in recommenders:
-        index = recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+        index = study_recommender_index(study, recommender)
         if index is None:
             continue
-        vectors = recommender_services.load_index(index.pk).vectors
-        if len(vectors) < 4:
+        spread = quality.score_spread(recommender_services.load_index(index.pk).vectors)
+        if spread is None:
             continue
-        rng = np.random.default_rng(0)
-        a, b = rng.integers(len(vectors), size=(2, min(4000, len(vectors) ** 2)))
-        keep = a != b
-        scores = np.einsum("ij,ij->i", vectors[a[keep]], vectors[b[keep]])
-        low, high = np.percentile(scores, [25, 75])
+        low, high = spread
         if high - low < BUNCHED_IQR:
             fix = (f"train it longer (python manage.py train_cnn {study.catalog.slug} --steps 400, then embed_catalog)"
                    if recommender == Condition.Recommender.CNN else "check the catalog's analysis")
@@ -176,8 +177,11 @@ def study_missing_indexes(study: Study) -> list[str]:
     """The recommenders of the study's active conditions that have no index on its catalog yet, each with how to
     build it."""
     return [
-        recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary)
-        + " Until then participants of those conditions would get no recommendations."
+        LaunchWarning(
+            recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+            + " Until then participants of those conditions would get no recommendations. Preparing the catalog "
+            "builds every index.", ("admin:study_study_prepare", "the catalog's preparation"),
+        )
         for recommender in sorted(set(study.conditions.filter(is_active=True).values_list("recommender", flat=True)))
         if not recommender_index_exists(study.catalog, recommender, vocabulary=study.tag_vocabulary)
     ]

@@ -42,7 +42,7 @@ class Study(models.Model):
         CLOSED = "closed", "Closed: no new participants; those who started may finish"
 
     state = models.CharField(
-        max_length=10, choices=State.choices, default=State.OPEN,
+        max_length=10, choices=State.choices, default=State.DRAFT,
         help_text="Who may enter, and whether their data counts as pilot data.",
     )
     pid_pattern = models.CharField(
@@ -79,6 +79,11 @@ class Study(models.Model):
         MSD = "msd", "Million Song Dataset: genres, moods, decades (electronic, ambient, chillout, jazz, 80s)"
         BOTH = "both", "Both taggers, side by side"
 
+    pinned_indexes = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="The index each recommender read when the study left draft ({feature set: index id}): a model "
+        "trained or a catalog analysed later does not change what its participants are recommended.",
+    )
     tag_vocabulary = models.CharField(
         max_length=4, choices=TagVocabulary.choices, default=TagVocabulary.MTT,
         help_text="Which musicnn tagger the tagger recommender listens with, and so the words its tags explanation "
@@ -173,6 +178,11 @@ class Study(models.Model):
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        if self.state == self.State.DRAFT:  # a draft reads the newest indexes; they are pinned again when it leaves
+            self.pinned_indexes = {}
+        super().save(*args, **kwargs)
 
     def clean(self):
         bands = self.simulation_bands

@@ -48,6 +48,7 @@ from study.services.recommending import (  # noqa: F401
     participant_recommend,
     participant_retry_recommendations,
     recommendations_resend_orphaned,
+    study_recommender_index,
 )
 from study.services.simulating import (  # noqa: F401
     CONFIDENCE_POINTS,

@@ -20,8 +20,8 @@ from config.jobs import enqueue
 from explanations.models import Explanation
 from explanations.services import explanation_get_or_render
 from recommender import services as recommender_services
-from recommender.models import Track
-from study.models import Participant, Recommendation
+from recommender.models import SimilarityIndex, Track
+from study.models import Participant, Recommendation, Study
 from study.services.choosing import RECOMMEND_TASK, study_pool
 from study.services.journey import FlowError, advance
 
@@ -64,6 +64,33 @@ def _explain(kind: str, *, seed: Track, track: Track, index, language: str, draw
     return f"failed to render after {RENDER_TRIES} tries ({reason})"
 
 
+def study_recommender_index(study: Study, recommender: str):
+    """The index ``recommender`` reads for this study: a draft's is the catalog's newest; once the study has left
+    draft, the one it first read then, pinned (study/frozen.py), so a model trained or a catalog analysed later
+    never changes what its participants are recommended. None where the catalog has none yet."""
+    # Keyed by what is read: the tagger's index of the vocabulary, the CNN's, the newest feature index ("features").
+    feature_set = recommender_services.recommender_feature_set(recommender, vocabulary=study.tag_vocabulary) or recommender
+    if study.state == Study.State.DRAFT:
+        return recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+    pinned = study.pinned_indexes.get(feature_set)
+    if pinned is not None:
+        index = SimilarityIndex.objects.filter(pk=pinned).first()
+        if index is not None:
+            return index
+    with transaction.atomic():
+        locked = Study.objects.select_for_update().get(pk=study.pk)
+        pinned = locked.pinned_indexes.get(feature_set)
+        index = SimilarityIndex.objects.filter(pk=pinned).first() if pinned is not None else None
+        if index is None:
+            index = recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+            if index is None:
+                return None
+            locked.pinned_indexes = {**locked.pinned_indexes, feature_set: index.pk}
+            Study.objects.filter(pk=study.pk).update(pinned_indexes=locked.pinned_indexes)
+        study.pinned_indexes = locked.pinned_indexes
+    return index
+
+
 def participant_recommend(*, participant: Participant, draw: bool = True) -> list[Recommendation]:
     """Compute, explain and store a participant's recommendations; a second run returns the first's.
 
@@ -75,7 +102,7 @@ def participant_recommend(*, participant: Participant, draw: bool = True) -> lis
     try:
         recommender = participant.condition.recommender
         study = participant.study
-        index = recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+        index = study_recommender_index(study, recommender)
         if index is None:
             raise RuntimeError(
                 recommender_services.missing_index_message(study.catalog, recommender, vocabulary=study.tag_vocabulary)

@@ -23,6 +23,7 @@ from study.models import Participant, SimulationTrial, Study
 from study.services.choosing import study_pool
 from study.services.journey import FlowError, advance, require_page
 from study.services.listening import participant_trial_listening
+from study.services.recommending import study_recommender_index
 
 logger = logging.getLogger(__name__)
 Page = Participant.Page
@@ -59,7 +60,7 @@ def _excluded_tracks(participant: Participant, index, liked_ids: list[int], pool
 def _draw(participant: Participant) -> list[SimulationTrial]:
     study = participant.study
     recommender = participant.condition.recommender
-    index = recommender_services.recommender_index(study.catalog, recommender, vocabulary=study.tag_vocabulary)
+    index = study_recommender_index(study, recommender)
     liked_ids = sorted(participant.liked_tracks.values_list("pk", flat=True))
     if index is None or not liked_ids:
         logger.warning("No understanding-test trials for participant %s: %s", participant.pk,

@@ -210,6 +210,8 @@ def test_a_participant_id_pattern_runs_in_linear_time_whatever_the_researcher_wr
 
     from study.pid_patterns import pid_matches
 
+    study.state = "draft"
+    study.save()
     study.pid_pattern = "(a+)+$"  # catastrophic backtracking for Python's re: 0.94 s at 22 characters, doubling
     study.full_clean()  # RE2 runs it: allowed
     start = time.perf_counter()
@@ -253,14 +255,15 @@ def test_the_launch_checklist_warns_of_unrendered_explanations_and_bunched_score
         ("features", "features"), ("cnn", "spectrogram", 1, "cnn"), ("tags", "tags", 1, "tagger")])
     warnings = study_warnings(study)
     (unrendered,) = [w for w in warnings if "not prerendered" in w]
-    assert f"prerender_explanations {study.slug}" in unrendered and unrendered.fix[0] == "admin:study_study_changelist"
+    assert f"prepare_catalog {networked_catalog.slug} --study {study.slug}" in unrendered
+    assert unrendered.fix == ("admin:study_study_prepare", "the catalog's preparation")
     assert not any("similarities bunch" in w for w in warnings)  # centred, even the tests' CNN spreads its scores
     monkeypatch.setattr(setup, "BUNCHED_IQR", 2.0)  # every recommender now counts as bunched
     bunched = next(w for w in study_warnings(study) if "similarities bunch" in w and "cnn" in w)
     assert bunched.startswith("The cnn recommender") and "train_cnn" in bunched and bunched.fix[0] == "admin:study_study_gallery"
     page = admin_client.get(f"/admin/study/study/{study.pk}/change/").content.decode()
     assert f'<a href="/admin/study/study/{study.pk}/gallery/">Go to the gallery</a>' in page
+    assert f'<a href="/admin/study/study/{study.pk}/prepare/">Go to the catalog&#x27;s preparation</a>' in page
     monkeypatch.setattr(setup, "BUNCHED_IQR", 0.1)
-    assert '<a href="/admin/study/study/">Go to the study list</a>' in page
     study_prerender_explanations(study=study)
     assert not any("not prerendered" in w for w in study_warnings(study))

@@ -245,7 +245,7 @@ def test_the_wait_clock_starts_when_the_participant_starts_waiting(tested_study,
 
 
 def test_the_bands_and_the_number_of_trials_are_checked(demo_catalog):
-    study = make_study(demo_catalog, slug="bands")
+    study = make_study(demo_catalog, slug="bands", state="draft")
     for bands in ([], [[0.3]], [[0.3, 0.1]], [[0, 0.5]], [[0.1, 3]], "easy", [["a", "b"]]):
         study.simulation_bands = bands
         with pytest.raises(ValidationError, match="band"):
