@@ -1,6 +1,7 @@
 """The study in the admin: its configuration, its inlines and its checklist; the study list's actions are in
 research.admin_actions, the researcher's pages (gallery, monitor, analysis, exports, trying the study, deletion on
-request) in research.admin_pages. The participants' record is study.admin's, read-only."""
+request) in research.admin_pages, the catalogs in research.admin_catalog. The participants' record is study.admin's,
+read-only."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,7 +11,10 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from research import services
+from research import (
+    admin_catalog,  # noqa: F401  (registers the catalogs' admin)
+    services,
+)
 from research.admin_actions import (
     download_configuration,
     duplicate_studies,
@@ -350,6 +354,8 @@ class StudyAdmin(ResearcherPagesMixin, admin.ModelAdmin):
             # Pilot data is left out of the downloads above; during a pilot it is all there is.
             *[("study_study_export", f"{fmt}/?pilot=1", f"Download {fmt} with pilot participants")
               for fmt in ("long", "wide", "events", "trials", "xlsx", "spss")],
+            ("study_study_prepare", "", "Prepare the catalog: analysis, taggers, CNN, indexes, evaluation and every "
+             "explanation, with its progress"),
             ("study_study_try", "", "Try the study: preview any condition as a participant; discard test data before opening"),
             ("study_study_delete_participant", "", "Delete a participant’s data on request (by Prolific id, pseudonym or P-number)"),
         ]

@@ -85,6 +85,8 @@ def export_data_package_with_pilot(modeladmin, request, queryset):
 @admin.action(description="Duplicate (a new draft with the same configuration, no participants)", permissions=["add"])
 def duplicate_studies(modeladmin, request, queryset):
     for study in queryset:
+        # A copy holds the whole configuration, to be edited and opened: a role that may configure the original.
+        study_require(user=request.user, study=study, can=Can.CONFIGURE)
         n = 1
         while Study.objects.filter(slug=f"{study.slug}-copy{n if n > 1 else ''}").exists():
             n += 1

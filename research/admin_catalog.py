@@ -1,3 +1,6 @@
+"""The catalogs in the admin: importing, analysing and fetching clips, and the tracks, analyses and indexes.
+A catalog is no one's, but a change to it reaches every study using it: each page and action asks study.access
+(the catalogs of one's studies, and a role that may configure every study on a catalog to change it)."""
 import tempfile
 from pathlib import Path
 
@@ -13,8 +16,31 @@ from recommender import services
 from recommender.catalog_import import ImportRefused, catalog_import_file
 from recommender.forms import CatalogImportForm
 from recommender.models import AudioAnalysis, Catalog, SimilarityIndex, Track
+from study.access import catalog_allows, catalog_require, user_catalogs
 
 SHOWN_PROBLEMS = 10
+
+
+def track_uses(track: Track) -> list[str]:
+    """What of the participants' record holds this track, in words (empty: nothing does)."""
+    from django.db.models import Q as Where
+
+    from study.models import LikedTrack, ListeningEvent, Recommendation, SimulationTrial
+
+    uses = [
+        (LikedTrack.objects.filter(track=track), "liked"),
+        (Recommendation.objects.filter(Where(track=track) | Where(seed_track=track)), "recommended (or liked, as a seed)"),
+        (ListeningEvent.objects.filter(track=track), "listened to"),
+        (SimulationTrial.objects.filter(Where(seed_track=track) | Where(left_track=track) | Where(right_track=track)),
+         "met in an understanding test"),
+    ]
+    found = []
+    for rows, what in uses:
+        people = rows.values("participant").distinct().count()
+        if people:
+            found.append(f"“{track}” was {what} by {people} participant{'s' if people != 1 else ''}: their record keeps it "
+                         "(a participant's data leaves only through deletion on request)")
+    return found
 
 
 @admin.register(Catalog)
@@ -24,7 +50,7 @@ class CatalogAdmin(admin.ModelAdmin):
     change_list_template = "admin/recommender/catalog/change_list.html"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
+        return super().get_queryset(request).filter(pk__in=user_catalogs(request.user).values("pk")).annotate(
             n_tracks=Count("tracks"),
             n_with_audio=Count("tracks", filter=~Q(tracks__audio="")),
             n_analysed=Count("tracks", filter=Q(tracks__status=Track.Status.ANALYSED)),
@@ -42,8 +68,11 @@ class CatalogAdmin(admin.ModelAdmin):
         if not (request.user.has_perm("recommender.add_track") and request.user.has_perm("recommender.add_catalog")):
             raise PermissionDenied("Importing tracks needs the permissions to add catalogs and tracks.")
         form = CatalogImportForm(request.POST or None, request.FILES or None)
+        form.fields["catalog"].queryset = user_catalogs(request.user)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
+            if data["catalog"] is not None:  # new tracks reach every study on it
+                catalog_require(user=request.user, catalog=data["catalog"], permission="recommender.add_track")
             try:
                 with tempfile.TemporaryDirectory() as folder:
                     csv_path = Path(folder) / "catalog.csv"
@@ -96,17 +125,35 @@ class CatalogAdmin(admin.ModelAdmin):
         index = services.catalog_latest_index(catalog)
         return f"v{index.version} ({index.feature_set})" if index else "–"
 
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or catalog_allows(user=request.user, catalog=obj, permission="recommender.change_catalog"))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or catalog_allows(user=request.user, catalog=obj, permission="recommender.delete_catalog"))
+
     @admin.action(description="Analyse pending tracks, then rebuild the index", permissions=["change"])
     def analyse_and_index(self, request, queryset):
         for catalog in queryset:
-            n = services.catalog_analyse(catalog=catalog)
-            self.message_user(request, f"{catalog}: {n} tracks sent for analysis; the index follows.", messages.INFO)
+            catalog_require(user=request.user, catalog=catalog, permission="recommender.change_catalog")
+            try:
+                n = services.catalog_analyse(catalog=catalog)
+            except services.CatalogLocked as error:
+                self.message_user(request, f"{catalog}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{catalog}: {n} tracks sent for analysis; the index follows.", messages.INFO)
 
     @admin.action(description="Fetch missing clips from preview URLs, then analyse them", permissions=["change"])
     def fetch_clips(self, request, queryset):
         for catalog in queryset:
-            n = services.catalog_fetch_clips(catalog=catalog)
-            self.message_user(request, f"{catalog}: {n} clips sent for download and analysis.", messages.INFO)
+            catalog_require(user=request.user, catalog=catalog, permission="recommender.change_catalog")
+            try:
+                n = services.catalog_fetch_clips(catalog=catalog)
+            except services.CatalogLocked as error:
+                self.message_user(request, f"{catalog}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{catalog}: {n} clips sent for download and analysis.", messages.INFO)
 
 
 @admin.register(Track)
@@ -118,11 +165,32 @@ class TrackAdmin(admin.ModelAdmin):
     list_select_related = ["catalog"]
     show_full_result_count = False  # counting 100,000 tracks on every page is slow
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(catalog__in=user_catalogs(request.user).values("pk"))
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (
+            obj is None or catalog_allows(user=request.user, catalog=obj.catalog, permission="recommender.change_track"))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or catalog_allows(user=request.user, catalog=obj.catalog, permission="recommender.delete_track"))
+
+    def get_deleted_objects(self, objs, request):
+        """A track a participant liked, heard, was recommended or tested on is part of the record (the database
+        protects it too): the confirmation page says which participants' data holds it, and deletes nothing."""
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        held = [reason for track in objs for reason in track_uses(track)]
+        return (deleted, counts, set(), held) if held else (deleted, counts, perms_needed, protected)
+
 
 @admin.register(AudioAnalysis)
 class AudioAnalysisAdmin(admin.ModelAdmin):
     list_display = ["track", "audio_sha256", "analysed_at"]
     readonly_fields = ["track", "audio_sha256", "features", "mel", "analysed_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(track__catalog__in=user_catalogs(request.user).values("pk"))
 
 
 @admin.register(SimilarityIndex)
@@ -130,6 +198,9 @@ class SimilarityIndexAdmin(admin.ModelAdmin):
     list_display = ["catalog", "version", "n_tracks", "created_at"]
     exclude = ["vectors"]
     readonly_fields = ["catalog", "version", "feature_names", "track_ids", "mean", "std", "source_sha256", "created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(catalog__in=user_catalogs(request.user).values("pk"))
 
     @admin.display(description="Tracks")
     def n_tracks(self, index):

@@ -57,6 +57,7 @@ LONG_COLUMNS = [
     "straightlined",
     "track_license",
     "track_attribution",
+    "consent_version",
 ]
 
 STRING, INTEGER, NUMBER, BOOLEAN, DATETIME = "string", "integer", "number", "boolean", "datetime"
@@ -147,6 +148,8 @@ LONG_TYPES = {
     "participant_completed": (BOOLEAN, "The participant finished the study"),
     "track_license": (STRING, "The recommended (or chosen) track's licence, as the catalog gives it"),
     "track_attribution": (STRING, "How the recommended (or chosen) track's author asks to be credited"),
+    "consent_version": (STRING, "The version of the study's texts the participant consented under (a running study's "
+                                "texts change only with a new version: study/frozen.py)"),
 }
 
 
@@ -288,6 +291,7 @@ def long_rows(study: Study, options: Options = LEGACY) -> Iterator[dict]:
             "item_position": _position(participant, item, positions),
             "track_license": rec.track.license if rec else "",
             "track_attribution": rec.track.attribution if rec else "",
+            "consent_version": participant.consent_version,
             "is_pilot": participant.is_pilot,
         }
     for rows in trial_rows.values():  # participants with trials and no answer (they left during a test)
@@ -308,6 +312,7 @@ def _trial_rows_by_participant(study: Study, options: Options, summaries: dict) 
             "explanation": condition.explanation if condition else "",
             "participant_completed": participant.completed_at is not None, **summaries[participant.pk],
             "recommender": condition.recommender if condition else "", "is_pilot": participant.is_pilot,
+            "consent_version": participant.consent_version,
         }
     rows: dict[int, list[dict]] = {}
     for participant_id, row in long_trial_rows(study, options, base):

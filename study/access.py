@@ -12,7 +12,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from study.models import Participant, Study, StudyMember
@@ -89,3 +89,40 @@ def study_add_owner(*, study: Study, user) -> None:
     """Make the researcher who created a study its owner (a superuser, who sees everything, too, so the
     study has an owner once others join)."""
     StudyMember.objects.update_or_create(study=study, user=user, defaults={"role": Role.OWNER})
+
+
+# Catalogs ----------------------------------------------------------------------------------------------------------
+# A catalog belongs to no one, but a change to it reaches every study that uses it: a researcher sees the catalogs of
+# the studies they may see (and those no study uses yet), and changes one only with the catalog permission and a
+# role that may configure every study on it.
+
+def user_catalogs(user):
+    """The catalogs ``user`` may see: those of their studies, and those no study uses yet."""
+    from recommender.models import Catalog
+
+    if not (user.is_active and user.is_staff):
+        return Catalog.objects.none()
+    if user.is_superuser:
+        return Catalog.objects.all()
+    return Catalog.objects.filter(Q(studies__in=user_studies(user)) | Q(studies__isnull=True)).distinct()
+
+
+def catalog_allows(*, user, catalog, permission: str) -> bool:
+    """Whether ``user`` may do what ``permission`` (e.g. "recommender.change_catalog") allows with this catalog."""
+    if not (user.is_active and user.is_staff):
+        return False
+    if user.is_superuser:
+        return True
+    if not user.has_perm(permission):
+        return False
+    studies = Study.objects.filter(catalog=catalog)
+    return not studies.exclude(pk__in=user_studies(user, Can.CONFIGURE)).exists()
+
+
+def catalog_require(*, user, catalog, permission: str) -> None:
+    if not catalog_allows(user=user, catalog=catalog, permission=permission):
+        used = ", ".join(repr(s) for s in Study.objects.filter(catalog=catalog).values_list("slug", flat=True))
+        raise PermissionDenied(
+            f"{user.get_username() or 'This account'} may not change catalog {catalog.slug!r}: it needs the "
+            f"{permission} permission" + (f" and a role that may configure every study using it ({used})." if used else ".")
+        )

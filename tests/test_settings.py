@@ -123,6 +123,7 @@ def test_the_access_log_never_holds_a_prolific_id_from_a_study_link_or_its_refer
     settings_file = ROOT / "config" / "gunicorn.py"
     config = Config()
     config.set("access_log_format", runpy.run_path(str(settings_file))["access_log_format"])
+    assert f"`{config.access_log_format}`" in (ROOT / "README.md").read_text()  # documented as it runs
     pid = "5f3a9c0d1b2e4f6a7c8d9e01"
     environ = {
         "REQUEST_METHOD": "GET", "RAW_URI": f"/s/pilot/?PROLIFIC_PID={pid}&STUDY_ID=s1", "PATH_INFO": "/s/pilot/",
