@@ -107,7 +107,7 @@ def run(args, data, scratch: Path):
                     ("spectrogram", "Spectrogram", "spectrogram", 1, R.CNN),
                     ("tags", "Tags", "tags", 1, R.TAGGER),
                     ("control", "Control", "none", 1, R.FEATURES)],
-        translations={"de": {"title": "Launch", "consent_text": "Einwilligung."}},
+        translations={"de": {"title": "Launch", "consent_text": "Einwilligung."}}, state="draft",  # prepared, then opened
     )
     stages["import"] = round(time.perf_counter() - start, 1)
 

@@ -18,6 +18,8 @@ def run_analysis(preparation: Preparation, progress) -> None:
     """Each clip not analysed yet: features, segments and mel spectrogram, in a pool of processes (``workers``)."""
     catalog = preparation.catalog
     tracks = list(preparing._pending_analysis(catalog))
+    if tracks:  # new clips would join the pool of a study that has left draft
+        recommender_services.catalog_require_unlocked(catalog, "which of its clips are analysed")
     progress.start("analysis", len(tracks))
     workers = preparing.pool_workers(preparation.options.get("workers", 1))
     results = preparing.analyse_in_pool([t.audio.path for t in tracks], workers)

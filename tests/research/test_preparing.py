@@ -32,7 +32,8 @@ def raw_catalog(db, memoised_audio_work):
 
 @pytest.fixture
 def four_conditions(raw_catalog):
-    return make_study(raw_catalog, slug="launch", conditions=[
+    """A draft study (it is prepared before it opens) with every explanation on every recommender."""
+    return make_study(raw_catalog, slug="launch", state="draft", conditions=[
         ("features", "features", 1, "features"), ("spectrogram", "spectrogram", 1, "cnn"),
         ("tags", "tags", 1, "tagger"), ("control", "none", 1, "features"),
     ])
@@ -245,3 +246,14 @@ def test_the_prepare_page_shows_the_job_to_members_and_starts_it_only_for_those_
     assert "The last preparation: Done" in panel and 'id="preparation-stages"' in panel
     assert "12 / 12" in panel and "Audio analysis" in panel and 'id="preparation-quality"' in panel
     assert "by assistant" in panel
+
+
+def test_a_catalog_a_running_study_uses_is_not_analysed_further_by_a_preparation(raw_catalog, four_conditions):
+    four_conditions.state = "open"
+    four_conditions.save()
+    preparation = services.preparation_create(catalog=raw_catalog, study=four_conditions, actor="test", options=FAST_CNN)
+    with pytest.raises(recommender_services.CatalogLocked):
+        services.preparation_run(preparation=preparation)
+    preparation.refresh_from_db()
+    assert preparation.state == Preparation.State.FAILED and "which has left draft" in preparation.error
+    assert not raw_catalog.tracks.filter(status=Track.Status.ANALYSED).exists()
