@@ -10,7 +10,9 @@ class Command(BaseCommand):
     help = (
         "The by-condition analysis of a study: scale scores (reverse-coded items reversed), descriptives, Cronbach's "
         "alpha, Mann-Whitney U and Welch's t (or Kruskal-Wallis with Holm-corrected pairs), a mixed model for the "
-        "ratings, box plots, and who was excluded and why. Writes DIR/index.html, CSV tables and PNG figures."
+        "ratings, box plots, and who was excluded and why. Writes DIR/index.html, CSV tables and PNG figures. "
+        "Expected duration: about 15 s for a small study (10 participants, 4 conditions, R's mixed models included), "
+        "growing with the participants."
     )
 
     def add_arguments(self, parser):
