@@ -49,6 +49,7 @@ def main():
     parser.add_argument("--pairs", type=int, default=50, help="pairs for the deletion/insertion curves")
     parser.add_argument("--trials", type=int, default=50, help="spliced pairs for the pointing game")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--unit-cells", action="store_true", help="pool unit cell vectors (TrainingConfig.unit_cells)")
     args = parser.parse_args()
     if not (args.data / "catalog.csv").is_file():
         raise SystemExit(f"no catalog.csv in {args.data}: pass --data DIR")
@@ -97,7 +98,7 @@ def main():
         seed=args.seed, steps=args.steps or defaults.steps,
         distill_weight=defaults.distill_weight if args.distill is None else args.distill,
         held_aside=args.held_aside, check_every=args.check_every or defaults.check_every,
-        patience=args.patience or defaults.patience,
+        patience=args.patience or defaults.patience, unit_cells=args.unit_cells,
     )
     trained = contrastive.train(mels, config, teacher=np.hstack([teacher, msd_teacher]))  # both taggers as teachers
     model = trained.model

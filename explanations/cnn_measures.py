@@ -93,7 +93,8 @@ def randomisation_rank_correlation(
 
     torch.manual_seed(seed)
     untrained = contrastive.SimilarityCNN(
-        channels=model.config["channels"], embedding_size=model.config["embedding_size"]
+        channels=model.config["channels"], embedding_size=model.config["embedding_size"],
+        unit_cells=model.config.get("unit_cells", False),
     ).eval()
     correlations = []
     for net in (model, untrained):

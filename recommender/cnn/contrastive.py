@@ -70,6 +70,8 @@ class TrainingConfig:
     held_aside: float = 0.0
     check_every: int = 25
     patience: int = 4
+    #: Pool unit cell vectors (each cell's direction, not its loudness, makes its part of the embedding).
+    unit_cells: bool = False
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -78,8 +80,10 @@ class TrainingConfig:
 class SimilarityCNN(nn.Module):
     """Log-mel (batch, frames, 96) in; per-cell projected vectors or unit embeddings out."""
 
-    def __init__(self, channels: Sequence[int] = CHANNELS, embedding_size: int = EMBEDDING_SIZE):
+    def __init__(self, channels: Sequence[int] = CHANNELS, embedding_size: int = EMBEDDING_SIZE,
+                 unit_cells: bool = False):
         super().__init__()
+        self.unit_cells = unit_cells
         self.input_norm = nn.BatchNorm2d(1)
         layers, previous = [], 1
         for width, pool in zip(channels, POOLS):
@@ -90,7 +94,8 @@ class SimilarityCNN(nn.Module):
         self.body = nn.Sequential(*layers)
         # No bias: the embedding must be a mean of per-cell vectors for the pair decomposition to be exact.
         self.projection = nn.Linear(previous, embedding_size, bias=False)
-        self.config = {"channels": list(channels), "embedding_size": embedding_size, "pools": [list(p) if p else None for p in POOLS]}
+        self.config = {"channels": list(channels), "embedding_size": embedding_size,
+                       "pools": [list(p) if p else None for p in POOLS], "unit_cells": unit_cells}
 
     def last_map(self, log_mel: torch.Tensor) -> torch.Tensor:
         """(batch, C, 12, columns): the last convolution's map (frequency low to high, time left to right)."""
@@ -98,8 +103,9 @@ class SimilarityCNN(nn.Module):
         return self.body(self.input_norm(x))
 
     def cells(self, log_mel: torch.Tensor) -> torch.Tensor:
-        """(batch, 12, columns, D): each cell of the last map projected by W."""
-        return self.projection(self.last_map(log_mel).permute(0, 2, 3, 1))
+        """(batch, 12, columns, D): each cell of the last map projected by W (unit length with ``unit_cells``)."""
+        projected = self.projection(self.last_map(log_mel).permute(0, 2, 3, 1))
+        return F.normalize(projected, dim=-1, eps=1e-6) if self.unit_cells else projected
 
     def forward(self, log_mel: torch.Tensor) -> torch.Tensor:
         """(batch, D) unit-length embeddings."""
@@ -270,7 +276,7 @@ def train(
         torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
-    model = SimilarityCNN()
+    model = SimilarityCNN(unit_cells=config.unit_cells)
     sampler = CropSampler(spectrograms, config, rng)
     batch = min(config.batch_size, len(spectrograms))
     steps_per_epoch = max(1, len(spectrograms) // batch)
@@ -374,6 +380,7 @@ def save_bytes(model: SimilarityCNN, *, config: TrainingConfig | None = None, ex
 def load_bytes(content: bytes) -> SimilarityCNN:
     stored = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
     architecture = stored["architecture"]
-    model = SimilarityCNN(channels=architecture["channels"], embedding_size=architecture["embedding_size"])
+    model = SimilarityCNN(channels=architecture["channels"], embedding_size=architecture["embedding_size"],
+                          unit_cells=architecture.get("unit_cells", False))
     model.load_state_dict(stored["state"])
     return model.eval()

@@ -205,3 +205,19 @@ def test_the_held_aside_score_is_one_when_every_clip_s_halves_find_each_other_an
         clip[5:] = float((i + 1) % 5)  # each second half now looks like the next clip's first half
     # Each query's own second half now ranks second, behind the look-alike: a reciprocal rank of 1/2.
     assert checks.retrieval_score(by_clip, reversed_clips, [0, 3]) == 0.5
+
+
+def test_a_network_pooling_unit_cells_still_splits_its_cosine_exactly_and_keeps_that_when_saved():
+    torch.manual_seed(0)
+    model = contrastive.SimilarityCNN(unit_cells=True).eval()
+    a, b = synthetic_clips(2, frames=700, seed=4)
+    cells_a, cells_b = contrastive.cells(model, a), contrastive.cells(model, b)
+    assert np.allclose(np.linalg.norm(cells_a, axis=-1), 1.0, atol=1e-4)  # each cell's direction only
+    cosine = float(contrastive.embed(model, a) @ contrastive.embed(model, b))
+    assert contrastive.pair_contributions(cells_a, cells_b).sum() == pytest.approx(cosine, abs=1e-5)
+    loaded = contrastive.load_bytes(contrastive.save_bytes(model))
+    assert loaded.unit_cells and np.allclose(contrastive.embed(loaded, a), contrastive.embed(model, a), atol=1e-6)
+    plain = contrastive.load_bytes(contrastive.save_bytes(contrastive.SimilarityCNN().eval()))
+    assert not plain.unit_cells  # a model saved before the option loads as it was trained
+    trained = contrastive.train(synthetic_clips(4), contrastive.TrainingConfig(seed=1, unit_cells=True, **{**TINY, "steps": 2}))
+    assert trained.model.unit_cells
