@@ -74,9 +74,13 @@ admin.site.enable_nav_sidebar = False
 
 
 class CompactInlineMixin:
-    """A tabular inline that fits a laptop's 1280 px: short inputs (``widths``, in characters), two-line texts."""
+    """A tabular inline that fits a laptop's 1280 px: short inputs (``widths``, in characters), two-line texts, and
+    read-only text that wraps (css/admin.css)."""
 
     widths: dict[str, int] = {}
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
