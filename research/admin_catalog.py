@@ -133,27 +133,24 @@ class CatalogAdmin(admin.ModelAdmin):
         return super().has_delete_permission(request, obj) and (
             obj is None or catalog_allows(user=request.user, catalog=obj, permission="recommender.delete_catalog"))
 
-    @admin.action(description="Analyse pending tracks, then rebuild the index", permissions=["change"])
-    def analyse_and_index(self, request, queryset):
+    def _send(self, request, queryset, service, sent: str) -> None:
+        """Run ``service`` on each chosen catalog the user may change; a catalog a running study uses says why not."""
         for catalog in queryset:
             catalog_require(user=request.user, catalog=catalog, permission="recommender.change_catalog")
             try:
-                n = services.catalog_analyse(catalog=catalog)
+                n = service(catalog=catalog)
             except services.CatalogLocked as error:
                 self.message_user(request, f"{catalog}: {error}", messages.ERROR)
             else:
-                self.message_user(request, f"{catalog}: {n} tracks sent for analysis; the index follows.", messages.INFO)
+                self.message_user(request, f"{catalog}: {n} {sent}", messages.INFO)
+
+    @admin.action(description="Analyse pending tracks, then rebuild the index", permissions=["change"])
+    def analyse_and_index(self, request, queryset):
+        self._send(request, queryset, services.catalog_analyse, "tracks sent for analysis; the index follows.")
 
     @admin.action(description="Fetch missing clips from preview URLs, then analyse them", permissions=["change"])
     def fetch_clips(self, request, queryset):
-        for catalog in queryset:
-            catalog_require(user=request.user, catalog=catalog, permission="recommender.change_catalog")
-            try:
-                n = services.catalog_fetch_clips(catalog=catalog)
-            except services.CatalogLocked as error:
-                self.message_user(request, f"{catalog}: {error}", messages.ERROR)
-            else:
-                self.message_user(request, f"{catalog}: {n} clips sent for download and analysis.", messages.INFO)
+        self._send(request, queryset, services.catalog_fetch_clips, "clips sent for download and analysis.")
 
 
 @admin.register(Track)
