@@ -8,6 +8,8 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
   mean MFCCs: 20 MFCCs averaged over the clip (librosa at 22.05 kHz), z-scored; tagger: its 200-d
   embedding, z-scored, as its index compares them; CNN: its own unit embedding (its index's cosine).
 - Throughput: decode to 16 kHz + log-mel + network, clip after clip, the first left out as warm-up.
+- Pooling (--pooling, --sharpness): the CNN's cells make its embedding by their mean or by AutoPool (per dimension
+  a softmax over the cells with a learned sharpness, starting at --sharpness); the JSON names the one used.
 - Training: the CNN's default settings (recommender.cnn.contrastive.TrainingConfig; --distill sets the
   weight of the distillation towards both taggers' embeddings of the same clips, MTT and MSD z-scored side by
   side, computed for the taggers' figures anyway and not timed as training), from log-mels computed once.
@@ -50,6 +52,10 @@ def main():
     parser.add_argument("--trials", type=int, default=50, help="spliced pairs for the pointing game")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--unit-cells", action="store_true", help="pool unit cell vectors (TrainingConfig.unit_cells)")
+    parser.add_argument("--pooling", choices=("mean", "auto"), default=None,
+                        help="how cells make the embedding (TrainingConfig.pooling; default: the CNN's own)")
+    parser.add_argument("--sharpness", type=float, default=None,
+                        help="AutoPool's starting sharpness (TrainingConfig.pool_sharpness; default: the CNN's own)")
     args = parser.parse_args()
     if not (args.data / "catalog.csv").is_file():
         raise SystemExit(f"no catalog.csv in {args.data}: pass --data DIR")
@@ -99,6 +105,8 @@ def main():
         distill_weight=defaults.distill_weight if args.distill is None else args.distill,
         held_aside=args.held_aside, check_every=args.check_every or defaults.check_every,
         patience=args.patience or defaults.patience, unit_cells=args.unit_cells,
+        pooling=args.pooling or defaults.pooling,
+        pool_sharpness=defaults.pool_sharpness if args.sharpness is None else args.sharpness,
     )
     trained = contrastive.train(mels, config, teacher=np.hstack([teacher, msd_teacher]))  # both taggers as teachers
     model = trained.model
@@ -218,6 +226,8 @@ def main():
         "train_steps": trained.steps,
         "train_seconds_per_step": round(trained.seconds / max(1, trained.steps), 3),
         "distill_weight": config.distill_weight,
+        "pooling": config.pooling,
+        "pool_sharpness": config.pool_sharpness,
         "clips_per_second": round(n / cnn_seconds, 2),
         "tagger_clips_per_second": round(n / tagger_seconds, 2),
         "deletion_auc": d["explanation"],

@@ -94,7 +94,8 @@ def randomisation_rank_correlation(
     torch.manual_seed(seed)
     untrained = contrastive.SimilarityCNN(
         channels=model.config["channels"], embedding_size=model.config["embedding_size"],
-        unit_cells=model.config.get("unit_cells", False),
+        unit_cells=model.config.get("unit_cells", False), pooling=model.config.get("pooling", "mean"),
+        pool_sharpness=model.config.get("pool_sharpness", 0.0),  # AutoPool's starting sharpness, as trained from
     ).eval()
     correlations = []
     for net in (model, untrained):

@@ -221,3 +221,35 @@ def test_a_network_pooling_unit_cells_still_splits_its_cosine_exactly_and_keeps_
     assert not plain.unit_cells  # a model saved before the option loads as it was trained
     trained = contrastive.train(synthetic_clips(4), contrastive.TrainingConfig(seed=1, unit_cells=True, **{**TINY, "steps": 2}))
     assert trained.model.unit_cells
+
+
+def test_a_network_with_autopool_splits_its_centred_cosine_exactly_and_leans_towards_the_cells_that_stand_out():
+    torch.manual_seed(0)
+    # An untrained network's projections are small (about 0.005): a sharpness of 300 makes the softmax's inputs about 1.
+    model = contrastive.SimilarityCNN(pooling="auto", pool_sharpness=300.0).eval()
+    a, b = synthetic_clips(2, frames=700, seed=5)
+    cells_a, cells_b = contrastive.cells(model, a), contrastive.cells(model, b)
+    centre = np.random.default_rng(0).normal(scale=0.05, size=contrastive.EMBEDDING_SIZE)
+    ea, eb = (contrastive.embed(model, m).astype(np.float64) - centre for m in (a, b))
+    cosine = float(ea @ eb / np.linalg.norm(ea) / np.linalg.norm(eb))
+    assert contrastive.pair_contributions(cells_a, cells_b, centre).sum() == pytest.approx(cosine, abs=1e-5)
+    # Each dimension is a softmax-weighted mean of the cells' projections: above their plain mean, below their max.
+    with torch.inference_mode():
+        projected = model.projection(model.last_map(torch.from_numpy(a)[None]).permute(0, 2, 3, 1))[0].numpy()
+    pooled = cells_a.reshape(-1, cells_a.shape[-1]).mean(axis=0)
+    flat = projected.reshape(-1, projected.shape[-1])
+    assert np.all(pooled >= flat.mean(axis=0) - 1e-5) and np.all(pooled <= flat.max(axis=0) + 1e-5)
+    assert np.mean(pooled - flat.mean(axis=0) > 0.2 * (flat.max(axis=0) - flat.mean(axis=0))) > 0.5
+
+
+def test_an_autopool_network_keeps_its_pooling_when_saved_and_learns_its_sharpness():
+    config = contrastive.TrainingConfig(seed=1, pooling="auto", **{**TINY, "steps": 2})
+    trained = contrastive.train(synthetic_clips(4), config)
+    assert trained.model.pooling == "auto" and not torch.all(trained.model.sharpness == 0)  # moved from the mean
+    loaded = contrastive.load_bytes(contrastive.save_bytes(trained.model, config=config))
+    clip = synthetic_clips(1, frames=300, seed=9)[0]
+    assert loaded.pooling == "auto"
+    assert np.allclose(contrastive.embed(loaded, clip), contrastive.embed(trained.model, clip), atol=1e-6)
+    assert contrastive.load_bytes(contrastive.save_bytes(contrastive.SimilarityCNN().eval())).sharpness is None
+    with pytest.raises(ValueError, match="pooling"):
+        contrastive.SimilarityCNN(pooling="max")
