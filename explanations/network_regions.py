@@ -96,19 +96,22 @@ def region_of_cells(grid: Grid, n_rows: int, n_columns: int) -> np.ndarray:
     return passage * N_BANDS + band
 
 
+def region_parts(cells: np.ndarray, grid: Grid, centre: np.ndarray | None = None) -> np.ndarray:
+    """(regions, D): each region's part of the clip's (centred) unit embedding, its cells' parts summed; a few KB
+    per clip, where its cells take most of a MB, and all a region-pair matrix needs."""
+    parts = contrastive.embedding_parts(cells, centre)
+    by_region = np.zeros((len(grid), parts.shape[1]))
+    np.add.at(by_region, region_of_cells(grid, *cells.shape[:2]), parts)
+    return by_region
+
+
 def cnn_region_pairs(
     cells_a: np.ndarray, cells_b: np.ndarray, grid_a: Grid, grid_b: Grid, centre: np.ndarray | None = None
 ) -> np.ndarray:
     """(regions of A, regions of B): each pair's exact share of the CNN's cosine (centred on ``centre``, the
-    index's mean, where given); the matrix sums to it."""
-    cells = contrastive.pair_contributions(cells_a, cells_b, centre)
-    of_a = region_of_cells(grid_a, *cells_a.shape[:2])
-    of_b = region_of_cells(grid_b, *cells_b.shape[:2])
-    by_a = np.zeros((len(grid_a), cells.shape[1]))
-    np.add.at(by_a, of_a, cells)
-    pairs = np.zeros((len(grid_a), len(grid_b)))
-    np.add.at(pairs.T, of_b, by_a.T)
-    return pairs
+    index's mean, where given); the matrix sums to it. A region pair's share is the sum of its cell pairs'
+    (contrastive.pair_contributions), that is the product of the two regions' summed parts."""
+    return contrastive.part_products(region_parts(cells_a, grid_a, centre), region_parts(cells_b, grid_b, centre))
 
 
 def _label(i: int) -> str:

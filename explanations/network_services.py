@@ -60,20 +60,25 @@ def _network_payload(index: SimilarityIndex, seed_track: Track, track: Track, la
     }
 
 
-@lru_cache(maxsize=128)
-def _track_cells(model_id: int, track: Track, audio_sha256: str) -> tuple[np.ndarray, network_regions.Grid]:
-    """The CNN's projected cells of a track's clip and its grid of passages: one forward pass per track, not per
-    pair and language (the audio's hash keys the cache to the clip's contents)."""
+@lru_cache(maxsize=4096)
+def _track_regions(index: SimilarityIndex, track: Track, audio_sha256: str) -> tuple[np.ndarray, network_regions.Grid]:
+    """Each region's part of a track's centred CNN embedding, and its grid of passages: one forward pass per
+    track, not per pair and language; some 15 KB a track, so a 1,000-track catalog's prerender keeps them all
+    (an index never changes; the audio's hash keys the cache to the clip's contents)."""
     from recommender.cnn import contrastive
 
     log_mel = networks.track_log_mel(track=track)
-    return contrastive.cells(networks.load_network(model_id), log_mel), network_regions.grid_of(log_mel)
+    grid = network_regions.grid_of(log_mel)
+    cells = contrastive.cells(networks.load_network(index.model_id), log_mel)
+    return network_regions.region_parts(cells, grid, centre=np.asarray(index.mean)), grid
 
 
 def _cnn_regions(index: SimilarityIndex, seed_track: Track, track: Track) -> tuple[list[Region], dict]:
-    cells_a, grid_a = _track_cells(index.model_id, seed_track, seed_track.analysis.audio_sha256)
-    cells_b, grid_b = _track_cells(index.model_id, track, track.analysis.audio_sha256)
-    pairs = network_regions.cnn_region_pairs(cells_a, cells_b, grid_a, grid_b, centre=np.asarray(index.mean))
+    from recommender.cnn import contrastive
+
+    parts_a, grid_a = _track_regions(index, seed_track, seed_track.analysis.audio_sha256)
+    parts_b, grid_b = _track_regions(index, track, track.analysis.audio_sha256)
+    pairs = contrastive.part_products(parts_a, parts_b)
     outlined = network_regions.recommended_regions(pairs, grid_a, grid_b)
     return outlined.regions, {
         "method": "exact region-pair decomposition of the CNN's cosine centred on the catalog's mean; "

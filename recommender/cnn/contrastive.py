@@ -141,29 +141,35 @@ class SimilarityCNN(nn.Module):
         return F.normalize(self.cells(log_mel).mean(dim=(1, 2)), dim=1)
 
 
+def embedding_parts(cells: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
+    """(cells, D) float64: each cell's part of its clip's unit embedding e (with ``centre`` c, of e - c); the parts
+    sum to it, since e - c = sum over a clip's n cells of (p / (n |z|) - c / n). All zero for a silent clip."""
+    a = np.asarray(cells, dtype=np.float64).reshape(-1, cells.shape[-1])
+    norm = np.linalg.norm(a.mean(axis=0))
+    if norm == 0:
+        return np.zeros_like(a)
+    parts = a / (len(a) * norm)
+    return parts if centre is None else parts - np.asarray(centre, dtype=np.float64) / len(a)
+
+
+def part_products(parts_a: np.ndarray, parts_b: np.ndarray) -> np.ndarray:
+    """(parts of A, parts of B): each pair's exact share of the cosine of the two parts' sums (the matrix sums to
+    it); parts of cells, or of regions (their cells' parts summed)."""
+    norm = np.linalg.norm(parts_a.sum(axis=0)) * np.linalg.norm(parts_b.sum(axis=0))
+    return parts_a @ parts_b.T / norm if norm > 0 else np.zeros((len(parts_a), len(parts_b)))
+
+
 def pair_contributions(cells_a: np.ndarray, cells_b: np.ndarray, centre: np.ndarray | None = None) -> np.ndarray:
     """(cells of A, cells of B): each pair's exact share of cos(A, B); the whole matrix sums to it.
 
-    ``cells_a``/``cells_b`` are one clip's (rows, columns, D) projected cells. The result is
+    ``cells_a``/``cells_b`` are one clip's (rows, columns, D) cells (``cells``). The result is
     indexed by flattened cells (row-major: frequency row, then time column).
 
     ``centre`` (the catalog's mean unit embedding c) splits the centred cosine cos(e_A - c, e_B - c)
     instead: what makes two tracks more alike than a typical pair of the catalog, about 0 for a typical
-    pair. Still exact, since e - c = sum over a clip's n cells of (p / (n |z|) - c / n).
+    pair. Still exact (embedding_parts).
     """
-    a = np.asarray(cells_a, dtype=np.float64).reshape(-1, cells_a.shape[-1])
-    b = np.asarray(cells_b, dtype=np.float64).reshape(-1, cells_b.shape[-1])
-    norm_a, norm_b = np.linalg.norm(a.mean(axis=0)), np.linalg.norm(b.mean(axis=0))
-    if norm_a == 0 or norm_b == 0:
-        return np.zeros((len(a), len(b)))
-    # Each cell's part of its clip's unit embedding e (the parts sum to e).
-    parts_a, parts_b = a / (len(a) * norm_a), b / (len(b) * norm_b)
-    if centre is None:
-        return parts_a @ parts_b.T
-    c = np.asarray(centre, dtype=np.float64)
-    parts_a, parts_b = parts_a - c / len(a), parts_b - c / len(b)
-    norm = np.linalg.norm(parts_a.sum(axis=0)) * np.linalg.norm(parts_b.sum(axis=0))
-    return parts_a @ parts_b.T / norm if norm > 0 else np.zeros((len(a), len(b)))
+    return part_products(embedding_parts(cells_a, centre), embedding_parts(cells_b, centre))
 
 
 def centred_cosine(a: np.ndarray, b: np.ndarray, centre: np.ndarray | None) -> np.ndarray:
