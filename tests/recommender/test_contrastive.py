@@ -53,7 +53,7 @@ def test_the_cosine_is_exactly_the_sum_of_its_cell_pairs_and_of_its_region_pairs
     by_region = network_regions.cnn_region_pairs(cells_a, cells_b, grid_a, grid_b)
     assert by_region.shape == (len(grid_a), len(grid_b))
     assert by_region.sum() == pytest.approx(cosine, abs=1e-5)
-    # Each region pair is its cell pairs summed, under either pooling.
+    # Each region pair is its cell pairs summed.
     of_a = network_regions.region_of_cells(grid_a, *cells_a.shape[:2])
     of_b = network_regions.region_of_cells(grid_b, *cells_b.shape[:2])
     assert by_region[1, 2] == pytest.approx(by_cell[np.ix_(of_a == 1, of_b == 2)].sum(), abs=1e-9)
