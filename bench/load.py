@@ -267,6 +267,10 @@ def main():
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        web_log = folder / "web.log"
+        if web_log.exists() and "Traceback" in (text := web_log.read_text(errors="replace")):
+            # The folder goes below: what the server said about its errors is the only trace of them.
+            print(text[max(0, text.index("Traceback") - 2000):][:8000], file=sys.stderr)
         from django.db import connections
 
         connections.close_all()

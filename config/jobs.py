@@ -18,16 +18,21 @@ from django.db import connections, transaction
 from config.celery import app
 
 logger = logging.getLogger(__name__)
+_discovering = threading.Lock()
 
 
 def task_named(name: str) -> Task:
     """The registered task ``name`` ("<app>.tasks.<function>"); an unknown name fails here, at the caller.
 
     A web process imports no tasks module until one is asked for: the first lookup runs Celery's
-    autodiscovery (every installed app's tasks.py), as a worker does when it starts.
+    autodiscovery (every installed app's tasks.py), as a worker does when it starts. Celery's autodiscovery
+    returns at once, having imported nothing, to a thread that asks while another is discovering, so the
+    threads of a gthread web worker take turns here: the second waits for the first's modules.
     """
     if name not in app.tasks:
-        app.loader.import_default_modules()
+        with _discovering:
+            if name not in app.tasks:
+                app.loader.import_default_modules()
     return app.tasks[name]
 
 
