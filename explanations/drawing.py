@@ -31,7 +31,7 @@ from explanations.verdicts import (
 
 #: Bump when a template draws the same data differently: explanations are then drawn anew, and the record
 #: tells the two apart by their content hash.
-TEMPLATE_VERSION = {"features": 1, "spectrogram": 1, "tags": 1}
+TEMPLATE_VERSION = {"features": 1, "spectrogram": 2, "tags": 1}
 #: Bump when the per-track picture changes (colours, range, size).
 PICTURE_VERSION = 1
 #: The picture's loudness range: its loudest cell at the top of the colour map, this many dB below at the bottom.
@@ -150,8 +150,9 @@ def time_ticks(seconds: float) -> list[float]:
 
 
 #: A pitch range named as a listener would: its upper edge at most LOW_PITCH_HZ is low, its lower edge at least
-#: HIGH_PITCH_HZ high, anything else middle (the CNN's three bands: about 0-0.7, 0.7-2.8 and 2.8-8 kHz).
-LOW_PITCH_HZ, HIGH_PITCH_HZ = 1000.0, 2000.0
+#: HIGH_PITCH_HZ high, anything else middle. The networks' three bands (network_regions.Grid.hertz) run from the
+#: edges of their mel filters, which overlap: 0-1.03, 0.995-2.87 and 2.78-8 kHz; the thresholds leave room for that.
+LOW_PITCH_HZ, HIGH_PITCH_HZ = 1100.0, 2500.0
 PITCH_NAMES = {"low": gettext_noop("low pitch"), "middle": gettext_noop("middle pitch"), "high": gettext_noop("high pitch")}
 
 
@@ -206,7 +207,9 @@ def spectrogram_drawing(
     ):
         panels.append({
             "role": side, "title": title, "seconds": round(float(length), 3),
-            "time_ticks": [{"at": _position(v, length), "label": number(v, 0)} for v in time_ticks(length)],
+            # A tick at the panel's right edge is set flush right, where a centred one would be cut off.
+            "time_ticks": [{"at": _position(v, length), "label": number(v, 0), "end": _position(v, length) >= 99.5}
+                           for v in time_ticks(length)],
             "pitch_ticks": [
                 {"at": pitch_position(hz, frequencies), "label": f"{hz // 1000}k" if hz >= 1000 else str(hz)}
                 for hz in PITCH_TICKS_HZ if frequencies[0] <= hz <= top_hz

@@ -22,7 +22,7 @@ from recommender.services import load_index, track_mel
 
 # Bump when what an explanation computes changes; the template's version (drawing.TEMPLATE_VERSION) is part of
 # the content hash too, so the record tells apart explanations drawn differently from the same numbers.
-RENDERER_VERSION = {Explanation.Kind.FEATURES: 10, Explanation.Kind.SPECTROGRAM: 13, Explanation.Kind.TAGS: 4}
+RENDERER_VERSION = {Explanation.Kind.FEATURES: 10, Explanation.Kind.SPECTROGRAM: 14, Explanation.Kind.TAGS: 4}
 
 
 def number(value: float, places: int) -> str:

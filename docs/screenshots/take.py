@@ -34,6 +34,12 @@ def enter(browser, base, study, language, width):
     page.locator("#results button[value=like]").first.click()
     page.wait_for_timeout(800)
     page.click("button[value=continue]")
+    page.wait_for_url(lambda url: "/choose/" not in url, timeout=120_000)
+    while "/test/" in page.url:  # the understanding questions before the recommendations: any answer will do
+        page.locator("input[name=choice]").first.check()
+        page.locator("input[name=confidence]").first.check()
+        page.click("#trial button[type=submit]")
+        page.wait_for_load_state()
     page.wait_for_url("**/rate/", timeout=120_000)
     return context, page
 

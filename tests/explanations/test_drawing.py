@@ -139,6 +139,22 @@ def test_the_axes_are_labelled_with_round_times_and_frequencies_inside_the_pictu
     assert all(0 <= t["at"] <= 100 for panel in drawn["panels"] for t in panel["time_ticks"] + panel["pitch_ticks"])
 
 
+def test_a_tick_at_the_panels_right_edge_is_set_flush_right_and_only_that_one():
+    drawn = pair_drawing([], seconds=[30.0, 29.7])
+    liked, recommended = drawn["panels"]
+    assert [(t["label"], t["end"]) for t in liked["time_ticks"]] == [("0", False), ("10", False), ("20", False), ("30", True)]
+    assert not any(t["end"] for t in recommended["time_ticks"])
+
+
+@pytest.mark.parametrize(("band", "name"), [(0, "low pitch"), (1, "middle pitch"), (2, "high pitch")])
+def test_each_of_the_networks_three_bands_is_named_by_its_own_pitch(band, name):
+    from explanations import network_regions
+
+    grid = network_regions.grid_of(np.zeros((1875, 96), dtype=np.float32))
+    hz = grid.hertz(band)  # passage 0 in this band: the mel filters' edges, which overlap the next band's
+    assert f", {name}, " in drawing.where((0.0, 6.0), hz, drawing.untranslated, drawing.plain_number)
+
+
 def test_the_spectrogram_drawing_speaks_german_under_a_german_translate():
     drawn = pair_drawing([], translate=german, number=comma, liked_title="Lied", recommended_title="Song")
     assert drawn["title"] == "Ähnlichkeit 0,82" and drawn["time_axis"] == "Zeit (s)" and drawn["pitch_axis"] == "Tonhöhe (Hz)"
