@@ -47,9 +47,12 @@ class EarlyStopping:
         self.checks: list[tuple[int, float]] = []
         self.waited = 0
 
-    def update(self, step: int, score: float, model) -> bool:
-        """Record a check; True when ``patience`` checks in a row have not beaten the best."""
+    def update(self, step: int, score: float, model, *, counts: bool = True) -> bool:
+        """Record a check; True when ``patience`` checks in a row have not beaten the best. A check that does not
+        ``count`` (one in the training's warm-up) is only recorded."""
         self.checks.append((step, round(float(score), 5)))
+        if not counts:
+            return False
         if score > self.best_score + 1e-9:
             self.best_score, self.best_step, self.waited = float(score), step, 0
             self.best_state = copy.deepcopy(model.state_dict())

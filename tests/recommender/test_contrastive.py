@@ -181,18 +181,31 @@ def test_training_stops_when_the_held_aside_score_stops_improving_and_keeps_the_
     snapshots = {}
     original = checks.EarlyStopping.update
 
-    def update(self, step, score, model):
+    def update(self, step, score, model, **kwargs):
         snapshots[step] = contrastive.save_bytes(model)
-        return original(self, step, score, model)
+        return original(self, step, score, model, **kwargs)
 
     monkeypatch.setattr(checks.EarlyStopping, "update", update)
     totals = []
-    config = contrastive.TrainingConfig(seed=0, **{**TINY, "steps": 40}, held_aside=0.25, check_every=2, patience=3)
+    config = contrastive.TrainingConfig(seed=0, **{**TINY, "steps": 40}, held_aside=0.25, check_every=2, patience=3,
+                                        stop_from=0.0)
     result = contrastive.train(synthetic_clips(8), config, progress=lambda step, total, loss: totals.append(total))
     # Checks at steps 2, 4, 6, 8, 10: the best (0.50) at step 4, then three without a better one.
     assert [step for step, _ in result.checks] == [2, 4, 6, 8, 10] and result.steps == 10
     assert result.best_step == 4 and contrastive.save_bytes(result.model) == snapshots[4]
     assert totals[-1] == 10  # the progress bar ends where the training did
+
+
+def test_a_lucky_check_in_the_first_half_of_training_is_neither_kept_nor_stops_it(monkeypatch):
+    """At the one-cycle schedule's peak a few held-aside clips score high by luck (real music: step 50 of 200 kept);
+    checks before stop_from of the planned steps are recorded only."""
+    scores = iter([0.9, 0.2, 0.2, 0.2, 0.3, 0.5, 0.4, 0.4, 0.4, 0.4])
+    monkeypatch.setattr(checks, "retrieval_score", lambda embed, spectrograms, queries: next(scores))
+    config = contrastive.TrainingConfig(seed=0, **{**TINY, "steps": 16}, held_aside=0.25, check_every=2, patience=3)
+    result = contrastive.train(synthetic_clips(8), config)
+    # Steps 2-6 are in the first half (0.9 by luck among them); from step 8 on: 0.2, 0.3, 0.5 (step 12), then 0.4 x 2.
+    assert [step for step, _ in result.checks] == [2, 4, 6, 8, 10, 12, 14, 16]
+    assert result.best_step == 12 and result.steps == 16
 
 
 def test_the_held_aside_score_is_one_when_every_clip_s_halves_find_each_other_and_low_otherwise():
