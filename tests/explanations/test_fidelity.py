@@ -34,12 +34,27 @@ def test_deleting_every_region_leaves_the_similarity_of_a_silent_clip(model_and_
     assert fidelity.Curves.area(np.array([1.0, 1.0])) == 1.0 and fidelity.Curves.area(np.array([1.0, 0.0])) == 0.5
 
 
-def test_the_explanation_s_order_deletes_the_similarity_faster_than_a_random_order(model_and_clips):
+def test_the_explanation_s_order_deletes_the_similarity_faster_than_its_reverse_and_inserts_it_faster_than_random(
+    model_and_clips,
+):
+    # On this toy network (40 steps on made-up clips) the explanation beats a random order on deletion by 0.0-0.09
+    # depending on the seed and on how many threads torch trains with (CI once saw -0.103 against -0.110), so that
+    # claim is measured on real music (bench/cnn.py: 0.21 against random 0.31). What holds for any seed and thread
+    # count: most-relevant-first deletes faster than least-relevant-first (by 0.09-0.20, mean of four pairs), and
+    # inserting what the explanation names first recovers the score faster than a random order (by 0.03-0.12).
     model, clips = model_and_clips
+    centre = catalog_centre(model, clips)
     pairs = [(clips[i], clips[j]) for i, j in ((0, 1), (2, 3), (4, 5), (6, 7))]
-    report = fidelity.evaluate_pairs(model, pairs, seed=0, random_orders=3, centre=catalog_centre(model, clips))
+    similarity = fidelity.cnn_similarity(model, centre)
+    margins = []
+    for a, b in pairs:
+        order = np.argsort(-fidelity.cnn_attribution(model, a, b, centre), kind="stable")
+        curves = fidelity.pair_curves(similarity, a, b, {"first": order, "last": order[::-1]})
+        area = {k: fidelity.Curves.area(v, curves.fractions) for k, v in curves.deletion.items()}
+        margins.append(area["last"] - area["first"])
+    assert np.mean(margins) > 0.03
+    report = fidelity.evaluate_pairs(model, pairs, seed=0, random_orders=3, centre=centre)
     assert report.pairs == 4
-    assert report.deletion_auc["explanation"] < report.deletion_auc["random"]
     assert report.insertion_auc["explanation"] > report.insertion_auc["random"]
     assert set(report.mean_deletion) == {"explanation", "occlusion", "random"}
     assert len(report.mean_deletion["explanation"]) == fidelity.CURVE_POINTS
