@@ -108,6 +108,21 @@ def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp
     assert figures["best_step"] in (1, 2, 3) and 0 <= figures["held_aside_cnn_precision_at_5"] <= 1
 
 
+def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(tmp_path):
+    """`--seeds 0,1` trains twice on inputs computed once: each figure is the seeds' mean, each seed's own figures
+    and the range of the headline figures are there, and the bootstrap interval uses the seed-averaged precision."""
+    figures = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--steps", "2", "--pairs", "2", "--trials", "2",
+                        "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--seeds", "0,1")
+    assert figures["seeds"] == [0, 1] and [run["seed"] for run in figures["per_seed"]] == [0, 1]
+    for key, (low, high) in figures["spread"].items():
+        values = [run[key] for run in figures["per_seed"]]
+        assert (low, high) == (min(values), max(values))
+        assert figures[key] == pytest.approx(sum(values) / 2, abs=1e-4)
+    assert "cnn_centred_precision_at_5" in figures["spread"] and "pointing_hit_rate" in figures["spread"]
+    low, high = figures["cnn_minus_best_tagger_ci"]
+    assert -1 <= low <= high <= 1
+
+
 @pytest.mark.postgres
 @pytest.mark.worker  # runs with the other real-service tests, one at a time
 def test_load_bench_sends_participants_through_gunicorn_and_finds_every_answer_in_the_export():
