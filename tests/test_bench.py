@@ -110,7 +110,8 @@ def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp
 
 def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(tmp_path):
     """`--seeds 0,1` trains twice on inputs computed once: each figure is the seeds' mean, each seed's own figures
-    and the range of the headline figures are there, and the bootstrap interval uses the seed-averaged precision."""
+    and the range of the headline figures are there, the bootstrap interval uses the seed-averaged precision, and the
+    seeds' networks are scored as one ensemble."""
     figures = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--steps", "2", "--pairs", "2", "--trials", "2",
                         "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--seeds", "0,1")
     assert figures["seeds"] == [0, 1] and [run["seed"] for run in figures["per_seed"]] == [0, 1]
@@ -121,6 +122,8 @@ def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(t
     assert "cnn_centred_precision_at_5" in figures["spread"] and "pointing_hit_rate" in figures["spread"]
     low, high = figures["cnn_minus_best_tagger_ci"]
     assert -1 <= low <= high <= 1
+    low, high = figures["ensemble_minus_best_tagger_ci"]
+    assert -1 <= low <= high <= 1 and 0 <= figures["ensemble_centred_precision_at_5"] <= 1
 
 
 @pytest.mark.postgres
