@@ -13,6 +13,8 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
 - Training: the CNN's default settings (recommender.cnn.contrastive.TrainingConfig; --distill sets the
   weight of the distillation towards both taggers' embeddings of the same clips, MTT and MSD z-scored side by
   side, computed for the taggers' figures anyway and not timed as training), from log-mels computed once.
+- Ensemble (--members K): K networks trained per seed (seeds seed, seed + 1, ...) and used as one, the mean of their
+  cosines (recommender.cnn.ensemble); every figure, the explanation's included, is then the ensemble's.
 - Early stopping (--held-aside F): a share of the clips is never trained on; the training checks its retrieval
   score every --check-every steps and keeps the best check's weights (stopping after --patience without gain).
   The JSON then says which step was kept, every check, and precision@5 of those unseen clips as queries.
@@ -31,7 +33,7 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
   own figures), `spread` ([min, max] of the targets' figures) and the bootstrap interval of the seed-averaged
   per-query precision of the CNN minus the best tagger's: what one training can be expected to reach. Beside it, the
   seeds' networks as one ensemble (their unit embeddings side by side: the mean of their cosines), centred
-  precision@5 and its interval against the best tagger.
+  precision@5 and its interval against the best tagger. --save-models DIR keeps each seed's network.
 """
 import argparse
 import csv
@@ -65,6 +67,10 @@ def main():
                         help="how cells make the embedding (TrainingConfig.pooling; default: the CNN's own)")
     parser.add_argument("--sharpness", type=float, default=None,
                         help="AutoPool's starting sharpness (TrainingConfig.pool_sharpness; default: the CNN's own)")
+    parser.add_argument("--members", type=int, default=None,
+                        help="networks trained per seed and used as one (TrainingConfig.members; default: the CNN's own)")
+    parser.add_argument("--save-models", type=Path, default=None,
+                        help="write each seed's trained CNN to this folder (cnn-seed-N.pt), to study it afterwards")
     args = parser.parse_args()
     if not (args.data / "catalog.csv").is_file():
         raise SystemExit(f"no catalog.csv in {args.data}: pass --data DIR")
@@ -160,7 +166,7 @@ def measure_training(inputs, args, seed: int):
 
     from explanations import cnn_measures, fidelity, network_regions
     from recommender import evaluation
-    from recommender.cnn import contrastive, frontend
+    from recommender.cnn import contrastive, ensemble, frontend
 
     paths, mels, styles, labels, n = inputs.paths, inputs.mels, inputs.styles, inputs.labels, inputs.n
     defaults = contrastive.TrainingConfig()
@@ -171,9 +177,13 @@ def measure_training(inputs, args, seed: int):
         patience=args.patience or defaults.patience, unit_cells=args.unit_cells,
         pooling=args.pooling or defaults.pooling,
         pool_sharpness=defaults.pool_sharpness if args.sharpness is None else args.sharpness,
+        members=args.members or defaults.members,
     )
-    trained = contrastive.train(mels, config, teacher=inputs.teacher)
+    trained = ensemble.train(mels, config, teacher=inputs.teacher)
     model = trained.model
+    if args.save_models:
+        args.save_models.mkdir(parents=True, exist_ok=True)
+        (args.save_models / f"cnn-seed-{seed}.pt").write_bytes(contrastive.save_bytes(model, config=config))
     contrastive.embed(model, frontend.log_mel(frontend.load_signal(paths[0], max_seconds=30)))  # warm-up
     start = time.perf_counter()
     cnn_vectors = np.array([contrastive.embed(model, frontend.log_mel(frontend.load_signal(p, max_seconds=30))) for p in paths])
@@ -274,6 +284,7 @@ def measure_training(inputs, args, seed: int):
         "train_steps": trained.steps,
         "train_seconds_per_step": round(trained.seconds / max(1, trained.steps), 3),
         "distill_weight": config.distill_weight,
+        "members": config.members,
         "pooling": config.pooling,
         "pool_sharpness": config.pool_sharpness,
         "clips_per_second": round(n / cnn_seconds, 2),

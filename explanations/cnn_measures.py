@@ -10,7 +10,7 @@ import numpy as np
 from scipy import stats
 
 from explanations import network_regions
-from recommender.cnn import contrastive
+from recommender.cnn import contrastive, ensemble
 from recommender.similarity import build_index
 
 
@@ -89,14 +89,7 @@ def randomisation_rank_correlation(
     """Mean Spearman correlation, over ``pairs``, between what each region of the recommended track adds
     for the trained network and for the same architecture with freshly initialised weights. An explanation
     that does not depend on what the network learned (an edge detector) keeps its ranking; low is good."""
-    import torch
-
-    torch.manual_seed(seed)
-    untrained = contrastive.SimilarityCNN(
-        channels=model.config["channels"], embedding_size=model.config["embedding_size"],
-        unit_cells=model.config.get("unit_cells", False), pooling=model.config.get("pooling", "mean"),
-        pool_sharpness=model.config.get("pool_sharpness", 0.0),  # AutoPool's starting sharpness, as trained from
-    ).eval()
+    untrained = ensemble.reinitialised(model.config, seed=seed)
     correlations = []
     for net in (model, untrained):
         embeddings = np.array([contrastive.embed(net, m) for m in mels], dtype=np.float64)

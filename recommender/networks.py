@@ -220,7 +220,7 @@ def cnn_train(
     so the same AudioModel row. Clips that cannot be decoded are left out (logged).
     """
     from recommender import evaluation
-    from recommender.cnn import checks, contrastive
+    from recommender.cnn import checks, contrastive, ensemble
 
     config = config or contrastive.TrainingConfig()
     tracks = list(catalog.tracks.filter(status=Track.Status.ANALYSED).select_related("analysis").order_by("pk"))
@@ -246,7 +246,7 @@ def cnn_train(
             std = vectors.std(axis=0)
             views.append((vectors - vectors.mean(axis=0)) / np.where(std > 0, std, 1.0))
         teacher = np.hstack(views)
-    result = contrastive.train(spectrograms, config, teacher=teacher, progress=progress)
+    result = ensemble.train(spectrograms, config, teacher=teacher, progress=progress)
     training = {
         "config": config.to_json(), "tracks": len(used), "track_ids_sha256": hashlib.sha256(np.array(used).tobytes()).hexdigest(),
         "steps": result.steps, "seconds": round(result.seconds, 2), "losses": [round(v, 5) for v in result.losses],
@@ -254,6 +254,9 @@ def cnn_train(
         # Early stopping: the clips never trained on, the held-aside score of each check, the check kept.
         "held_aside_track_ids": [used[i] for i in result.held_aside], "held_aside_checks": result.checks,
         "best_step": result.best_step,
+        # An ensemble's networks, each its own seed: its steps, and the check whose weights it kept.
+        "members": [{"seed": config.seed + k, "steps": r.steps, "best_step": r.best_step, "held_aside_checks": r.checks}
+                    for k, r in enumerate(result.members)],
     }
     content = contrastive.save_bytes(result.model, config=config, extra={"catalog": catalog.slug})
     sha = hashlib.sha256(content).hexdigest()
@@ -275,6 +278,6 @@ def cnn_train(
     return model
 
 
-def catalog_train_cnn(*, catalog: Catalog, seed: int = 0, steps: int | None = None) -> None:
+def catalog_train_cnn(*, catalog: Catalog, seed: int = 0, steps: int | None = None, members: int | None = None) -> None:
     """Train the catalog's CNN in a job; when done, embed every track with it and build its index."""
-    enqueue("recommender.tasks.train_cnn", catalog.pk, seed, steps)
+    enqueue("recommender.tasks.train_cnn", catalog.pk, seed, steps, members)

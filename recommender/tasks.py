@@ -50,11 +50,11 @@ def build_embedding_index(catalog_id: int, feature_set: str) -> int | None:
 # receipt, not late: Redis would hand a job unacknowledged past its visibility timeout (twice the default
 # hard limit) to a second worker while the first still trains. A lost training job is simply asked for again.
 @shared_task(acks_late=False, ignore_result=True, soft_time_limit=60 * 60, time_limit=60 * 60 + 60)
-def train_cnn(catalog_id: int, seed: int = 0, steps: int | None = None) -> int:
+def train_cnn(catalog_id: int, seed: int = 0, steps: int | None = None, members: int | None = None) -> int:
     from recommender.cnn.contrastive import TrainingConfig  # torch: loaded only where a CNN is trained
 
     catalog = Catalog.objects.get(pk=catalog_id)
-    config = TrainingConfig(seed=seed, **({"steps": steps} if steps else {}))
+    config = TrainingConfig(seed=seed, **({"steps": steps} if steps else {}), **({"members": members} if members else {}))
     model = networks.cnn_train(catalog=catalog, config=config)
     networks.catalog_embed(catalog=catalog, feature_set=SimilarityIndex.FeatureSet.CNN)
     return model.pk

@@ -113,7 +113,8 @@ def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(t
     and the range of the headline figures are there, the bootstrap interval uses the seed-averaged precision, and the
     seeds' networks are scored as one ensemble."""
     figures = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--steps", "2", "--pairs", "2", "--trials", "2",
-                        "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--seeds", "0,1")
+                        "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--seeds", "0,1",
+                        "--save-models", str(tmp_path / "models"))
     assert figures["seeds"] == [0, 1] and [run["seed"] for run in figures["per_seed"]] == [0, 1]
     for key, (low, high) in figures["spread"].items():
         values = [run[key] for run in figures["per_seed"]]
@@ -122,6 +123,10 @@ def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(t
     assert "cnn_centred_precision_at_5" in figures["spread"] and "pointing_hit_rate" in figures["spread"]
     low, high = figures["cnn_minus_best_tagger_ci"]
     assert -1 <= low <= high <= 1
+    from recommender.cnn import contrastive
+
+    for seed in (0, 1):
+        assert contrastive.load_bytes((tmp_path / "models" / f"cnn-seed-{seed}.pt").read_bytes()).pooling == "auto"
     low, high = figures["ensemble_minus_best_tagger_ci"]
     assert -1 <= low <= high <= 1 and 0 <= figures["ensemble_centred_precision_at_5"] <= 1
 

@@ -19,7 +19,8 @@ gives that matrix, which the spectrogram explanation draws and the fidelity test
 Training is contrastive (SimCLR's NT-Xent): two random crops of the same track are positives,
 the other tracks' crops in the batch negatives. Light augmentation, in the power domain: gain,
 mixing in another track (mixup), time-stretching crops (random resized crop); the crop position
-is the time shift. Deterministic from its seed on the CPU.
+is the time shift (recommender.cnn.crops). Deterministic from its seed on the CPU. Several trainings used as
+one, steadier than a single seed: recommender.cnn.ensemble.
 """
 from __future__ import annotations
 
@@ -34,7 +35,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from recommender.cnn import frontend
+from recommender.cnn import crops, frontend
 
 #: (frequency, time) max pooling after each convolution; None: no pooling. 96 mel rows end as 12.
 POOLS: tuple[tuple[int, int] | None, ...] = ((2, 4), (2, 2), (2, 2), None, None)
@@ -85,6 +86,12 @@ class TrainingConfig:
     #: luck (80 real clips, 8 aside, 200 steps: 0.55, 0.77, 0.48, 0.60, 0.72, 0.70 at steps 25-150 kept step 50's
     #: weights, a network trained a quarter as long as planned).
     stop_from: float = 0.5
+    #: The seed that draws the held-aside clips (None: ``seed``): an ensemble's members, each its own seed, hold
+    #: the same clips aside.
+    aside_seed: int | None = None
+    #: Networks trained (seeds ``seed``, ``seed`` + 1, ...) and used as one (recommender.cnn.ensemble): the mean
+    #: of their cosines, still exactly split into region pairs; each takes ``steps`` (or its share of the budget).
+    members: int = 1
     #: Pool unit cell vectors (each cell's direction, not its loudness, makes its part of the embedding).
     unit_cells: bool = False
     #: How the cells make the embedding: "mean" (each cell weighs the same) or "auto" (AutoPool, McFee et al.
@@ -204,49 +211,6 @@ def row_mel_bands(row: int) -> tuple[int, int]:
 
 # Training ------------------------------------------------------------------------------------
 
-def _to_power(log_mel: torch.Tensor) -> torch.Tensor:
-    return (torch.pow(10.0, log_mel) - 1.0) / 10_000.0
-
-
-def _to_log(power: torch.Tensor) -> torch.Tensor:
-    return torch.log10(10_000.0 * power.clamp_min(0.0) + 1.0)
-
-
-class CropSampler:
-    """Random crops of cached spectrograms, augmented, drawn from one numpy generator (reproducible)."""
-
-    def __init__(self, spectrograms: Sequence[np.ndarray], config: TrainingConfig, rng: np.random.Generator):
-        self.spectrograms, self.config, self.rng = spectrograms, config, rng
-
-    def crop(self, index: int) -> torch.Tensor:
-        """(crop_frames, 96) log-mel: a stretch of the clip resized to crop_frames (time-stretch and shift)."""
-        mel = self.spectrograms[index]
-        length = self.config.crop_frames
-        low, high = self.config.stretch
-        span = round(length * self.rng.uniform(low, high))
-        span = max(8, min(span, len(mel)))
-        start = int(self.rng.integers(0, len(mel) - span + 1))
-        piece = torch.from_numpy(np.asarray(mel[start : start + span], dtype=np.float32))
-        if span < length and len(mel) < length:  # a clip shorter than a crop is repeated, as the tagger pads
-            piece = piece.repeat(math.ceil(length / span), 1)[:length]
-        elif span != length:
-            piece = F.interpolate(piece.T.unsqueeze(0), size=length, mode="linear", align_corners=False)[0].T
-        return piece
-
-    def views(self, indices: Sequence[int]) -> torch.Tensor:
-        """(2 * len(indices), crop_frames, 96): two augmented crops of each track, first views then second."""
-        crops = [self.crop(i) for _ in range(2) for i in indices]
-        power = _to_power(torch.stack(crops))
-        n = len(power)
-        gains = 10.0 ** (torch.from_numpy(self.rng.uniform(-1, 1, size=n)).float() * self.config.gain_db / 10.0)
-        power = power * gains.view(n, 1, 1)
-        if self.config.mixup > 0 and len(self.spectrograms) > 1:
-            others = [self.crop(int(j)) for j in self.rng.integers(0, len(self.spectrograms), size=n)]
-            weights = torch.from_numpy(self.rng.uniform(0, self.config.mixup, size=n)).float().view(n, 1, 1)
-            power = (1 - weights) * power + weights * _to_power(torch.stack(others))
-        return _to_log(power)
-
-
 def relational_distillation(embeddings: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
     """Mean squared difference between the student's and the teacher's cosines of every pair of distinct
     tracks (Park et al. 2019, "Relational knowledge distillation"); both (n, d) unit rows, one per track."""
@@ -272,7 +236,8 @@ class TrainingResult:
     steps: int = 0
     held_aside: list[int] = field(default_factory=list)  # clips never trained on (early stopping's)
     checks: list[tuple[int, float]] = field(default_factory=list)  # (step, held-aside score) of each check
-    best_step: int | None = None  # the weights kept come from this step's check
+    best_step: int | None = None  # the weights kept come from this step's check (None for an ensemble)
+    members: list[TrainingResult] = field(default_factory=list)  # an ensemble's: each network's own training
 
 
 #: Steps timed before a time budget (TrainingConfig.max_seconds) decides how many fit.
@@ -310,7 +275,8 @@ def train(
         raise ValueError("contrastive training needs at least two tracks")
     from recommender.cnn import checks
 
-    aside = checks.held_aside(len(spectrograms), config.held_aside, config.seed)
+    aside = checks.held_aside(len(spectrograms), config.held_aside,
+                              config.seed if config.aside_seed is None else config.aside_seed)
     trained_on = [i for i in range(len(spectrograms)) if i not in set(aside)]
     stopper = checks.EarlyStopping(config.patience) if aside else None
     everything = spectrograms
@@ -323,7 +289,7 @@ def train(
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model = SimilarityCNN(unit_cells=config.unit_cells, pooling=config.pooling, pool_sharpness=config.pool_sharpness)
-    sampler = CropSampler(spectrograms, config, rng)
+    sampler = crops.CropSampler(spectrograms, config, rng)
     batch = min(config.batch_size, len(spectrograms))
     steps_per_epoch = max(1, len(spectrograms) // batch)
     total = max(1, config.steps)
@@ -424,11 +390,11 @@ def save_bytes(model: SimilarityCNN, *, config: TrainingConfig | None = None, ex
     return buffer.getvalue()
 
 
-def load_bytes(content: bytes) -> SimilarityCNN:
+def load_bytes(content: bytes) -> nn.Module:
+    """A SimilarityCNN, or an ensemble of them (recommender.cnn.ensemble) when the file holds several."""
+    from recommender.cnn import ensemble
+
     stored = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
-    architecture = stored["architecture"]
-    model = SimilarityCNN(channels=architecture["channels"], embedding_size=architecture["embedding_size"],
-                          unit_cells=architecture.get("unit_cells", False), pooling=architecture.get("pooling", "mean"),
-                          pool_sharpness=architecture.get("pool_sharpness", 0.0))
+    model = ensemble.reinitialised(stored["architecture"])
     model.load_state_dict(stored["state"])
     return model.eval()

@@ -115,6 +115,21 @@ def test_the_commands_train_embed_and_evaluate_the_explanations(demo_catalog, tm
     assert (tmp_path / "fidelity.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_train_cnn_with_several_members_stores_them_as_one_network_and_says_how_each_trained(demo_catalog):
+    out = io.StringIO()
+    call_command("train_cnn", demo_catalog.slug, "--steps", "2", "--batch-size", "6", "--members", "2",
+                 "--check-every", "1", stdout=out, verbosity=0)
+    row = networks.feature_set_model(demo_catalog, "cnn")
+    network = networks.load_network(row.pk)
+    assert type(network).__name__ == "EnsembleCNN" and len(network.members) == 2
+    assert [m["seed"] for m in row.training["members"]] == [0, 1] and row.training["steps"] == 4
+    assert "Network 1 of 2 (seed 0): 2 steps" in out.getvalue() and "Network 2 of 2 (seed 1)" in out.getvalue()
+    index = services.catalog_latest_index(demo_catalog, SimilarityIndex.FeatureSet.CNN)
+    assert index.model == row and index.matrix().shape == (12, 2 * 128)
+    with pytest.raises(CommandError, match="--members at least 1"):
+        call_command("train_cnn", demo_catalog.slug, "--members", "0")
+
+
 def test_distillation_uses_both_taggers_embeddings_of_the_same_clips(demo_catalog):
     model = networks.cnn_train(catalog=demo_catalog, config=TrainingConfig(**{**QUICK.to_json(), "distill_weight": 1.0}))
     assert model.training["config"]["distill_weight"] == 1.0
