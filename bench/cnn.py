@@ -32,11 +32,14 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
   0.47, pointing 0.82 vs 0.74), so the JSON then holds each key's mean over the seeds, `per_seed` (every seed's
   own figures), `spread` ([min, max] of the targets' figures) and the bootstrap interval of the seed-averaged
   per-query precision of the CNN minus the best tagger's: what one training can be expected to reach. Beside it, the
-  seeds' networks as one ensemble (their unit embeddings side by side: the mean of their cosines), centred
-  precision@5 and its interval against the best tagger. --save-models DIR keeps each seed's network.
+  seeds' networks as one ensemble (recommender.cnn.ensemble: the mean of their cosines), measured as one training
+  is, explanations included (`ensemble`; its precision@5 and interval also as `ensemble_centred_precision_at_5` and
+  `ensemble_minus_best_tagger_ci`). --save-models DIR keeps each seed's network, --load-models DIR measures them
+  again without training.
 """
 import argparse
 import csv
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -69,6 +72,8 @@ def main():
                         help="AutoPool's starting sharpness (TrainingConfig.pool_sharpness; default: the CNN's own)")
     parser.add_argument("--members", type=int, default=None,
                         help="networks trained per seed and used as one (TrainingConfig.members; default: the CNN's own)")
+    parser.add_argument("--load-models", type=Path, default=None,
+                        help="measure the networks --save-models wrote to this folder instead of training them")
     parser.add_argument("--save-models", type=Path, default=None,
                         help="write each seed's trained CNN to this folder (cnn-seed-N.pt), to study it afterwards")
     args = parser.parse_args()
@@ -81,7 +86,19 @@ def main():
         if len(seeds) > 1:
             print(f"--- seed {seed}")
         runs.append(measure_training(inputs, args, seed))
-    report(runs[0][0] if len(runs) == 1 else combined(runs, inputs, seeds))
+    if len(runs) == 1:
+        report(runs[0][0])
+        return
+    # The seeds' networks as one ensemble, measured as a single training is (explanations included).
+    from recommender.cnn import contrastive, ensemble
+
+    print(f"--- the {len(runs)} seeds' networks as one ensemble")
+    members = [model for _, _, model, _ in runs]
+    joint = ensemble.EnsembleCNN([m for model in members for m in getattr(model, "members", [model])])
+    config = dataclasses.replace(runs[0][3], members=len(joint.members))
+    trained = contrastive.TrainingResult(model=joint, steps=sum(f["train_steps"] for f, *_ in runs),
+                                         seconds=sum(f["train_seconds"] for f, *_ in runs))
+    report(combined(runs, inputs, seeds, measure(inputs, args, seeds[0], config, trained)[0]))
 
 
 # The figures whose spread over seeds the combined report gives as [min, max].
@@ -160,15 +177,9 @@ def load_inputs(args):
 
 
 def measure_training(inputs, args, seed: int):
-    """Train the CNN with ``seed`` and measure it: (the figures of the JSON line, the CNN's per-query precision)."""
-    import numpy as np
-    import torch
+    """Train the CNN with ``seed`` and measure it (``measure``)."""
+    from recommender.cnn import contrastive, ensemble
 
-    from explanations import cnn_measures, fidelity, network_regions
-    from recommender import evaluation
-    from recommender.cnn import contrastive, ensemble, frontend
-
-    paths, mels, styles, labels, n = inputs.paths, inputs.mels, inputs.styles, inputs.labels, inputs.n
     defaults = contrastive.TrainingConfig()
     config = contrastive.TrainingConfig(
         seed=seed, steps=args.steps or defaults.steps,
@@ -179,11 +190,28 @@ def measure_training(inputs, args, seed: int):
         pool_sharpness=defaults.pool_sharpness if args.sharpness is None else args.sharpness,
         members=args.members or defaults.members,
     )
-    trained = ensemble.train(mels, config, teacher=inputs.teacher)
-    model = trained.model
+    if args.load_models:  # measure a network trained before (--save-models), without training it again
+        model = contrastive.load_bytes((args.load_models / f"cnn-seed-{seed}.pt").read_bytes())
+        trained = contrastive.TrainingResult(model=model, steps=config.steps * config.members)
+    else:
+        trained = ensemble.train(inputs.mels, config, teacher=inputs.teacher)
     if args.save_models:
         args.save_models.mkdir(parents=True, exist_ok=True)
-        (args.save_models / f"cnn-seed-{seed}.pt").write_bytes(contrastive.save_bytes(model, config=config))
+        (args.save_models / f"cnn-seed-{seed}.pt").write_bytes(contrastive.save_bytes(trained.model, config=config))
+    return measure(inputs, args, seed, config, trained)
+
+
+def measure(inputs, args, seed: int, config, trained):
+    """One trained network's (or ensemble's) figures: (the JSON line's, the per-query precision, the embeddings)."""
+    import numpy as np
+    import torch
+
+    from explanations import cnn_measures, fidelity, network_regions
+    from recommender import evaluation
+    from recommender.cnn import contrastive, frontend
+
+    paths, mels, styles, labels, n = inputs.paths, inputs.mels, inputs.styles, inputs.labels, inputs.n
+    model = trained.model
     contrastive.embed(model, frontend.log_mel(frontend.load_signal(paths[0], max_seconds=30)))  # warm-up
     start = time.perf_counter()
     cnn_vectors = np.array([contrastive.embed(model, frontend.log_mel(frontend.load_signal(p, max_seconds=30))) for p in paths])
@@ -307,38 +335,32 @@ def measure_training(inputs, args, seed: int):
         "pointing_chance_passage": round(pointing_long.chance, 4),
         "pointing_score_gain_median_passage": round(pointing_long.score_gain, 4),
         "fidelity_seconds": round(fidelity_seconds, 1),
-    }, cnn_per_query, cnn_vectors
+    }, cnn_per_query, trained.model, config
 
 
-def combined(runs, inputs, seeds: list[int]) -> dict:
+def combined(runs, inputs, seeds: list[int], joint: dict) -> dict:
     """One JSON object for several trainings: every number the mean over the seeds (the same keys as one
-    training's), each seed's own figures, the targets' [min, max], and the bootstrap interval of the
-    seed-averaged per-query precision of the CNN minus the best tagger's."""
+    training's), each seed's own figures, the targets' [min, max], the bootstrap interval of the
+    seed-averaged per-query precision of the CNN minus the best tagger's, and the figures of the seeds'
+    networks as one ensemble (``joint``)."""
     import numpy as np
 
-    from explanations import cnn_measures
     from recommender import evaluation
 
-    figures = [f for f, _, _ in runs]
+    figures = [f for f, *_ in runs]
     out = {}
     for key, value in figures[0].items():
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             out[key] = value
         else:
             out[key] = round(float(np.mean([f[key] for f in figures])), 4)
-    per_query = np.mean([q for _, q, _ in runs], axis=0)
+    per_query = np.mean([q for _, q, *_ in runs], axis=0)
     low, high = evaluation.paired_bootstrap_interval(per_query, inputs.tagger_per_query[inputs.best_tagger], seed=seeds[0])
-    # The seeds' networks as one: their unit embeddings side by side (over the square root of their number), whose
-    # cosine is the mean of the networks' cosines and still splits exactly into region pairs.
-    ensemble = np.hstack([vectors for _, _, vectors in runs]) / np.sqrt(len(runs))
-    ensemble_per_query = evaluation.per_query_precision(cnn_measures.centred_vectors(ensemble), inputs.labels, k=K)
-    ensemble_ci = evaluation.paired_bootstrap_interval(
-        ensemble_per_query, inputs.tagger_per_query[inputs.best_tagger], seed=seeds[0])
-    print(f"the {len(runs)} networks as one ensemble: centred precision@{K} {ensemble_per_query.mean():.3f}, minus "
-          f"{inputs.best_tagger} [{ensemble_ci[0]:+.3f}, {ensemble_ci[1]:+.3f}]")
     out.update({
-        "ensemble_centred_precision_at_5": round(float(ensemble_per_query.mean()), 4),
-        "ensemble_minus_best_tagger_ci": [round(ensemble_ci[0], 4), round(ensemble_ci[1], 4)],
+        "ensemble_centred_precision_at_5": joint["cnn_centred_precision_at_5"],
+        "ensemble_minus_best_tagger_ci": joint["cnn_minus_best_tagger_ci"],
+        "ensemble": {key: joint[key] for key in (*TARGETS, "cnn_minus_best_tagger_ci", "insertion_auc",
+                                                  "insertion_auc_random", "insertion_auc_occlusion", "members")},
         "seed": seeds[0],
         "seeds": seeds,
         "cnn_minus_best_tagger_ci": [round(low, 4), round(high, 4)],
@@ -348,6 +370,7 @@ def combined(runs, inputs, seeds: list[int]) -> dict:
     print(f"over seeds {','.join(map(str, seeds))}: " + "; ".join(
         f"{key} {out[key]:.3f} [{out['spread'][key][0]:.3f}, {out['spread'][key][1]:.3f}]" for key in TARGETS
     ) + f"; seed-averaged CNN minus {inputs.best_tagger} [{low:+.3f}, {high:+.3f}]")
+    print("the seeds' networks as one ensemble: " + "; ".join(f"{key} {joint[key]:.3f}" for key in TARGETS))
     return out
 
 

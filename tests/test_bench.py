@@ -111,7 +111,7 @@ def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp
 def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(tmp_path):
     """`--seeds 0,1` trains twice on inputs computed once: each figure is the seeds' mean, each seed's own figures
     and the range of the headline figures are there, the bootstrap interval uses the seed-averaged precision, and the
-    seeds' networks are scored as one ensemble."""
+    seeds' networks are measured as one ensemble."""
     figures = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--steps", "2", "--pairs", "2", "--trials", "2",
                         "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--seeds", "0,1",
                         "--save-models", str(tmp_path / "models"))
@@ -129,6 +129,13 @@ def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(t
         assert contrastive.load_bytes((tmp_path / "models" / f"cnn-seed-{seed}.pt").read_bytes()).pooling == "auto"
     low, high = figures["ensemble_minus_best_tagger_ci"]
     assert -1 <= low <= high <= 1 and 0 <= figures["ensemble_centred_precision_at_5"] <= 1
+    joint = figures["ensemble"]
+    assert joint["members"] == 2 and set(figures["spread"]) <= set(joint) and 0 <= joint["pointing_hit_rate"] <= 1
+    # The saved networks measure again, untrained, to the same figures.
+    again = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--pairs", "2", "--trials", "2", "--seed", "1",
+                      "--load-models", str(tmp_path / "models"))
+    assert again["cnn_centred_precision_at_5"] == figures["per_seed"][1]["cnn_centred_precision_at_5"]
+    assert again["deletion_auc"] == pytest.approx(figures["per_seed"][1]["deletion_auc"], abs=1e-3)
 
 
 @pytest.mark.postgres
