@@ -192,6 +192,7 @@ def measure_training(inputs, args, seed: int):
     )
     if args.load_models:  # measure a network trained before (--save-models), without training it again
         model = contrastive.load_bytes((args.load_models / f"cnn-seed-{seed}.pt").read_bytes())
+        config = dataclasses.replace(config, members=len(getattr(model, "members", [model])))
         trained = contrastive.TrainingResult(model=model, steps=config.steps * config.members)
     else:
         trained = ensemble.train(inputs.mels, config, teacher=inputs.teacher)
@@ -275,12 +276,13 @@ def measure(inputs, args, seed: int, config, trained):
         held = np.array(trained.held_aside)
         unseen = {
             "held_aside_clips": len(held), "best_step": trained.best_step,
+            "member_best_steps": [member.best_step for member in trained.members],  # an ensemble's, each network's own
             "held_aside_checks": [[int(step), round(float(score), 4)] for step, score in trained.checks],
             "held_aside_cnn_precision_at_5": round(float(cnn_per_query[held].mean()), 4),
             "held_aside_best_tagger_precision_at_5": round(float(inputs.tagger_per_query[best_tagger][held].mean()), 4),
         }
         print(f"early stopping: {len(held)} clips held aside; checks {unseen['held_aside_checks']}; kept step "
-              f"{trained.best_step}; as queries, precision@5 CNN {unseen['held_aside_cnn_precision_at_5']:.3f} vs "
+              f"{trained.best_step or unseen['member_best_steps']}; as queries, precision@5 CNN {unseen['held_aside_cnn_precision_at_5']:.3f} vs "
               f"{best_tagger} {unseen['held_aside_best_tagger_precision_at_5']:.3f}")
     return {
         **unseen,
@@ -350,8 +352,8 @@ def combined(runs, inputs, seeds: list[int], joint: dict) -> dict:
     figures = [f for f, *_ in runs]
     out = {}
     for key, value in figures[0].items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            out[key] = value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or all(f[key] == value for f in figures):
+            out[key] = value  # what every seed shares (the clips' count, the settings) stays as it is
         else:
             out[key] = round(float(np.mean([f[key] for f in figures])), 4)
     per_query = np.mean([q for _, q, *_ in runs], axis=0)

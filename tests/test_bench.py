@@ -102,10 +102,14 @@ def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp
     } <= set(figures)
     low, high = figures["cnn_minus_best_tagger_ci"]
     assert -1 <= low <= high <= 1 and 0 <= figures["top3_share_median"] <= 1
-    assert figures["train_steps"] == 3 and figures["fidelity_pairs"] == 3 and figures["pointing_trials"] == 3
-    # Early stopping: three clips never trained on, a check after each step, the best one's weights kept.
-    assert figures["held_aside_clips"] == 3 and [step for step, _ in figures["held_aside_checks"]] == [1, 2, 3]
-    assert figures["best_step"] in (1, 2, 3) and 0 <= figures["held_aside_cnn_precision_at_5"] <= 1
+    # The CNN as train_cnn trains it: three networks (of 3 steps each here) used as one.
+    assert figures["members"] == 3 and figures["train_steps"] == 3 * 3
+    assert figures["fidelity_pairs"] == 3 and figures["pointing_trials"] == 3
+    # Early stopping: three clips never trained on, a check after each step of each network, each network keeping
+    # its best check's weights.
+    assert figures["held_aside_clips"] == 3 and [step for step, _ in figures["held_aside_checks"]] == list(range(1, 10))
+    assert all(step in (1, 2, 3) for step in figures["member_best_steps"]) and len(figures["member_best_steps"]) == 3
+    assert 0 <= figures["held_aside_cnn_precision_at_5"] <= 1
 
 
 def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(tmp_path):
@@ -113,9 +117,10 @@ def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(t
     and the range of the headline figures are there, the bootstrap interval uses the seed-averaged precision, and the
     seeds' networks are measured as one ensemble."""
     figures = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--steps", "2", "--pairs", "2", "--trials", "2",
-                        "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--seeds", "0,1",
+                        "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--seeds", "0,1", "--members", "1",
                         "--save-models", str(tmp_path / "models"))
     assert figures["seeds"] == [0, 1] and [run["seed"] for run in figures["per_seed"]] == [0, 1]
+    assert figures["n_clips"] == 12 and isinstance(figures["n_clips"], int)  # shared by the seeds: not averaged
     for key, (low, high) in figures["spread"].items():
         values = [run[key] for run in figures["per_seed"]]
         assert (low, high) == (min(values), max(values))
@@ -129,7 +134,7 @@ def test_cnn_bench_averages_several_seeds_and_reports_each_seed_and_the_spread(t
         assert contrastive.load_bytes((tmp_path / "models" / f"cnn-seed-{seed}.pt").read_bytes()).pooling == "auto"
     low, high = figures["ensemble_minus_best_tagger_ci"]
     assert -1 <= low <= high <= 1 and 0 <= figures["ensemble_centred_precision_at_5"] <= 1
-    joint = figures["ensemble"]
+    joint = figures["ensemble"]  # the two seeds' single networks as one
     assert joint["members"] == 2 and set(figures["spread"]) <= set(joint) and 0 <= joint["pointing_hit_rate"] <= 1
     # The saved networks measure again, untrained, to the same figures.
     again = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--pairs", "2", "--trials", "2", "--seed", "1",

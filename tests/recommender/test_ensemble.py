@@ -112,7 +112,7 @@ def test_training_an_ensemble_trains_each_network_from_its_own_seed_holding_the_
 
 def test_an_ensemble_shares_its_time_budget_out_evenly_and_one_member_is_a_plain_network(monkeypatch):
     clips = synthetic_clips(4, frames=200, seed=13)
-    single = ensemble.train(clips, contrastive.TrainingConfig(seed=0, **TINY))
+    single = ensemble.train(clips, contrastive.TrainingConfig(seed=0, members=1, **TINY))
     assert isinstance(single.model, contrastive.SimilarityCNN) and single.members == []
     budgets = []
     train = contrastive.train

@@ -58,7 +58,9 @@ def test_a_trained_cnn_is_stored_by_its_weights_hash_with_its_loss_curve_and_ind
     assert model.kind == AudioModel.Kind.CNN and model.catalog == catalog and len(model.sha256) == 64
     assert model.file.name == f"models/cnn-{model.sha256}.pt"
     assert model.loss_curve.read(8) == b"\x89PNG\r\n\x1a\n"
-    assert model.training["steps"] == 4 and model.training["tracks"] == 12 and model.training["config"]["seed"] == 0
+    # Three networks by default, each from its own seed, stored as one.
+    assert model.training["steps"] == 3 * 4 and model.training["tracks"] == 12 and model.training["config"]["seed"] == 0
+    assert [m["seed"] for m in model.training["members"]] == [0, 1, 2]
     index = services.catalog_latest_index(catalog, SimilarityIndex.FeatureSet.CNN)
     assert index.model == model
     # The CNN index is the network's own cosine centred on the catalog: rows are its unit embeddings less their
@@ -97,10 +99,12 @@ def test_the_commands_train_embed_and_evaluate_the_explanations(demo_catalog, tm
     # The check says how it does; a network whose similarities bunch (here: every one does) gets a warning.
     assert "Check: a clip's second half found from its first half" in out.getvalue()
     assert "bunch" not in err.getvalue()
-    # Early stopping by default: a tenth of the clips (at least two) held aside, the weights of the best check kept.
-    assert "Held aside: 2 clips never trained on" in out.getvalue() and "Kept the weights of step 3" in out.getvalue()
+    # Early stopping by default: a tenth of the clips (at least two) held aside, each network keeping the weights
+    # of its best check.
+    assert "Network 3 of 3 (seed 2): 3 steps; held-aside scores" in out.getvalue()
+    assert "kept the weights of step 3" in out.getvalue()
     trained = networks.feature_set_model(demo_catalog, "cnn").training
-    assert len(trained["held_aside_track_ids"]) == 2 and trained["best_step"] == 3
+    assert len(trained["held_aside_track_ids"]) == 2 and [m["best_step"] for m in trained["members"]] == [3, 3, 3]
     monkeypatch.setattr("recommender.cnn.checks.BUNCHED_P5", -1.0)
     call_command("train_cnn", demo_catalog.slug, "--steps", "3", "--batch-size", "6", "--seed", "1", stdout=out,
                  stderr=err, verbosity=0)

@@ -12,7 +12,7 @@ class Command(BaseCommand):
         "musicnn tagger), store it by the hash of its weights with its loss curve, then embed every track with it "
         "and build its index (in jobs). Deterministic from --seed. Expected duration on a quiet 2-core machine: about "
         "0.65 s a step (80 real 30-s clips: 286 steps in 182 s, bench/launch.py), up to 3.5 s on a busy one; the "
-        "default 600 steps 7 to 35 min; --minutes caps it. Ends with a check: same-track crop retrieval "
+        "default three networks of 600 steps 20 to 105 min (--members 1: a third, less steady); --minutes caps it. Ends with a check: same-track crop retrieval "
         "and the spread of the scores, with a warning when they bunch (train longer)."
     )
 
