@@ -28,8 +28,8 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
   clip's top CNN recommendation, its regions deleted), against a random order and occlusion; pointing game
   over --trials spliced pairs (the first outline must cover the splice in both clips).
 - Several trainings (--seeds 0,1,2): the inputs and the taggers are computed once, the CNN is trained and measured
-  once per seed. One training's figures swing with its seed (on the 80 real clips, 600 steps: precision@5 0.54 vs
-  0.47, pointing 0.82 vs 0.74), so the JSON then holds each key's mean over the seeds, `per_seed` (every seed's
+  once per seed. One training's figures swing with its seed (on the 80 real clips, 600 steps, seeds 0-2: centred
+  precision@5 0.463 to 0.510, pointing 0.74 to 0.80), so the JSON then holds each key's mean over the seeds, `per_seed` (every seed's
   own figures), `spread` ([min, max] of the targets' figures) and the bootstrap interval of the seed-averaged
   per-query precision of the CNN minus the best tagger's: what one training can be expected to reach. Beside it, the
   seeds' networks as one ensemble (recommender.cnn.ensemble: the mean of their cosines), measured as one training

@@ -49,7 +49,7 @@ def build_embedding_index(catalog_id: int, feature_set: str) -> int | None:
 # Training takes minutes: its own limits, above the default ones every other job keeps. Acknowledged on
 # receipt, not late: Redis would hand a job unacknowledged past its visibility timeout (twice the default
 # hard limit) to a second worker while the first still trains. A lost training job is simply asked for again.
-# Three networks of 600 steps take 25 min on a quiet 2-core machine, up to 105 min on a busy one.
+# Three networks of 600 steps take 20 min on a quiet 2-core machine, up to 105 min on a busy one.
 @shared_task(acks_late=False, ignore_result=True, soft_time_limit=3 * 60 * 60, time_limit=3 * 60 * 60 + 60)
 def train_cnn(catalog_id: int, seed: int = 0, steps: int | None = None, members: int | None = None) -> int:
     from recommender.cnn.contrastive import TrainingConfig  # torch: loaded only where a CNN is trained

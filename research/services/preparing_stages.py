@@ -72,7 +72,7 @@ def run_cnn(preparation: Preparation, progress) -> None:
     minutes = float(options.get("cnn_minutes") or preparing.DEFAULT_CNN_MINUTES)
     # cnn_training: TrainingConfig's other fields (steps: at most that many within the budget).
     config = TrainingConfig(seed=int(options.get("seed", 0)), max_seconds=60 * minutes, **options.get("cnn_training", {}))
-    progress.start("cnn", config.steps, note=f"training, budget {minutes:g} min")
+    progress.start("cnn", config.steps * config.members, note=f"training, budget {minutes:g} min")
 
     def step(done, total, loss):
         if progress.stage["total"] != total:  # the budget has chosen the number of steps

@@ -142,7 +142,7 @@ def _bunched_scores(study: Study) -> list[str]:
             continue
         low, high = spread
         if high - low < BUNCHED_IQR:
-            fix = (f"train it longer (python manage.py train_cnn {study.catalog.slug} --steps 400, then embed_catalog)"
+            fix = (f"train it longer (python manage.py train_cnn {study.catalog.slug} --steps 1200, then embed_catalog)"
                    if recommender == Condition.Recommender.CNN else "check the catalog's analysis")
             problems.append(LaunchWarning(
                 f"The {recommender} recommender's similarities bunch: half of this catalog's pairs score between "
