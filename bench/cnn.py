@@ -203,7 +203,8 @@ def measure_training(inputs, args, seed: int):
 
 
 def measure(inputs, args, seed: int, config, trained):
-    """One trained network's (or ensemble's) figures: (the JSON line's, the per-query precision, the embeddings)."""
+    """One trained network's (or ensemble's) figures: (the JSON line's, the per-query precision, the network, the
+    config it trained with)."""
     import numpy as np
     import torch
 

@@ -255,8 +255,8 @@ def cnn_train(
         "held_aside_track_ids": [used[i] for i in result.held_aside], "held_aside_checks": result.checks,
         "best_step": result.best_step,
         # An ensemble's networks, each its own seed: its steps, and the check whose weights it kept.
-        "members": [{"seed": config.seed + k, "steps": r.steps, "best_step": r.best_step, "held_aside_checks": r.checks}
-                    for k, r in enumerate(result.members)],
+        "members": [{"seed": r.seed, "steps": r.steps, "best_step": r.best_step, "held_aside_checks": r.checks}
+                    for r in result.members],
     }
     content = contrastive.save_bytes(result.model, config=config, extra={"catalog": catalog.slug})
     sha = hashlib.sha256(content).hexdigest()

@@ -242,6 +242,7 @@ class TrainingResult:
     checks: list[tuple[int, float]] = field(default_factory=list)  # (step, held-aside score) of each check
     best_step: int | None = None  # the weights kept come from this step's check (None for an ensemble)
     members: list[TrainingResult] = field(default_factory=list)  # an ensemble's: each network's own training
+    seed: int = 0  # the seed this network trained from (an ensemble's: its first network's)
 
 
 #: Steps timed before a time budget (TrainingConfig.max_seconds) decides how many fit.
@@ -311,7 +312,7 @@ def train(
     if budget:
         for group in optimiser.param_groups:
             group["lr"] = config.learning_rate / 25  # OneCycleLR's starting rate (its div_factor)
-    result = TrainingResult(model=model, held_aside=aside)
+    result = TrainingResult(model=model, held_aside=aside, seed=config.seed)
     start = time.perf_counter()
     step = 0
     stop = False

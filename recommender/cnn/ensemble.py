@@ -109,4 +109,5 @@ def train(
         checks=[(int(offset) + step, score) for offset, r in zip(offsets, results) for step, score in r.checks],
         best_step=None,
         members=results,
+        seed=config.seed,
     )

@@ -105,6 +105,7 @@ def test_training_an_ensemble_trains_each_network_from_its_own_seed_holding_the_
         for mine, theirs in zip(result.model.members[k].state_dict().values(), alone.model.state_dict().values()):
             assert torch.equal(mine, theirs)
     assert result.members[0].model is not result.members[1].model
+    assert [member.seed for member in result.members] == [3, 4] and result.seed == 3
     # The progress counts every network's steps, and foresees them from the start.
     assert calls[0] == (1, 6) and calls[-1] == (6, 6) and [s for s, _ in calls] == list(range(1, 7))
     assert result.steps == 6 and [step for step, _ in result.checks] == [1, 2, 3, 4, 5, 6] and result.best_step is None
