@@ -6,6 +6,7 @@ varied audio without any download. Numbers in, float32 signals out.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -255,6 +256,15 @@ _TITLE_B = ["Harbour", "Signal", "Rain", "Avenue", "Garden", "Engine", "Letters"
 def clip_plan(n_per_style: int) -> list[tuple[int, str]]:
     """(index, style) for every clip, styles interleaved so a partial catalog stays varied."""
     return [(i * len(STYLES) + s, style) for i in range(n_per_style) for s, style in enumerate(STYLES)]
+
+
+def clip_mp3(index: int, style: str, seed: int, seconds: float = 30.0) -> bytes:
+    """synthesise_clip's signal as an MP3 file's bytes, as the demo catalog stores it."""
+    import soundfile
+
+    buffer = io.BytesIO()
+    soundfile.write(buffer, synthesise_clip(index, style, seed, seconds).signal, SR, format="MP3")
+    return buffer.getvalue()
 
 
 def synthesise_clip(index: int, style: str, seed: int, seconds: float = 30.0) -> DemoClip:

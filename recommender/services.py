@@ -325,8 +325,6 @@ def catalog_create_demo(*, slug: str, per_style: int, seconds: float, seed: int,
 
     Returns the catalog and how many tracks were created.
     """
-    import soundfile
-
     from recommender import demo
 
     catalog, _ = Catalog.objects.get_or_create(
@@ -339,10 +337,8 @@ def catalog_create_demo(*, slug: str, per_style: int, seconds: float, seed: int,
         external_id = f"demo-{seed}-{index:03d}"
         if external_id not in existing:
             clip = demo.synthesise_clip(index, style, seed, seconds)
-            buffer = io.BytesIO()
-            soundfile.write(buffer, clip.signal, demo.SR, format="MP3")
             track = Track(catalog=catalog, external_id=external_id, title=clip.title, artist=clip.artist, style=style)
-            track.audio.save(f"{external_id}.mp3", ContentFile(buffer.getvalue()), save=False)
+            track.audio.save(f"{external_id}.mp3", ContentFile(demo.clip_mp3(index, style, seed, seconds)), save=False)
             track.save()
             created += 1
         if progress:
