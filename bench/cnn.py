@@ -15,6 +15,8 @@ Clips: ../shared/realmusic, or --data DIR holding a catalog.csv with `path` and 
   side, computed for the taggers' figures anyway and not timed as training), from log-mels computed once.
 - Ensemble (--members K): K networks trained per seed (seeds seed, seed + 1, ...) and used as one, the mean of their
   cosines (recommender.cnn.ensemble); every figure, the explanation's included, is then the ensemble's.
+- Training crops (--crop-frames N): how long each of a training pair's two views is (the embeddings compared are of
+  whole clips); the JSON names the length used.
 - Early stopping (--held-aside F): a share of the clips is never trained on; the training checks its retrieval
   score every --check-every steps and keeps the best check's weights (stopping after --patience without gain).
   The JSON then says which step was kept, every check, and precision@5 of those unseen clips as queries.
@@ -72,6 +74,8 @@ def main():
                         help="AutoPool's starting sharpness (TrainingConfig.pool_sharpness; default: the CNN's own)")
     parser.add_argument("--members", type=int, default=None,
                         help="networks trained per seed and used as one (TrainingConfig.members; default: the CNN's own)")
+    parser.add_argument("--crop-frames", type=int, default=None,
+                        help="frames per training crop (TrainingConfig.crop_frames, 16 ms each; default: the CNN's own)")
     parser.add_argument("--load-models", type=Path, default=None,
                         help="measure the networks --save-models wrote to this folder instead of training them")
     parser.add_argument("--save-models", type=Path, default=None,
@@ -188,7 +192,7 @@ def measure_training(inputs, args, seed: int):
         patience=args.patience or defaults.patience, unit_cells=args.unit_cells,
         pooling=args.pooling or defaults.pooling,
         pool_sharpness=defaults.pool_sharpness if args.sharpness is None else args.sharpness,
-        members=args.members or defaults.members,
+        members=args.members or defaults.members, crop_frames=args.crop_frames or defaults.crop_frames,
     )
     if args.load_models:  # measure a network trained before (--save-models), without training it again
         model = contrastive.load_bytes((args.load_models / f"cnn-seed-{seed}.pt").read_bytes())
@@ -316,6 +320,7 @@ def measure(inputs, args, seed: int, config, trained):
         "train_seconds_per_step": round(trained.seconds / max(1, trained.steps), 3),
         "distill_weight": config.distill_weight,
         "members": config.members,
+        "crop_frames": config.crop_frames,
         "pooling": config.pooling,
         "pool_sharpness": config.pool_sharpness,
         "clips_per_second": round(n / cnn_seconds, 2),

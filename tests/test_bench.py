@@ -91,8 +91,9 @@ def test_search_bench_reports_its_figures():
 def test_cnn_bench_reports_its_figures_on_any_folder_laid_out_like_realmusic(tmp_path):
     """A made-up folder (synthesised clips, catalog.csv with path and style), a few steps: every figure is there."""
     figures = run_bench("cnn", "--data", str(clip_folder(tmp_path, 2, 6)), "--steps", "3", "--pairs", "3", "--trials", "3",
-                        "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--members", "2")
-    assert figures["n_clips"] == 12
+                        "--held-aside", "0.25", "--check-every", "1", "--patience", "5", "--members", "2",
+                        "--crop-frames", "128")
+    assert figures["n_clips"] == 12 and figures["crop_frames"] == 128
     assert {
         "cnn_precision_at_5", "tagger_precision_at_5", "mfcc_precision_at_5", "feature_precision_at_5", "train_seconds",
         "clips_per_second", "tagger_clips_per_second", "deletion_auc", "deletion_auc_random", "pointing_hit_rate",
