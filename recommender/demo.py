@@ -258,13 +258,14 @@ def clip_plan(n_per_style: int) -> list[tuple[int, str]]:
     return [(i * len(STYLES) + s, style) for i in range(n_per_style) for s, style in enumerate(STYLES)]
 
 
-def clip_mp3(index: int, style: str, seed: int, seconds: float = 30.0) -> bytes:
-    """synthesise_clip's signal as an MP3 file's bytes, as the demo catalog stores it."""
+def synthesise_mp3(index: int, style: str, seed: int, seconds: float = 30.0) -> tuple[DemoClip, bytes]:
+    """synthesise_clip's clip and its signal as the MP3 file's bytes the demo catalog stores."""
     import soundfile
 
+    clip = synthesise_clip(index, style, seed, seconds)
     buffer = io.BytesIO()
-    soundfile.write(buffer, synthesise_clip(index, style, seed, seconds).signal, SR, format="MP3")
-    return buffer.getvalue()
+    soundfile.write(buffer, clip.signal, SR, format="MP3")
+    return clip, buffer.getvalue()
 
 
 def synthesise_clip(index: int, style: str, seed: int, seconds: float = 30.0) -> DemoClip:

@@ -336,9 +336,9 @@ def catalog_create_demo(*, slug: str, per_style: int, seconds: float, seed: int,
     for index, style in demo.clip_plan(per_style):
         external_id = f"demo-{seed}-{index:03d}"
         if external_id not in existing:
-            clip = demo.synthesise_clip(index, style, seed, seconds)
+            clip, mp3 = demo.synthesise_mp3(index, style, seed, seconds)
             track = Track(catalog=catalog, external_id=external_id, title=clip.title, artist=clip.artist, style=style)
-            track.audio.save(f"{external_id}.mp3", ContentFile(demo.clip_mp3(index, style, seed, seconds)), save=False)
+            track.audio.save(f"{external_id}.mp3", ContentFile(mp3), save=False)
             track.save()
             created += 1
         if progress:
